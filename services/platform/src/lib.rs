@@ -1,1 +1,21 @@
-//! operant-platform
+//! Shared platform of every Operant service.
+//!
+//! - [`config`]: settings from `OPERANT_*` environment variables.
+//! - [`error`]: the error → `tonic::Status` mapping with `ErrorInfo`/`BadRequest` details.
+//! - [`db`]: the diesel-async connection pool, migrations and the database health probe.
+//! - [`devdb`]: a private PostgreSQL server started from the installed binaries.
+//! - [`grpc`]: the server builder (health, reflection, grpc-web, CORS, graceful shutdown).
+//! - [`principal`]: who is calling (end user or service) and the authentication interceptor.
+//! - [`tokens`]: access-token verification (Ed25519 JWTs) and the revocation set.
+//! - [`clients`]: channels to other services with service credentials.
+//! - [`telemetry`]: tracing setup.
+
+pub mod clients;
+pub mod config;
+pub mod db;
+pub mod devdb;
+pub mod error;
+pub mod grpc;
+pub mod principal;
+pub mod telemetry;
+pub mod tokens;

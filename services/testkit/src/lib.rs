@@ -1,1 +1,499 @@
-//! operant-testkit
+//! Test helpers shared by the Operant services.
+//!
+//! [`TestDb`] gives each test its own freshly migrated, empty PostgreSQL database, so tests can
+//! run in parallel (nextest runs each one in its own process) without seeing each other's rows
+//! and without cleaning up after one another.
+//!
+//! Why it is built this way:
+//!
+//! - **Which server.** `OPERANT_TEST_DATABASE_URL` (a server URL such as
+//!   `postgres://postgres@127.0.0.1:5432/postgres`) when set; otherwise a private server started
+//!   from the installed PostgreSQL binaries in `<workspace>/target/operant-test-pg` by
+//!   [`operant_platform::devdb::PrivatePostgres`]. That server is shared by every test process
+//!   and left running for the next run (startup is serialized across processes by the file
+//!   lock in `PrivatePostgres::start`); `.ci/run` stops it at the end of CI.
+//! - **Fast databases.** Running the migrations for every test would dominate test time.
+//!   They run once into a template database named after a hash of `<workspace>/migrations`
+//!   (`operant_tpl_<hash>`), and each test gets `CREATE DATABASE … TEMPLATE`, a file-level
+//!   copy. A change to any migration changes the hash, so a stale schema is never reused.
+//! - **Safe template builds.** Building is serialized across processes by a PostgreSQL
+//!   advisory lock. The template is built as `<name>_building` and renamed when complete, so a
+//!   crashed build never leaves a half-migrated template; it is then marked `IS_TEMPLATE` and
+//!   `ALLOW_CONNECTIONS false`, because `CREATE DATABASE … TEMPLATE` fails while anyone is
+//!   connected to the template.
+//! - **Cleanup.** Dropping a [`TestDb`] drops its database (`WITH (FORCE)`, so connections the
+//!   test left open do not block it) unless `OPERANT_TEST_KEEP_DB=1`, to inspect it after a
+//!   failure. Databases leaked by killed tests are swept after an hour (their names embed a
+//!   UUIDv7, i.e. their creation time), and templates of other migration hashes are swept when
+//!   a new template is built.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context as _, anyhow, bail};
+use operant_platform::devdb::{self, PrivatePostgres};
+use sha2::{Digest as _, Sha256};
+use tokio::sync::OnceCell;
+use tokio::task::JoinHandle;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls};
+use uuid::Uuid;
+
+/// Server URL to use instead of the private server.
+pub const DATABASE_URL_ENV: &str = "OPERANT_TEST_DATABASE_URL";
+/// Set to `1` to keep test databases after the test.
+pub const KEEP_DB_ENV: &str = "OPERANT_TEST_KEEP_DB";
+
+const TEST_DB_PREFIX: &str = "operant_test_";
+const TEMPLATE_PREFIX: &str = "operant_tpl_";
+/// Key of the advisory lock that serializes template builds ("operant\x01").
+const TEMPLATE_LOCK_KEY: i64 = 0x6f70_6572_616e_7401;
+/// Test databases older than this are considered leaked and dropped.
+const LEAKED_AFTER: Duration = Duration::from_secs(60 * 60);
+
+/// A fresh, fully migrated, empty database for one test, dropped when this value is dropped.
+#[derive(Debug)]
+pub struct TestDb {
+    /// URL of the database, e.g. `postgres://postgres@127.0.0.1:25432/operant_test_0192…`.
+    pub url: String,
+    /// Name of the database.
+    pub name: String,
+    server_url: String,
+}
+
+impl TestDb {
+    /// A fresh, fully migrated, empty database for one test.
+    ///
+    /// # Panics
+    /// When no database can be made (no server, failed migrations…), with the reason.
+    pub async fn new() -> TestDb {
+        match Self::try_new().await {
+            Ok(db) => db,
+            Err(e) => panic!("TestDb::new: could not create a test database: {e:#}"),
+        }
+    }
+
+    /// [`TestDb::new`], returning the error instead of panicking.
+    pub async fn try_new() -> anyhow::Result<TestDb> {
+        let server_url = server_url().await?;
+        let template = template(server_url).await?;
+        let name = format!("{TEST_DB_PREFIX}{}", Uuid::now_v7().simple());
+        let create = format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            quote_ident(&name),
+            quote_ident(template)
+        );
+        let conn = Conn::open(server_url).await?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match conn.client.batch_execute(&create).await {
+                Ok(()) => break,
+                // The template was swept by a run with other migrations: build it again.
+                Err(e) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) && attempt < 3 => {
+                    build_template(server_url, template).await?;
+                }
+                // Someone is connected to the template (e.g. a build's lingering backend).
+                Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) && attempt < 50 => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(anyhow::Error::new(e).context(create)),
+            }
+        }
+        conn.close().await;
+        Ok(TestDb {
+            url: devdb::url_with_database(server_url, &name)?,
+            name,
+            server_url: server_url.to_owned(),
+        })
+    }
+
+    /// URL of the server's `postgres` database (as given or as started), for checks that look
+    /// at the server rather than at this database.
+    pub fn server_url(&self) -> &str {
+        &self.server_url
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if std::env::var(KEEP_DB_ENV).is_ok_and(|v| v == "1") {
+            eprintln!("{KEEP_DB_ENV}=1: keeping test database {}", self.url);
+            return;
+        }
+        // Drop cannot be async and may run inside a runtime (where block_on panics) or outside
+        // any: a thread with its own current-thread runtime works in both cases.
+        let server_url = self.server_url.clone();
+        let name = self.name.clone();
+        let outcome = std::thread::Builder::new()
+            .name("testdb-drop".to_owned())
+            .spawn(move || -> anyhow::Result<()> {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .context("building a runtime")?
+                    .block_on(drop_database(&server_url, &name))
+            })
+            .map_err(anyhow::Error::from)
+            .and_then(|thread| {
+                thread
+                    .join()
+                    .map_err(|_| anyhow!("the dropping thread panicked"))?
+            });
+        if let Err(e) = outcome {
+            eprintln!(
+                "warning: could not drop test database {}: {e:#}",
+                self.name
+            );
+        }
+    }
+}
+
+/// The server URL, starting the private server on first use in this process.
+async fn server_url() -> anyhow::Result<&'static str> {
+    static SERVER_URL: OnceCell<String> = OnceCell::const_new();
+    let url = SERVER_URL
+        .get_or_try_init(|| async {
+            if let Ok(url) = std::env::var(DATABASE_URL_ENV)
+                && !url.is_empty()
+            {
+                return Ok(url);
+            }
+            let data_dir = workspace_root().join("target").join("operant-test-pg");
+            let server = PrivatePostgres::start(&data_dir).await.with_context(|| {
+                format!(
+                    "starting the private test PostgreSQL in {} (set {DATABASE_URL_ENV} to use \
+                     another server)",
+                    data_dir.display()
+                )
+            })?;
+            // Not stopped on drop: the server is shared with the other test processes.
+            anyhow::Ok(server.url())
+        })
+        .await?;
+    Ok(url.as_str())
+}
+
+/// The template's name, made sure to exist once per process.
+async fn template(server_url: &str) -> anyhow::Result<&'static str> {
+    static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+    let name = TEMPLATE
+        .get_or_try_init(|| async {
+            let name = template_name(&workspace_root().join("migrations"))?;
+            ensure_template(server_url, &name).await?;
+            anyhow::Ok(name)
+        })
+        .await?;
+    Ok(name.as_str())
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(manifest_dir)
+        .to_path_buf()
+}
+
+/// `operant_tpl_` + the first 12 hex digits of a SHA-256 over every file under
+/// `migrations_dir`, sorted by path, hashing each relative path and contents.
+pub fn template_name(migrations_dir: &Path) -> anyhow::Result<String> {
+    fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+        for entry in entries {
+            let path = entry
+                .with_context(|| format!("reading {}", dir.display()))?
+                .path();
+            if path.is_dir() {
+                collect(&path, out)?;
+            } else {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    collect(migrations_dir, &mut files)?;
+    if files.is_empty() {
+        bail!("no migrations found in {}", migrations_dir.display());
+    }
+    files.sort();
+    let mut hasher = Sha256::new();
+    for file in &files {
+        let relative = file.strip_prefix(migrations_dir).unwrap_or(file);
+        let contents =
+            std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let relative = relative.as_os_str().as_encoded_bytes();
+        // Lengths make the encoding unambiguous (no file boundary can be shifted).
+        hasher.update((relative.len() as u64).to_le_bytes());
+        hasher.update(relative);
+        hasher.update((contents.len() as u64).to_le_bytes());
+        hasher.update(&contents);
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{TEMPLATE_PREFIX}{}", &hex[..12]))
+}
+
+/// Makes sure the template exists, building it if needed; also sweeps leaked test databases.
+async fn ensure_template(server_url: &str, template: &str) -> anyhow::Result<()> {
+    let conn = Conn::open(server_url).await?;
+    let exists = database_exists(&conn.client, template).await?;
+    sweep_leaked_test_databases(&conn.client).await;
+    conn.close().await;
+    if !exists {
+        build_template(server_url, template).await?;
+    }
+    Ok(())
+}
+
+/// Builds the template under the advisory lock (a no-op if another process built it while we
+/// waited for the lock).
+async fn build_template(server_url: &str, template: &str) -> anyhow::Result<()> {
+    let conn = Conn::open(server_url).await?;
+    conn.client
+        .execute("SELECT pg_advisory_lock($1)", &[&TEMPLATE_LOCK_KEY])
+        .await
+        .context("taking the template advisory lock")?;
+    let built = async {
+        if database_exists(&conn.client, template).await? {
+            return Ok(());
+        }
+        sweep_other_templates(&conn.client, template).await;
+        build_template_locked(&conn.client, server_url, template).await
+    }
+    .await;
+    // Closing the session releases the advisory lock as well; unlock explicitly anyway.
+    let _ = conn
+        .client
+        .execute("SELECT pg_advisory_unlock($1)", &[&TEMPLATE_LOCK_KEY])
+        .await;
+    conn.close().await;
+    built.with_context(|| format!("building the template database {template}"))
+}
+
+async fn build_template_locked(
+    client: &Client,
+    server_url: &str,
+    template: &str,
+) -> anyhow::Result<()> {
+    let building = format!("{template}_building");
+    let q_building = quote_ident(&building);
+    drop_template_database(client, &building).await?;
+    exec(client, &format!("CREATE DATABASE {q_building}")).await?;
+
+    let url = devdb::url_with_database(server_url, &building)?;
+    operant_platform::db::run_migrations(&url)
+        .await
+        .with_context(|| format!("running the migrations on {url}"))?;
+
+    // From now on nobody may connect, so that CREATE DATABASE … TEMPLATE never finds a
+    // session on it; then end any session the migrations left behind and rename.
+    exec(
+        client,
+        &format!("ALTER DATABASE {q_building} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true"),
+    )
+    .await?;
+    let rename = format!(
+        "ALTER DATABASE {q_building} RENAME TO {}",
+        quote_ident(template)
+    );
+    for attempt in 1.. {
+        let _ = client
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&building],
+            )
+            .await;
+        match client.batch_execute(&rename).await {
+            Ok(()) => break,
+            Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) && attempt < 100 => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(rename)),
+        }
+    }
+    Ok(())
+}
+
+/// Drops databases named like templates other than `keep`: templates of other migration
+/// hashes and `_building` leftovers of crashed builds. Runs under the advisory lock, so no
+/// build is in progress; a concurrent `CREATE DATABASE … TEMPLATE` from a template being
+/// dropped finishes first (the drop waits for its lock), and later ones rebuild it.
+async fn sweep_other_templates(client: &Client, keep: &str) {
+    let names = match list_databases(client, TEMPLATE_PREFIX).await {
+        Ok(names) => names,
+        Err(e) => {
+            eprintln!("warning: listing stale test templates: {e:#}");
+            return;
+        }
+    };
+    for name in names.iter().filter(|n| *n != keep) {
+        if let Err(e) = drop_template_database(client, name).await {
+            eprintln!("warning: dropping stale test template {name}: {e:#}");
+        }
+    }
+}
+
+/// Drops test databases created more than [`LEAKED_AFTER`] ago (by tests that were killed or
+/// kept their database). Failures are only reported: sweeping is best effort.
+async fn sweep_leaked_test_databases(client: &Client) {
+    let names = match list_databases(client, TEST_DB_PREFIX).await {
+        Ok(names) => names,
+        Err(e) => {
+            eprintln!("warning: listing leaked test databases: {e:#}");
+            return;
+        }
+    };
+    for name in names.iter().filter(|n| is_leaked(n, SystemTime::now())) {
+        if let Err(e) = exec(
+            client,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name)),
+        )
+        .await
+        {
+            eprintln!("warning: dropping leaked test database {name}: {e:#}");
+        }
+    }
+}
+
+/// Whether test database `name` (`operant_test_<UUIDv7>`) was created over an hour before
+/// `now`. Names that do not carry a UUIDv7 are never considered leaked.
+fn is_leaked(name: &str, now: SystemTime) -> bool {
+    let Some(created) = name
+        .strip_prefix(TEST_DB_PREFIX)
+        .and_then(|id| Uuid::try_parse(id).ok())
+        .and_then(|id| id.get_timestamp())
+    else {
+        return false;
+    };
+    let (secs, nanos) = created.to_unix();
+    let created = SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
+    now.duration_since(created)
+        .is_ok_and(|age| age > LEAKED_AFTER)
+}
+
+async fn list_databases(client: &Client, prefix: &str) -> anyhow::Result<Vec<String>> {
+    let pattern = format!("{}%", prefix.replace('_', "\\_"));
+    let rows = client
+        .query(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE $1",
+            &[&pattern],
+        )
+        .await
+        .context("listing databases")?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Drops a database that may be marked as a template (those cannot be dropped as they are).
+async fn drop_template_database(client: &Client, name: &str) -> anyhow::Result<()> {
+    if !database_exists(client, name).await? {
+        return Ok(());
+    }
+    let q = quote_ident(name);
+    if let Err(e) = exec(client, &format!("ALTER DATABASE {q} WITH IS_TEMPLATE false")).await {
+        // Dropped concurrently is fine; anything else will show in the DROP below.
+        if database_exists(client, name).await? {
+            eprintln!("warning: {e:#}");
+        }
+    }
+    exec(client, &format!("DROP DATABASE IF EXISTS {q} WITH (FORCE)")).await
+}
+
+async fn drop_database(server_url: &str, name: &str) -> anyhow::Result<()> {
+    let conn = Conn::open(server_url).await?;
+    let dropped = exec(
+        &conn.client,
+        &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name)),
+    )
+    .await;
+    conn.close().await;
+    dropped
+}
+
+async fn database_exists(client: &Client, name: &str) -> anyhow::Result<bool> {
+    Ok(client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .await
+        .with_context(|| format!("looking up database {name}"))?
+        .is_some())
+}
+
+async fn exec(client: &Client, sql: &str) -> anyhow::Result<()> {
+    client
+        .batch_execute(sql)
+        .await
+        .with_context(|| sql.to_owned())
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A connection to the server's `postgres` database that is closed deliberately, so that no
+/// session outlives its use (sessions on a template would break `CREATE DATABASE … TEMPLATE`).
+struct Conn {
+    client: Client,
+    task: JoinHandle<Result<(), tokio_postgres::Error>>,
+}
+
+impl Conn {
+    async fn open(server_url: &str) -> anyhow::Result<Self> {
+        let mut config = tokio_postgres::Config::from_str(server_url)
+            .with_context(|| format!("parsing database URL {server_url}"))?;
+        config
+            .dbname("postgres")
+            .connect_timeout(Duration::from_secs(10));
+        let (client, connection) = config
+            .connect(NoTls)
+            .await
+            .with_context(|| format!("connecting to the postgres database of {server_url}"))?;
+        Ok(Self {
+            client,
+            task: tokio::spawn(connection),
+        })
+    }
+
+    async fn close(self) {
+        drop(self.client);
+        let _ = self.task.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_databases_expire_after_an_hour() {
+        let now = SystemTime::now();
+        let fresh = format!("{TEST_DB_PREFIX}{}", Uuid::now_v7().simple());
+        assert!(!is_leaked(&fresh, now));
+        assert!(is_leaked(&fresh, now + Duration::from_secs(2 * 60 * 60)));
+        assert!(!is_leaked("operant_test_not_a_uuid", now));
+        let v4 = format!("{TEST_DB_PREFIX}{}", Uuid::new_v4().simple());
+        assert!(!is_leaked(&v4, now + Duration::from_secs(2 * 60 * 60)));
+    }
+
+    #[test]
+    fn template_name_follows_the_migrations() -> anyhow::Result<()> {
+        let dir = std::env::temp_dir().join(format!("operant-testkit-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(dir.join("001_a"))?;
+        std::fs::write(dir.join("001_a/up.sql"), "CREATE TABLE a ();")?;
+        let first = template_name(&dir)?;
+        assert!(first.starts_with(TEMPLATE_PREFIX));
+        assert_eq!(first.len(), TEMPLATE_PREFIX.len() + 12);
+        assert_eq!(template_name(&dir)?, first);
+        std::fs::write(dir.join("001_a/up.sql"), "CREATE TABLE b ();")?;
+        let second = template_name(&dir)?;
+        assert_ne!(second, first);
+        std::fs::rename(dir.join("001_a"), dir.join("002_a"))?;
+        assert_ne!(template_name(&dir)?, second);
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+}

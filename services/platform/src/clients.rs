@@ -1,0 +1,80 @@
+//! Channels to other services.
+//!
+//! Each client takes a list of endpoints (balanced per request by tonic's `balance_list`),
+//! connects lazily (a service may start before the ones it calls) and presents the service
+//! credential in `x-operant-service-token`.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use tonic::metadata::{AsciiMetadataValue, MetadataMap};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+
+use crate::config::TlsConfig;
+
+/// Metadata key of the service credential.
+pub const SERVICE_TOKEN_HEADER: &str = "x-operant-service-token";
+
+/// A channel that presents the service credential on every call.
+pub type ServiceChannel = InterceptedService<Channel, ServiceCredentials>;
+
+/// Adds the service credential (and nothing else) to every outgoing call.
+#[derive(Clone)]
+pub struct ServiceCredentials {
+    token: AsciiMetadataValue,
+}
+
+impl ServiceCredentials {
+    pub fn new(token: &str) -> anyhow::Result<Self> {
+        Ok(Self { token: token.parse().context("OPERANT_SERVICE_TOKEN must be printable ASCII")? })
+    }
+
+    /// Adds the credential to a metadata map (for requests built by hand).
+    pub fn apply(&self, metadata: &mut MetadataMap) {
+        metadata.insert(SERVICE_TOKEN_HEADER, self.token.clone());
+    }
+}
+
+impl Interceptor for ServiceCredentials {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        self.apply(request.metadata_mut());
+        Ok(request)
+    }
+}
+
+/// A lazily connecting channel balanced over `urls`.
+pub fn channel(urls: &[String], tls: &TlsConfig) -> anyhow::Result<Channel> {
+    anyhow::ensure!(!urls.is_empty(), "no endpoint configured");
+    let tls_config = match &tls.ca {
+        Some(ca) => {
+            let pem = std::fs::read(ca).with_context(|| format!("read {}", ca.display()))?;
+            Some(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))
+        }
+        None => None,
+    };
+    let mut endpoints = Vec::with_capacity(urls.len());
+    for url in urls {
+        let mut endpoint = Endpoint::from_shared(url.clone())
+            .with_context(|| format!("bad endpoint URL {url:?}"))?
+            .connect_timeout(Duration::from_secs(2))
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(20))
+            .keep_alive_timeout(Duration::from_secs(10));
+        if let Some(tls_config) = &tls_config {
+            endpoint = endpoint.tls_config(tls_config.clone())?;
+        }
+        endpoints.push(endpoint);
+    }
+    Ok(if endpoints.len() == 1 {
+        endpoints.remove(0).connect_lazy()
+    } else {
+        Channel::balance_list(endpoints.into_iter())
+    })
+}
+
+/// [`channel`] with the service credential attached.
+pub fn service_channel(urls: &[String], tls: &TlsConfig, token: &str) -> anyhow::Result<ServiceChannel> {
+    Ok(InterceptedService::new(channel(urls, tls)?, ServiceCredentials::new(token)?))
+}

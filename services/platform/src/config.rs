@@ -1,0 +1,260 @@
+//! Settings, read once from `OPERANT_*` environment variables (every one is listed in the
+//! README). Defaults are safe for development; [`Settings::from_env`] refuses to produce a
+//! production configuration that still carries a development secret.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+/// The service token used in development when `OPERANT_SERVICE_TOKEN` is unset. Refused in
+/// production.
+pub const DEV_SERVICE_TOKEN: &str = "operant-dev-service-token-do-not-use-in-production";
+
+/// Where the suite runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+/// PostgreSQL connection settings.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// `OPERANT_DATABASE_URL`; `None` lets `operant dev` start a private server.
+    pub url: Option<String>,
+    /// `OPERANT_DB_POOL_SIZE` (default 16): connections per service process.
+    pub pool_size: usize,
+    /// `OPERANT_DB_CONNECT_TIMEOUT_MS` (default 3000).
+    pub connect_timeout: Duration,
+    /// `OPERANT_DB_ACQUIRE_TIMEOUT_MS` (default 3000): wait for a free pooled connection.
+    pub acquire_timeout: Duration,
+    /// `OPERANT_DB_STATEMENT_TIMEOUT_MS` (default 5000): server-side statement timeout.
+    pub statement_timeout: Duration,
+    /// `OPERANT_RUN_MIGRATIONS` (default true outside production): apply migrations at start.
+    pub run_migrations: bool,
+}
+
+/// Access and refresh token settings.
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    /// `OPERANT_JWT_ISSUER` (default `operant`).
+    pub issuer: String,
+    /// `OPERANT_JWT_AUDIENCE` (default `operant-api`).
+    pub audience: String,
+    /// `OPERANT_ACCESS_TOKEN_TTL_SECS` (default 900).
+    pub access_ttl: Duration,
+    /// `OPERANT_REFRESH_TOKEN_TTL_SECS` (default 604800, 7 days).
+    pub refresh_ttl: Duration,
+    /// `OPERANT_BCRYPT_COST` (default 12, 4..=31).
+    pub bcrypt_cost: u32,
+}
+
+/// Listen addresses.
+#[derive(Debug, Clone)]
+pub struct ListenConfig {
+    /// `OPERANT_AUTH_LISTEN` (default 127.0.0.1:9101).
+    pub auth: SocketAddr,
+    /// `OPERANT_TENANCY_LISTEN` (default 127.0.0.1:9102).
+    pub tenancy: SocketAddr,
+    /// `OPERANT_WORK_LISTEN` (default 127.0.0.1:9103).
+    pub work: SocketAddr,
+    /// `OPERANT_GATEWAY_LISTEN` (default 127.0.0.1:8000).
+    pub gateway: SocketAddr,
+}
+
+/// Where other services are reached (comma-separated lists of URLs).
+#[derive(Debug, Clone)]
+pub struct EndpointsConfig {
+    /// `OPERANT_AUTH_URL` (default http://127.0.0.1:9101).
+    pub auth: Vec<String>,
+    /// `OPERANT_TENANCY_URL` (default http://127.0.0.1:9102).
+    pub tenancy: Vec<String>,
+    /// `OPERANT_WORK_URL` (default http://127.0.0.1:9103).
+    pub work: Vec<String>,
+}
+
+/// Optional TLS: with a certificate and key every gRPC listener serves TLS; with a CA every
+/// client verifies servers against it (and uses `https://` URLs).
+#[derive(Debug, Clone, Default)]
+pub struct TlsConfig {
+    /// `OPERANT_TLS_CERT`: PEM certificate chain of the servers.
+    pub cert: Option<PathBuf>,
+    /// `OPERANT_TLS_KEY`: PEM private key of the servers.
+    pub key: Option<PathBuf>,
+    /// `OPERANT_TLS_CA`: PEM CA that clients trust.
+    pub ca: Option<PathBuf>,
+}
+
+/// Everything a service process needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `OPERANT_ENV`: `development` (default), `test` or `production`.
+    pub environment: Environment,
+    pub database: DatabaseConfig,
+    pub tokens: TokenConfig,
+    pub listen: ListenConfig,
+    pub endpoints: EndpointsConfig,
+    pub tls: TlsConfig,
+    /// `OPERANT_SERVICE_TOKEN`: the credential services present to each other.
+    pub service_token: String,
+    /// `OPERANT_CORS_ORIGINS`: comma-separated origins allowed for grpc-web and REST, or `*`
+    /// (default).
+    pub cors_origins: Vec<String>,
+    /// `OPERANT_MAX_BODY_BYTES` (default 1 MiB): largest REST request body.
+    pub max_body_bytes: usize,
+    /// `OPERANT_PUBLIC_URL` (default http://localhost:8000): base of links in emails.
+    pub public_url: String,
+    /// `OPERANT_LOG_FORMAT`: `text` (default) or `json`.
+    pub log_json: bool,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn parse<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw.parse().map_err(|e| anyhow::anyhow!("{name}={raw:?}: {e}")),
+    }
+}
+
+fn list(name: &str, default: &str) -> Vec<String> {
+    var(name)
+        .unwrap_or_else(|| default.to_owned())
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn millis(name: &str, default: u64) -> anyhow::Result<Duration> {
+    parse(name, default).map(Duration::from_millis)
+}
+
+impl Settings {
+    /// Reads every `OPERANT_*` variable; fails on malformed values and on development secrets
+    /// in production.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let environment = match var("OPERANT_ENV").as_deref() {
+            None | Some("development") | Some("dev") => Environment::Development,
+            Some("test") => Environment::Test,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => bail!("OPERANT_ENV={other:?}: expected development, test or production"),
+        };
+        let production = environment == Environment::Production;
+        let settings = Settings {
+            environment,
+            database: DatabaseConfig {
+                url: var("OPERANT_DATABASE_URL"),
+                pool_size: parse("OPERANT_DB_POOL_SIZE", 16)?,
+                connect_timeout: millis("OPERANT_DB_CONNECT_TIMEOUT_MS", 3000)?,
+                acquire_timeout: millis("OPERANT_DB_ACQUIRE_TIMEOUT_MS", 3000)?,
+                statement_timeout: millis("OPERANT_DB_STATEMENT_TIMEOUT_MS", 5000)?,
+                run_migrations: parse("OPERANT_RUN_MIGRATIONS", !production)?,
+            },
+            tokens: TokenConfig {
+                issuer: var("OPERANT_JWT_ISSUER").unwrap_or_else(|| "operant".into()),
+                audience: var("OPERANT_JWT_AUDIENCE").unwrap_or_else(|| "operant-api".into()),
+                access_ttl: Duration::from_secs(parse("OPERANT_ACCESS_TOKEN_TTL_SECS", 900)?),
+                refresh_ttl: Duration::from_secs(parse("OPERANT_REFRESH_TOKEN_TTL_SECS", 604_800)?),
+                bcrypt_cost: parse("OPERANT_BCRYPT_COST", 12)?,
+            },
+            listen: ListenConfig {
+                auth: parse("OPERANT_AUTH_LISTEN", SocketAddr::from(([127, 0, 0, 1], 9101)))?,
+                tenancy: parse("OPERANT_TENANCY_LISTEN", SocketAddr::from(([127, 0, 0, 1], 9102)))?,
+                work: parse("OPERANT_WORK_LISTEN", SocketAddr::from(([127, 0, 0, 1], 9103)))?,
+                gateway: parse("OPERANT_GATEWAY_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
+            },
+            endpoints: EndpointsConfig {
+                auth: list("OPERANT_AUTH_URL", "http://127.0.0.1:9101"),
+                tenancy: list("OPERANT_TENANCY_URL", "http://127.0.0.1:9102"),
+                work: list("OPERANT_WORK_URL", "http://127.0.0.1:9103"),
+            },
+            tls: TlsConfig {
+                cert: var("OPERANT_TLS_CERT").map(PathBuf::from),
+                key: var("OPERANT_TLS_KEY").map(PathBuf::from),
+                ca: var("OPERANT_TLS_CA").map(PathBuf::from),
+            },
+            service_token: var("OPERANT_SERVICE_TOKEN").unwrap_or_else(|| DEV_SERVICE_TOKEN.into()),
+            cors_origins: list("OPERANT_CORS_ORIGINS", "*"),
+            max_body_bytes: parse("OPERANT_MAX_BODY_BYTES", 1024 * 1024)?,
+            public_url: var("OPERANT_PUBLIC_URL").unwrap_or_else(|| "http://localhost:8000".into()),
+            log_json: match var("OPERANT_LOG_FORMAT").as_deref() {
+                None | Some("text") => false,
+                Some("json") => true,
+                Some(other) => bail!("OPERANT_LOG_FORMAT={other:?}: expected text or json"),
+            },
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Settings for tests: the given database, ephemeral listeners, bcrypt cost 4.
+    pub fn for_tests(database_url: impl Into<String>) -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Settings {
+            environment: Environment::Test,
+            database: DatabaseConfig {
+                url: Some(database_url.into()),
+                pool_size: 4,
+                connect_timeout: Duration::from_secs(3),
+                acquire_timeout: Duration::from_secs(3),
+                statement_timeout: Duration::from_secs(5),
+                run_migrations: false,
+            },
+            tokens: TokenConfig {
+                issuer: "operant".into(),
+                audience: "operant-api".into(),
+                access_ttl: Duration::from_secs(900),
+                refresh_ttl: Duration::from_secs(604_800),
+                bcrypt_cost: 4,
+            },
+            listen: ListenConfig { auth: any, tenancy: any, work: any, gateway: any },
+            endpoints: EndpointsConfig { auth: vec![], tenancy: vec![], work: vec![] },
+            tls: TlsConfig::default(),
+            service_token: "test-service-token".into(),
+            cors_origins: vec!["*".into()],
+            max_body_bytes: 1024 * 1024,
+            public_url: "http://localhost:8000".into(),
+            log_json: false,
+        }
+    }
+
+    /// Refuses combinations that must never run.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !(4..=31).contains(&self.tokens.bcrypt_cost) {
+            bail!("OPERANT_BCRYPT_COST must be within 4..=31, got {}", self.tokens.bcrypt_cost);
+        }
+        if self.database.pool_size == 0 {
+            bail!("OPERANT_DB_POOL_SIZE must be at least 1");
+        }
+        if self.tokens.access_ttl.is_zero() || self.tokens.refresh_ttl <= self.tokens.access_ttl {
+            bail!("token lifetimes: need 0 < OPERANT_ACCESS_TOKEN_TTL_SECS < OPERANT_REFRESH_TOKEN_TTL_SECS");
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            bail!("OPERANT_TLS_CERT and OPERANT_TLS_KEY go together");
+        }
+        if self.environment == Environment::Production {
+            if self.service_token == DEV_SERVICE_TOKEN || self.service_token.len() < 32 {
+                bail!("production needs OPERANT_SERVICE_TOKEN set to a random secret of at least 32 characters");
+            }
+            if self.tokens.bcrypt_cost < 10 {
+                bail!("production needs OPERANT_BCRYPT_COST of at least 10");
+            }
+            self.database.url.as_ref().context("production needs OPERANT_DATABASE_URL")?;
+        }
+        Ok(())
+    }
+
+    /// The database URL, or an error naming the variable.
+    pub fn database_url(&self) -> anyhow::Result<&str> {
+        self.database.url.as_deref().context("OPERANT_DATABASE_URL is not set")
+    }
+}

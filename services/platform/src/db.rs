@@ -1,0 +1,92 @@
+//! PostgreSQL access shared by the services: a diesel-async connection pool with timeouts, the
+//! embedded migrations, and a probe that keeps gRPC health in step with the database.
+//!
+//! Every pooled connection gets a server-side `statement_timeout`, so a stuck query fails instead
+//! of holding a request forever; waiting for a connection is bounded by the acquire timeout, so
+//! requests fail fast (503 `DATABASE_UNAVAILABLE`) while PostgreSQL is down, and the pool heals by
+//! itself once it is back (broken connections are discarded on return).
+
+use std::time::Duration;
+
+use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures::FutureExt;
+
+use crate::config::DatabaseConfig;
+use crate::error::ApiError;
+
+/// Every migration of the suite (`migrations/` at the workspace root). Each service owns its
+/// tables; the README's crate map says which.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+
+/// The pool type every service uses.
+pub type PgPool = Pool<AsyncPgConnection>;
+/// A connection checked out of [`PgPool`].
+pub type PgConn = Object<AsyncPgConnection>;
+
+/// Builds the pool. Connections are opened lazily, so this succeeds while PostgreSQL is down.
+pub fn pool(url: &str, cfg: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    let statement_timeout_ms = cfg.statement_timeout.as_millis();
+    let connect_timeout = cfg.connect_timeout;
+    let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+    // `Fast` skips the ping on every checkout: a broken connection is detected by its first
+    // failing query and discarded, which costs one failed request instead of one round trip on
+    // every request.
+    manager_config.recycling_method = RecyclingMethod::Fast;
+    manager_config.custom_setup = Box::new(move |url| {
+        let url = url.to_owned();
+        async move {
+            let mut conn = tokio::time::timeout(connect_timeout, AsyncPgConnection::establish(&url))
+                .await
+                .map_err(|_| diesel::ConnectionError::BadConnection("connect timed out".into()))??;
+            diesel::sql_query(format!("SET statement_timeout = {statement_timeout_ms}"))
+                .execute(&mut conn)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        }
+        .boxed()
+    });
+    let manager = AsyncDieselConnectionManager::new_with_config(url, manager_config);
+    let pool = Pool::builder(manager)
+        .max_size(cfg.pool_size)
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(cfg.acquire_timeout))
+        .create_timeout(Some(cfg.connect_timeout))
+        .recycle_timeout(Some(cfg.connect_timeout))
+        .build()?;
+    Ok(pool)
+}
+
+/// Checks a connection out of the pool; failures are 503 `DATABASE_UNAVAILABLE`.
+pub async fn conn(pool: &PgPool) -> Result<PgConn, ApiError> {
+    pool.get().await.map_err(|e: PoolError| ApiError::database_unavailable(e))
+}
+
+/// Applies every pending migration to the database at `database_url`. Re-running it is a no-op.
+pub async fn run_migrations(database_url: &str) -> anyhow::Result<()> {
+    let conn = AsyncPgConnection::establish(database_url).await?;
+    let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
+    let applied = tokio::task::block_in_place(|| {
+        harness
+            .run_pending_migrations(MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect::<Vec<_>>())
+            .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))
+    })?;
+    drop(harness.into_inner());
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied migrations");
+    }
+    Ok(())
+}
+
+/// Whether the database answers `SELECT 1` within `timeout`.
+pub async fn ping(pool: &PgPool, timeout: Duration) -> bool {
+    let probe = async {
+        let mut conn = pool.get().await.ok()?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).await.ok()
+    };
+    matches!(tokio::time::timeout(timeout, probe).await, Ok(Some(_)))
+}

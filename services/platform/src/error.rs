@@ -1,0 +1,157 @@
+//! Errors as clients see them.
+//!
+//! Every service has one domain error enum; each variant has a stable `error_code` (the
+//! `google.rpc.ErrorInfo.reason` on gRPC, the `error_code` field of the REST body), a gRPC code
+//! and an HTTP status. [`ApiError`] is that triple plus the message and details; every service
+//! error converts into it, and [`ApiError`] converts into `tonic::Status` in exactly one place
+//! ([`From<ApiError> for Status`]). The HTTP status travels in `ErrorInfo.metadata["http_status"]`
+//! so the gateway never has to guess it from the gRPC code.
+//!
+//! Internal causes (database errors, bugs) are logged here with the request's span and replaced by
+//! a generic message: they never reach the client.
+
+use std::fmt;
+use std::time::Duration;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The `ErrorInfo.domain` of every Operant error.
+pub const ERROR_DOMAIN: &str = "operant";
+
+/// One invalid request field, sent as a `google.rpc.BadRequest` field violation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Field path, for example `email` or `page.limit`.
+    pub field: String,
+    /// What is wrong with it.
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self { field: field.into(), description: description.into() }
+    }
+}
+
+/// An error ready to be sent: stable code, gRPC code, HTTP status, message and details.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: Code,
+    pub http_status: u16,
+    pub error_code: &'static str,
+    pub message: String,
+    pub violations: Vec<FieldViolation>,
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    pub fn new(code: Code, http_status: u16, error_code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            http_status,
+            error_code,
+            message: message.into(),
+            violations: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// 422 `VALIDATION_ERROR` naming the invalid fields.
+    pub fn validation(violations: Vec<FieldViolation>) -> Self {
+        let message = match violations.as_slice() {
+            [one] => format!("{}: {}", one.field, one.description),
+            many => format!(
+                "invalid fields: {}",
+                many.iter().map(|v| v.field.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        Self { violations, ..Self::new(Code::InvalidArgument, 422, "VALIDATION_ERROR", message) }
+    }
+
+    /// 422 `VALIDATION_ERROR` for one field.
+    pub fn invalid_field(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::validation(vec![FieldViolation::new(field, description)])
+    }
+
+    /// A 500 whose cause is logged but not sent.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(Code::Internal, 500, "INTERNAL_ERROR", "internal server error")
+    }
+
+    /// 503 `DATABASE_UNAVAILABLE`; the cause is logged.
+    pub fn database_unavailable(cause: impl fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "database unavailable");
+        Self::new(Code::Unavailable, 503, "DATABASE_UNAVAILABLE", "the database is unavailable; retry later")
+    }
+
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+
+    pub fn with_violations(mut self, violations: Vec<FieldViolation>) -> Self {
+        self.violations = violations;
+        self
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error_code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<ApiError> for Status {
+    fn from(e: ApiError) -> Self {
+        let mut details = ErrorDetails::new();
+        details.set_error_info(
+            e.error_code,
+            ERROR_DOMAIN,
+            [("http_status".to_owned(), e.http_status.to_string())],
+        );
+        for v in &e.violations {
+            details.add_bad_request_violation(v.field.clone(), v.description.clone());
+        }
+        if let Some(after) = e.retry_after {
+            details.set_retry_info(Some(after));
+        }
+        Status::with_error_details(e.code, e.message, details)
+    }
+}
+
+/// Maps a diesel error that the domain did not handle itself: connection and pool failures are
+/// 503 `DATABASE_UNAVAILABLE`, anything else a logged 500.
+pub fn from_diesel(e: diesel::result::Error) -> ApiError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+            ApiError::database_unavailable(info.message())
+        }
+        Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+            if info.message().contains("statement timeout")
+                || info.message().contains("connection")
+                || info.message().contains("terminating") =>
+        {
+            ApiError::database_unavailable(info.message())
+        }
+        Error::BrokenTransactionManager => ApiError::database_unavailable("broken transaction manager"),
+        other => {
+            // A dropped socket surfaces as a plain error text from tokio-postgres.
+            let text = other.to_string();
+            if text.contains("connection closed") || text.contains("error communicating") {
+                ApiError::database_unavailable(text)
+            } else {
+                ApiError::internal(text)
+            }
+        }
+    }
+}
+
+/// Reads the Operant `error_code` (the `ErrorInfo.reason`) of a status, if it has one.
+pub fn error_code_of(status: &Status) -> Option<String> {
+    status.get_error_details().error_info().map(|info| info.reason.clone())
+}

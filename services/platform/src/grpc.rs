@@ -1,0 +1,209 @@
+//! The gRPC server every service runs: its own services plus grpc.health.v1, server reflection
+//! (v1 and v1alpha, with the health and rich-error descriptor sets so grpcurl can decode
+//! `ErrorInfo`), grpc-web over HTTP/1.1 with CORS, the [`CallContextLayer`] and graceful
+//! shutdown that lets in-flight calls finish.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use http::{HeaderName, Method};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::config::Settings;
+use crate::db::{self, PgPool};
+use crate::principal::{Authenticator, CallContextLayer};
+
+/// A cloneable "stop now" signal.
+#[derive(Clone, Debug)]
+pub struct Shutdown {
+    rx: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Fires a [`Shutdown`].
+#[derive(Debug)]
+pub struct ShutdownTrigger {
+    tx: tokio::sync::watch::Sender<bool>,
+}
+
+impl Shutdown {
+    /// A new signal and its trigger.
+    pub fn new() -> (ShutdownTrigger, Shutdown) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (ShutdownTrigger { tx }, Shutdown { rx })
+    }
+
+    /// Resolves once the trigger fired (or was dropped).
+    pub async fn wait(&self) {
+        let mut rx = self.rx.clone();
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+
+    pub fn is_triggered(&self) -> bool {
+        *self.rx.borrow()
+    }
+}
+
+impl ShutdownTrigger {
+    pub fn trigger(&self) {
+        let _ = self.tx.send(true);
+    }
+}
+
+impl Drop for ShutdownTrigger {
+    fn drop(&mut self) {
+        let _ = self.tx.send(true);
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn termination_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// Request headers a browser may send to grpc-web.
+const CORS_ALLOW_HEADERS: [&str; 8] = [
+    "authorization",
+    "x-organization-id",
+    "x-grpc-web",
+    "x-user-agent",
+    "grpc-timeout",
+    "content-type",
+    "x-request-id",
+    "traceparent",
+];
+/// Response headers a browser may read.
+const CORS_EXPOSE_HEADERS: [&str; 4] = ["grpc-status", "grpc-message", "grpc-status-details-bin", "x-request-id"];
+
+/// CORS for grpc-web and REST, from `OPERANT_CORS_ORIGINS`.
+pub fn cors(settings: &Settings) -> CorsLayer {
+    let origins = if settings.cors_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(settings.cors_origins.iter().filter_map(|o| o.parse().ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::POST, Method::GET, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_headers(CORS_ALLOW_HEADERS.map(HeaderName::from_static))
+        .expose_headers(CORS_EXPOSE_HEADERS.map(HeaderName::from_static))
+        .max_age(Duration::from_secs(600))
+}
+
+/// Adds the health and reflection services shared by every server.
+fn with_standard_routes(
+    routes: Routes,
+    health: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+) -> anyhow::Result<Routes> {
+    let sets = [
+        operant_proto::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_types::pb::FILE_DESCRIPTOR_SET,
+    ];
+    let mut v1 = tonic_reflection::server::Builder::configure();
+    let mut v1alpha = tonic_reflection::server::Builder::configure();
+    for set in sets {
+        v1 = v1.register_encoded_file_descriptor_set(set);
+        v1alpha = v1alpha.register_encoded_file_descriptor_set(set);
+    }
+    Ok(routes
+        .add_service(health)
+        .add_service(v1.build_v1().context("reflection v1")?)
+        .add_service(v1alpha.build_v1alpha().context("reflection v1alpha")?))
+}
+
+/// What a service hands to [`serve`].
+pub struct ServerSpec {
+    /// Service name for logs, for example `auth`.
+    pub name: &'static str,
+    /// The service's own gRPC services.
+    pub routes: Routes,
+    /// Full names of those services, whose health follows the database.
+    pub service_names: Vec<&'static str>,
+    pub authenticator: Arc<Authenticator>,
+    /// The database whose reachability decides the health status.
+    pub pool: PgPool,
+}
+
+/// Runs a gRPC server on `listener` until `shutdown` fires, then stops accepting and waits for
+/// in-flight calls to finish.
+pub async fn serve(settings: &Settings, listener: TcpListener, spec: ServerSpec, shutdown: crate::grpc::Shutdown) -> anyhow::Result<()> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    set_health(&reporter, &spec.service_names, false).await;
+    tokio::spawn(health_probe(reporter, spec.service_names.clone(), spec.pool.clone(), shutdown.clone()));
+
+    let routes = with_standard_routes(spec.routes, health)?;
+    let addr = listener.local_addr()?;
+    let mut builder = Server::builder()
+        .accept_http1(true)
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)));
+    if let (Some(cert), Some(key)) = (&settings.tls.cert, &settings.tls.key) {
+        let cert = std::fs::read(cert).with_context(|| format!("read {}", cert.display()))?;
+        let key = std::fs::read(key).with_context(|| format!("read {}", key.display()))?;
+        builder = builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
+    }
+    tracing::info!(service = spec.name, %addr, "gRPC server listening");
+    builder
+        .layer(cors(settings))
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(CallContextLayer::new(spec.authenticator, spec.name))
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move { shutdown.wait().await })
+        .await
+        .with_context(|| format!("{} server on {addr}", spec.name))?;
+    tracing::info!(service = spec.name, "gRPC server stopped");
+    Ok(())
+}
+
+async fn set_health(reporter: &HealthReporter, names: &[&'static str], serving: bool) {
+    let status = if serving { ServingStatus::Serving } else { ServingStatus::NotServing };
+    reporter.set_service_status("", status).await;
+    for name in names {
+        reporter.set_service_status(*name, status).await;
+    }
+}
+
+/// Keeps health in step with the database: NOT_SERVING while `SELECT 1` fails.
+async fn health_probe(reporter: HealthReporter, names: Vec<&'static str>, pool: PgPool, shutdown: Shutdown) {
+    let mut last = None;
+    loop {
+        let up = db::ping(&pool, Duration::from_secs(1)).await;
+        if last != Some(up) {
+            set_health(&reporter, &names, up).await;
+            if up {
+                tracing::info!("database reachable: SERVING");
+            } else {
+                tracing::warn!("database unreachable: NOT_SERVING");
+            }
+            last = Some(up);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(if up { 1000 } else { 250 })) => {}
+            _ = shutdown.wait() => return,
+        }
+    }
+}

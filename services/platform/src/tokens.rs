@@ -1,0 +1,348 @@
+//! Access-token verification, done locally by every service.
+//!
+//! Access tokens are Ed25519 (EdDSA) JWTs signed by the auth service. A [`TokenVerifier`] holds
+//! the public keys (by `kid`) and a [`RevocationSet`] of sessions whose tokens must be refused
+//! before they expire (logout, password change, theft detection). Outside the auth service both
+//! are kept fresh from the auth service over gRPC by [`remote::spawn_sync`]: keys are re-read
+//! periodically and whenever a token names an unknown `kid`, and revocations arrive as a stream,
+//! so a logout is seen everywhere within milliseconds without a call to auth per request.
+//!
+//! Every way a token can be wrong has its own `error_code` (all 401).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::{Deserialize, Serialize};
+use tonic::Code;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// Prefix of opaque refresh tokens, so that one presented as an access token is recognised.
+pub const REFRESH_TOKEN_PREFIX: &str = "ort_";
+
+/// Claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// User id.
+    pub sub: String,
+    /// Session id.
+    pub sid: String,
+    /// Token id.
+    pub jti: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+    /// Always `access`.
+    pub typ: String,
+}
+
+/// The verified caller of an access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPrincipal {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    /// Expiry of the token (unix seconds).
+    pub expires_at: i64,
+}
+
+/// 401 with the given code.
+pub fn unauthenticated(error_code: &'static str, message: &str) -> ApiError {
+    ApiError::new(Code::Unauthenticated, 401, error_code, message)
+}
+
+/// Sessions whose access tokens are refused, each kept until no token of it can still be valid.
+#[derive(Debug, Default)]
+pub struct RevocationSet {
+    inner: RwLock<HashMap<Uuid, i64>>,
+}
+
+impl RevocationSet {
+    pub fn is_revoked(&self, session_id: &Uuid) -> bool {
+        self.inner.read().map(|m| m.contains_key(session_id)).unwrap_or(true)
+    }
+
+    /// Records a revocation, remembered until `forget_after` (unix seconds).
+    pub fn insert(&self, session_id: Uuid, forget_after: i64) {
+        if let Ok(mut m) = self.inner.write() {
+            m.insert(session_id, forget_after);
+        }
+    }
+
+    /// Replaces everything with a snapshot.
+    pub fn replace(&self, entries: impl IntoIterator<Item = (Uuid, i64)>) {
+        if let Ok(mut m) = self.inner.write() {
+            *m = entries.into_iter().collect();
+        }
+    }
+
+    /// Forgets revocations whose tokens have all expired.
+    pub fn purge(&self, now: i64) {
+        if let Ok(mut m) = self.inner.write() {
+            m.retain(|_, forget_after| *forget_after >= now);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: Option<String>,
+    kid: Option<String>,
+}
+
+struct KeyEntry {
+    key: DecodingKey,
+    /// Tokens are no longer accepted from this key after this time (unix seconds).
+    verify_until: Option<i64>,
+}
+
+/// Verifies access tokens against a set of Ed25519 public keys and a revocation set.
+pub struct TokenVerifier {
+    keys: RwLock<HashMap<String, Arc<KeyEntry>>>,
+    revoked: RevocationSet,
+    validation: Validation,
+    /// When the keys were last replaced, to rate-limit refreshes on unknown `kid`s.
+    refreshed_at: RwLock<Option<Instant>>,
+    refresh: tokio::sync::Notify,
+    refreshed: tokio::sync::watch::Sender<u64>,
+}
+
+impl TokenVerifier {
+    pub fn new(issuer: &str, audience: &str) -> Self {
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Self {
+            keys: RwLock::new(HashMap::new()),
+            revoked: RevocationSet::default(),
+            validation,
+            refreshed_at: RwLock::new(None),
+            refresh: tokio::sync::Notify::new(),
+            refreshed: tokio::sync::watch::channel(0).0,
+        }
+    }
+
+    /// Replaces the verification keys: `(kid, raw 32-byte public key, verify_until)`.
+    pub fn set_keys(&self, keys: impl IntoIterator<Item = (String, Vec<u8>, Option<i64>)>) {
+        let map = keys
+            .into_iter()
+            .map(|(kid, public, verify_until)| {
+                let key = DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(public))
+                    .expect("an Ed25519 public key in base64url is always accepted");
+                (kid, Arc::new(KeyEntry { key, verify_until }))
+            })
+            .collect();
+        if let Ok(mut k) = self.keys.write() {
+            *k = map;
+        }
+        if let Ok(mut at) = self.refreshed_at.write() {
+            *at = Some(Instant::now());
+        }
+        self.refreshed.send_modify(|n| *n += 1);
+    }
+
+    pub fn revocations(&self) -> &RevocationSet {
+        &self.revoked
+    }
+
+    fn key(&self, kid: &str) -> Option<Arc<KeyEntry>> {
+        self.keys.read().ok().and_then(|k| k.get(kid).cloned())
+    }
+
+    /// Waits (at most `wait`) for a key refresh triggered by an unknown `kid`; refreshes are
+    /// asked at most once a second.
+    async fn refresh_keys(&self, wait: Duration) {
+        let recent = self
+            .refreshed_at
+            .read()
+            .ok()
+            .and_then(|at| *at)
+            .is_some_and(|at| at.elapsed() < Duration::from_secs(1));
+        if recent {
+            return;
+        }
+        let mut changed = self.refreshed.subscribe();
+        self.refresh.notify_one();
+        let _ = tokio::time::timeout(wait, changed.changed()).await;
+    }
+
+    /// Resolves when someone asks for a key refresh (used by the sync task).
+    pub async fn refresh_requested(&self) {
+        self.refresh.notified().await;
+    }
+
+    /// Verifies an access token, refreshing keys once on an unknown `kid`.
+    pub async fn verify(&self, token: &str) -> Result<UserPrincipal, ApiError> {
+        match self.verify_now(token) {
+            Err(e) if e.error_code == "TOKEN_UNKNOWN_KEY" => {
+                self.refresh_keys(Duration::from_secs(2)).await;
+                self.verify_now(token)
+            }
+            other => other,
+        }
+    }
+
+    /// Verifies with the keys at hand.
+    pub fn verify_now(&self, token: &str) -> Result<UserPrincipal, ApiError> {
+        if token.starts_with(REFRESH_TOKEN_PREFIX) {
+            return Err(unauthenticated("TOKEN_WRONG_TYPE", "a refresh token cannot be used as an access token"));
+        }
+        let malformed = || unauthenticated("TOKEN_MALFORMED", "the access token is not a well-formed JWT");
+        let mut parts = token.split('.');
+        let (Some(header), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(malformed());
+        };
+        let header: Header = URL_SAFE_NO_PAD
+            .decode(header)
+            .ok()
+            .and_then(|raw| serde_json::from_slice(&raw).ok())
+            .ok_or_else(malformed)?;
+        if header.alg.as_deref() != Some("EdDSA") {
+            return Err(unauthenticated(
+                "TOKEN_ALGORITHM_NOT_ALLOWED",
+                "access tokens must be signed with EdDSA",
+            ));
+        }
+        let kid = header
+            .kid
+            .ok_or_else(|| unauthenticated("TOKEN_UNKNOWN_KEY", "the access token names no signing key"))?;
+        let entry = self
+            .key(&kid)
+            .ok_or_else(|| unauthenticated("TOKEN_UNKNOWN_KEY", "the access token was signed by an unknown key"))?;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &entry.key, &self.validation).map_err(|e| {
+            match e.kind() {
+                ErrorKind::ExpiredSignature => unauthenticated("TOKEN_EXPIRED", "the access token has expired"),
+                ErrorKind::InvalidAudience => unauthenticated("TOKEN_WRONG_AUDIENCE", "the access token is for another audience"),
+                ErrorKind::InvalidIssuer => unauthenticated("TOKEN_WRONG_ISSUER", "the access token comes from another issuer"),
+                ErrorKind::InvalidSignature => unauthenticated("TOKEN_SIGNATURE_INVALID", "the access token signature is invalid"),
+                ErrorKind::InvalidAlgorithm => unauthenticated("TOKEN_ALGORITHM_NOT_ALLOWED", "access tokens must be signed with EdDSA"),
+                ErrorKind::ImmatureSignature => unauthenticated("TOKEN_NOT_YET_VALID", "the access token is not valid yet"),
+                _ => malformed(),
+            }
+        })?;
+        let claims = data.claims;
+        if claims.typ != "access" {
+            return Err(unauthenticated("TOKEN_WRONG_TYPE", "not an access token"));
+        }
+        if let Some(until) = entry.verify_until
+            && claims.iat > until
+        {
+            return Err(unauthenticated("TOKEN_UNKNOWN_KEY", "the signing key of the access token is retired"));
+        }
+        let (Ok(user_id), Ok(session_id)) = (claims.sub.parse::<Uuid>(), claims.sid.parse::<Uuid>()) else {
+            return Err(malformed());
+        };
+        if self.revoked.is_revoked(&session_id) {
+            return Err(unauthenticated("TOKEN_REVOKED", "the session of this access token has ended"));
+        }
+        Ok(UserPrincipal { user_id, session_id, expires_at: claims.exp })
+    }
+}
+
+/// Keeping a verifier in step with the auth service over gRPC.
+pub mod remote {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use futures::StreamExt;
+    use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
+    use operant_proto::auth::v1::{ListSigningKeysRequest, WatchRevokedSessionsRequest};
+    use uuid::Uuid;
+
+    use super::TokenVerifier;
+    use crate::clients::ServiceChannel;
+    use crate::grpc::Shutdown;
+
+    /// Fetches the keys once; used at start so the first requests already verify.
+    pub async fn load_keys(verifier: &TokenVerifier, client: &mut AuthInternalServiceClient<ServiceChannel>) -> Result<(), tonic::Status> {
+        let keys = client.list_signing_keys(ListSigningKeysRequest {}).await?.into_inner();
+        verifier.set_keys(
+            keys.keys
+                .into_iter()
+                .map(|k| (k.kid, k.public_key, k.verify_until.map(|t| t.seconds))),
+        );
+        Ok(())
+    }
+
+    /// Spawns the key refresher (every 60 s and on demand) and the revocation watcher (a stream
+    /// that reconnects with backoff and starts each connection with a full snapshot).
+    pub fn spawn_sync(verifier: Arc<TokenVerifier>, client: AuthInternalServiceClient<ServiceChannel>, shutdown: Shutdown) {
+        {
+            let verifier = verifier.clone();
+            let mut client = client.clone();
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                loop {
+                    if let Err(status) = load_keys(&verifier, &mut client).await {
+                        tracing::warn!(%status, "could not refresh signing keys");
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                        _ = verifier.refresh_requested() => {}
+                        _ = shutdown.wait() => return,
+                    }
+                }
+            });
+        }
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let result = watch_once(&verifier, &mut client.clone(), &mut backoff).await;
+                if let Err(status) = result {
+                    tracing::warn!(%status, "revocation stream interrupted; reconnecting");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.wait() => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        });
+    }
+
+    async fn watch_once(
+        verifier: &TokenVerifier,
+        client: &mut AuthInternalServiceClient<ServiceChannel>,
+        backoff: &mut Duration,
+    ) -> Result<(), tonic::Status> {
+        let mut stream = client.watch_revoked_sessions(WatchRevokedSessionsRequest {}).await?.into_inner();
+        let mut purge = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tokio::select! {
+                message = stream.next() => {
+                    let Some(message) = message else { return Ok(()) };
+                    let message = message?;
+                    *backoff = Duration::from_millis(100);
+                    let entries = message.sessions.into_iter().filter_map(|s| {
+                        Some((s.session_id.parse::<Uuid>().ok()?, s.forget_after.map(|t| t.seconds).unwrap_or(i64::MAX)))
+                    });
+                    if message.snapshot {
+                        verifier.revocations().replace(entries);
+                    } else {
+                        for (sid, until) in entries {
+                            verifier.revocations().insert(sid, until);
+                        }
+                    }
+                }
+                _ = purge.tick() => verifier.revocations().purge(chrono::Utc::now().timestamp()),
+            }
+        }
+    }
+}
