@@ -1,1 +1,14 @@
-//! operant-gateway
+//! The REST gateway (stub: being written).
+
+use std::sync::Arc;
+
+use operant_platform::config::Settings;
+use operant_platform::grpc::Shutdown;
+use tokio::net::TcpListener;
+
+/// Serves the REST API on `listener` until `shutdown` fires.
+pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
+    let _ = (settings, listener);
+    shutdown.wait().await;
+    Ok(())
+}

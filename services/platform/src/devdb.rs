@@ -439,6 +439,19 @@ async fn clear_stale_postmaster(
         tokio::fs::remove_file(&pid_file)
             .await
             .with_context(|| format!("removing stale {}", pid_file.display()))?;
+        // The socket lock files name the same dead pid; postgres refuses to start if that pid
+        // is alive again (reused after a reboot, or a zombie not yet reaped).
+        let mut entries = tokio::fs::read_dir(data_dir)
+            .await
+            .with_context(|| format!("reading {}", data_dir.display()))?;
+        while let Some(entry) = entries.next_entry().await? {
+            if entry.file_name().to_string_lossy().starts_with(".s.PGSQL.") {
+                let path = entry.path();
+                tokio::fs::remove_file(&path)
+                    .await
+                    .with_context(|| format!("removing stale {}", path.display()))?;
+            }
+        }
         return Ok(None);
     }
     // A server of ours is running (maybe still starting up, or its port file is out of

@@ -497,3 +497,18 @@ mod tests {
         Ok(())
     }
 }
+
+mod app;
+pub use app::TestApp;
+
+/// Logs of the code under test, shown by the test runner for failing tests
+/// (`OPERANT_LOG=debug` for more).
+pub fn init_test_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OPERANT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}
