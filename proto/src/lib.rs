@@ -34,5 +34,4 @@ pub mod work {
 
 /// Encoded `FileDescriptorSet` of every Operant proto (and the well-known types they import),
 /// for `tonic-reflection`.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/operant_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/operant_descriptor.bin"));

@@ -243,7 +243,9 @@ impl Settings {
         }
         if self.environment == Environment::Production {
             if self.service_token == DEV_SERVICE_TOKEN || self.service_token.len() < 32 {
-                bail!("production needs OPERANT_SERVICE_TOKEN set to a random secret of at least 32 characters");
+                bail!(
+                    "production needs OPERANT_SERVICE_TOKEN set to a random secret of at least 32 characters"
+                );
             }
             if self.tokens.bcrypt_cost < 10 {
                 bail!("production needs OPERANT_BCRYPT_COST of at least 10");

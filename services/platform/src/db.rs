@@ -38,9 +38,10 @@ pub fn pool(url: &str, cfg: &DatabaseConfig) -> anyhow::Result<PgPool> {
     manager_config.custom_setup = Box::new(move |url| {
         let url = url.to_owned();
         async move {
-            let mut conn = tokio::time::timeout(connect_timeout, AsyncPgConnection::establish(&url))
-                .await
-                .map_err(|_| diesel::ConnectionError::BadConnection("connect timed out".into()))??;
+            let mut conn =
+                tokio::time::timeout(connect_timeout, AsyncPgConnection::establish(&url))
+                    .await
+                    .map_err(|_| diesel::ConnectionError::BadConnection("connect timed out".into()))??;
             diesel::sql_query(format!("SET statement_timeout = {statement_timeout_ms}"))
                 .execute(&mut conn)
                 .await

@@ -81,8 +81,8 @@ impl PrivatePostgres {
     /// Server settings for a dev/test box: fsync stays on, `max_connections = 300`,
     /// `shared_buffers = 128MB`, log to `postgresql.log` in the data directory.
     pub async fn start(data_dir: &Path) -> anyhow::Result<Self> {
-        let data_dir = std::path::absolute(data_dir)
-            .with_context(|| format!("resolving {}", data_dir.display()))?;
+        let data_dir =
+            std::path::absolute(data_dir).with_context(|| format!("resolving {}", data_dir.display()))?;
         let name = data_dir
             .file_name()
             .ok_or_else(|| anyhow!("data directory {} has no name", data_dir.display()))?
@@ -91,9 +91,7 @@ impl PrivatePostgres {
             .parent()
             .ok_or_else(|| anyhow!("data directory {} has no parent", data_dir.display()))?
             .to_owned();
-        tokio::fs::create_dir_all(&parent)
-            .await
-            .with_context(|| format!("creating {}", parent.display()))?;
+        tokio::fs::create_dir_all(&parent).await.with_context(|| format!("creating {}", parent.display()))?;
 
         // Held (the lock lives as long as the open file) until this function returns.
         let _lock = lock_exclusive(&sibling(&parent, &name, ".lock")).await?;
@@ -130,20 +128,11 @@ impl PrivatePostgres {
         }
         Err(last_error
             .unwrap_or_else(|| anyhow!("no start attempt was made"))
-            .context(format!(
-                "starting PostgreSQL in {}: every port tried was taken",
-                data_dir.display()
-            )))
+            .context(format!("starting PostgreSQL in {}: every port tried was taken", data_dir.display())))
     }
 
     fn new(data_dir: PathBuf, port: u16, runner: Runner) -> Self {
-        Self {
-            data_dir,
-            port,
-            runner,
-            stop_on_drop: false,
-            stopped: false,
-        }
+        Self { data_dir, port, runner, stop_on_drop: false, stopped: false }
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/postgres`
@@ -153,11 +142,7 @@ impl PrivatePostgres {
 
     /// URL of another database on the same server.
     pub fn url_for(&self, database: &str) -> String {
-        format!(
-            "postgres://{SUPERUSER}@127.0.0.1:{}/{}",
-            self.port,
-            percent_encode(database)
-        )
+        format!("postgres://{SUPERUSER}@127.0.0.1:{}/{}", self.port, percent_encode(database))
     }
 
     /// The TCP port the server listens on (127.0.0.1 only).
@@ -193,10 +178,8 @@ impl Drop for PrivatePostgres {
         }
         // Drop cannot be async; pg_ctl is a short-lived child, so waiting for it synchronously
         // is acceptable here.
-        let Some(pg_ctl) = PgBins::candidates()
-            .into_iter()
-            .map(|dir| dir.join("pg_ctl"))
-            .find(|p| p.is_file())
+        let Some(pg_ctl) =
+            PgBins::candidates().into_iter().map(|dir| dir.join("pg_ctl")).find(|p| p.is_file())
         else {
             tracing::warn!("cannot stop PostgreSQL on drop: pg_ctl not found");
             return;
@@ -261,10 +244,7 @@ pub fn url_with_database(server_url: &str, database: &str) -> anyhow::Result<Str
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
     let query = tail.find('?').map_or("", |i| &tail[i..]);
-    Ok(format!(
-        "{scheme}://{authority}/{}{query}",
-        percent_encode(database)
-    ))
+    Ok(format!("{scheme}://{authority}/{}{query}", percent_encode(database)))
 }
 
 /// Quotes an SQL identifier (`"` doubled inside double quotes).
@@ -314,8 +294,7 @@ async fn lock_exclusive(path: &Path) -> anyhow::Result<std::fs::File> {
             .write(true)
             .open(&path)
             .with_context(|| format!("opening lock file {}", path.display()))?;
-        file.lock()
-            .with_context(|| format!("locking {}", path.display()))?;
+        file.lock().with_context(|| format!("locking {}", path.display()))?;
         Ok(file)
     })
     .await
@@ -327,12 +306,7 @@ async fn running_port(data_dir: &Path) -> Option<u16> {
     if !data_dir.join("postmaster.pid").exists() {
         return None;
     }
-    let port: u16 = tokio::fs::read_to_string(data_dir.join(PORT_FILE))
-        .await
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
+    let port: u16 = tokio::fs::read_to_string(data_dir.join(PORT_FILE)).await.ok()?.trim().parse().ok()?;
     match probe(port, data_dir).await {
         Ok(()) => Some(port),
         Err(e) => {
@@ -364,20 +338,15 @@ async fn probe(port: u16, data_dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("connecting to PostgreSQL on port {port}"))?;
     let connection = tokio::spawn(connection);
     let result = async {
-        let row = client
-            .query_one("SELECT 1, current_setting('data_directory')", &[])
-            .await
-            .context("SELECT 1")?;
+        let row =
+            client.query_one("SELECT 1, current_setting('data_directory')", &[]).await.context("SELECT 1")?;
         let one: i32 = row.get(0);
         let dir: String = row.get(1);
         if one != 1 {
             bail!("SELECT 1 returned {one}");
         }
         if !same_path(Path::new(&dir), data_dir) {
-            bail!(
-                "the server on port {port} runs from {dir}, not from {}",
-                data_dir.display()
-            );
+            bail!("the server on port {port} runs from {dir}, not from {}", data_dir.display());
         }
         Ok(())
     }
@@ -441,9 +410,8 @@ async fn clear_stale_postmaster(
             .with_context(|| format!("removing stale {}", pid_file.display()))?;
         // The socket lock files name the same dead pid; postgres refuses to start if that pid
         // is alive again (reused after a reboot, or a zombie not yet reaped).
-        let mut entries = tokio::fs::read_dir(data_dir)
-            .await
-            .with_context(|| format!("reading {}", data_dir.display()))?;
+        let mut entries =
+            tokio::fs::read_dir(data_dir).await.with_context(|| format!("reading {}", data_dir.display()))?;
         while let Some(entry) = entries.next_entry().await? {
             if entry.file_name().to_string_lossy().starts_with(".s.PGSQL.") {
                 let path = entry.path();
@@ -477,9 +445,8 @@ async fn init_cluster(
     name: &OsStr,
 ) -> anyhow::Result<()> {
     if data_dir.exists() {
-        let mut entries = tokio::fs::read_dir(data_dir)
-            .await
-            .with_context(|| format!("reading {}", data_dir.display()))?;
+        let mut entries =
+            tokio::fs::read_dir(data_dir).await.with_context(|| format!("reading {}", data_dir.display()))?;
         if entries.next_entry().await?.is_some() {
             bail!(
                 "{} exists, is not empty and is not a PostgreSQL data directory (no PG_VERSION): \
@@ -494,9 +461,7 @@ async fn init_cluster(
             .await
             .with_context(|| format!("removing leftover {}", tmp.display()))?;
     }
-    tokio::fs::create_dir(&tmp)
-        .await
-        .with_context(|| format!("creating {}", tmp.display()))?;
+    tokio::fs::create_dir(&tmp).await.with_context(|| format!("creating {}", tmp.display()))?;
     tokio::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700))
         .await
         .with_context(|| format!("chmod 700 {}", tmp.display()))?;
@@ -505,11 +470,7 @@ async fn init_cluster(
 
     // C.UTF-8 gives UTF-8 character semantics (lower(), regexes) with bytewise, fast and
     // machine-independent collation; plain C (still UTF-8 encoded) where it is missing.
-    let locale = if Path::new("/usr/lib/locale/C.utf8").exists() {
-        "C.UTF-8"
-    } else {
-        "C"
-    };
+    let locale = if Path::new("/usr/lib/locale/C.utf8").exists() { "C.UTF-8" } else { "C" };
     let args: Vec<OsString> = vec![
         "-D".into(),
         tmp.clone().into(),
@@ -524,14 +485,11 @@ async fn init_cluster(
 
     // Our settings live in their own file, rewritten on every start.
     let conf = tmp.join("postgresql.conf");
-    let mut text = tokio::fs::read_to_string(&conf)
-        .await
-        .with_context(|| format!("reading {}", conf.display()))?;
+    let mut text =
+        tokio::fs::read_to_string(&conf).await.with_context(|| format!("reading {}", conf.display()))?;
     text.push_str("\n# Operant: settings written by operant-platform devdb on every start.\n");
     let _ = writeln!(text, "include_if_exists = '{CONF_FILE}'");
-    tokio::fs::write(&conf, text)
-        .await
-        .with_context(|| format!("writing {}", conf.display()))?;
+    tokio::fs::write(&conf, text).await.with_context(|| format!("writing {}", conf.display()))?;
 
     if data_dir.exists() {
         // Empty (checked above): rename(2) cannot replace a directory on every filesystem.
@@ -552,12 +510,7 @@ enum StartError {
 }
 
 /// Writes the settings for `port` and starts the server, waiting until it is usable.
-async fn start_on_port(
-    bins: &PgBins,
-    runner: &Runner,
-    data_dir: &Path,
-    port: u16,
-) -> Result<(), StartError> {
+async fn start_on_port(bins: &PgBins, runner: &Runner, data_dir: &Path, port: u16) -> Result<(), StartError> {
     let prepare = async {
         write_owned(runner, &data_dir.join(CONF_FILE), &server_conf(data_dir, port)).await?;
         write_owned(runner, &data_dir.join(PORT_FILE), &format!("{port}\n")).await
@@ -606,9 +559,7 @@ fn log_tail(log: &Path, from: u64) -> String {
 
 /// Writes `contents` to `path`, owned by the server's user.
 async fn write_owned(runner: &Runner, path: &Path, contents: &str) -> anyhow::Result<()> {
-    tokio::fs::write(path, contents)
-        .await
-        .with_context(|| format!("writing {}", path.display()))?;
+    tokio::fs::write(path, contents).await.with_context(|| format!("writing {}", path.display()))?;
     runner.give(path)
 }
 
@@ -617,11 +568,7 @@ fn server_conf(data_dir: &Path, port: u16) -> String {
     // The socket lives in the data directory unless its path would be too long for a unix
     // socket address; TCP on 127.0.0.1 is what clients use anyway.
     let socket_len = dir.len() + "/.s.PGSQL.".len() + port.to_string().len();
-    let socket_dir = if socket_len <= MAX_SOCKET_PATH {
-        dir.replace('\'', "''")
-    } else {
-        String::new()
-    };
+    let socket_dir = if socket_len <= MAX_SOCKET_PATH { dir.replace('\'', "''") } else { String::new() };
     format!(
         "# Written by operant-platform devdb on every start; edits are overwritten.\n\
          listen_addresses = '127.0.0.1'\n\
@@ -659,23 +606,12 @@ fn pick_port(data_dir: &Path, avoid: &[u16]) -> anyhow::Result<u16> {
 /// Runs a command, failing with its command line, exit status and output.
 async fn run_checked(mut cmd: tokio::process::Command, what: &str) -> anyhow::Result<Output> {
     let line = command_line(cmd.as_std());
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let out = cmd
-        .output()
-        .await
-        .with_context(|| format!("{what}: running `{line}`"))?;
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    let out = cmd.output().await.with_context(|| format!("{what}: running `{line}`"))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let stdout = String::from_utf8_lossy(&out.stdout);
-        bail!(
-            "{what}: `{line}` failed ({}):\n{}\n{}",
-            out.status,
-            stderr.trim(),
-            stdout.trim()
-        );
+        bail!("{what}: `{line}` failed ({}):\n{}\n{}", out.status, stderr.trim(), stdout.trim());
     }
     Ok(out)
 }
@@ -705,9 +641,8 @@ impl PgBins {
     /// Directories that may hold the binaries: `PATH`, then `/usr/lib/postgresql/*/bin`
     /// (newest major version first).
     fn candidates() -> Vec<PathBuf> {
-        let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).collect())
-            .unwrap_or_default();
+        let mut dirs: Vec<PathBuf> =
+            std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
         let mut versioned: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
             .into_iter()
             .flatten()
@@ -725,9 +660,7 @@ impl PgBins {
     /// Finds a directory with `initdb`, `pg_ctl` and `postgres`, preferring the major version
     /// of an existing cluster in `data_dir`.
     async fn find(data_dir: &Path) -> anyhow::Result<Self> {
-        let wanted = std::fs::read_to_string(data_dir.join("PG_VERSION"))
-            .ok()
-            .map(|v| v.trim().to_owned());
+        let wanted = std::fs::read_to_string(data_dir.join("PG_VERSION")).ok().map(|v| v.trim().to_owned());
         let mut seen = Vec::new();
         let mut found = Vec::new();
         for dir in Self::candidates() {
@@ -760,16 +693,9 @@ impl PgBins {
         for dir in &found {
             let version = major_version(&dir.join("pg_ctl")).await;
             if wanted.is_none() || version.as_deref() == wanted.as_deref() {
-                return Ok(Self {
-                    initdb: dir.join("initdb"),
-                    pg_ctl: dir.join("pg_ctl"),
-                });
+                return Ok(Self { initdb: dir.join("initdb"), pg_ctl: dir.join("pg_ctl") });
             }
-            versions.push(format!(
-                "{} ({})",
-                dir.display(),
-                version.as_deref().unwrap_or("unknown version")
-            ));
+            versions.push(format!("{} ({})", dir.display(), version.as_deref().unwrap_or("unknown version")));
         }
         bail!(
             "{} holds a PostgreSQL {} cluster but only these server binaries were found: {}; \
@@ -783,12 +709,8 @@ impl PgBins {
 
 /// `pg_ctl (PostgreSQL) 15.8 (Debian 15.8-1)` → `15` (`9.6` for old versions).
 async fn major_version(pg_ctl: &Path) -> Option<String> {
-    let out = tokio::process::Command::new(pg_ctl)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .ok()?;
+    let out =
+        tokio::process::Command::new(pg_ctl).arg("--version").stdin(Stdio::null()).output().await.ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let version = text.split_whitespace().nth(2)?;
     let mut parts = version.split(|c: char| !c.is_ascii_digit());
@@ -804,11 +726,7 @@ async fn major_version(pg_ctl: &Path) -> Option<String> {
 #[derive(Debug, Clone)]
 enum Runner {
     CurrentUser,
-    Postgres {
-        uid: u32,
-        gid: u32,
-        runuser: Option<PathBuf>,
-    },
+    Postgres { uid: u32, gid: u32, runuser: Option<PathBuf> },
 }
 
 impl Runner {
@@ -842,10 +760,7 @@ impl Runner {
                 cmd.args(args);
                 cmd
             }
-            Self::Postgres {
-                runuser: Some(runuser),
-                ..
-            } => {
+            Self::Postgres { runuser: Some(runuser), .. } => {
                 let mut cmd = std::process::Command::new(runuser);
                 cmd.args(["-u", "postgres", "--"]).arg(program).args(args);
                 cmd
@@ -918,10 +833,7 @@ async fn effective_uid() -> anyhow::Result<u32> {
         .output()
         .await
         .context("running `id -u`")?;
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .context("parsing the output of `id -u`")
+    String::from_utf8_lossy(&out.stdout).trim().parse().context("parsing the output of `id -u`")
 }
 
 /// uid and gid of the `postgres` user, from `/etc/passwd` or `getent passwd postgres`.

@@ -96,7 +96,8 @@ const CORS_ALLOW_HEADERS: [&str; 8] = [
     "traceparent",
 ];
 /// Response headers a browser may read.
-const CORS_EXPOSE_HEADERS: [&str; 4] = ["grpc-status", "grpc-message", "grpc-status-details-bin", "x-request-id"];
+const CORS_EXPOSE_HEADERS: [&str; 4] =
+    ["grpc-status", "grpc-message", "grpc-status-details-bin", "x-request-id"];
 
 /// CORS for grpc-web and REST, from `OPERANT_CORS_ORIGINS`.
 pub fn cors(settings: &Settings) -> CorsLayer {
@@ -107,7 +108,14 @@ pub fn cors(settings: &Settings) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(origins)
-        .allow_methods([Method::POST, Method::GET, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_methods([
+            Method::POST,
+            Method::GET,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
         .allow_headers(CORS_ALLOW_HEADERS.map(HeaderName::from_static))
         .expose_headers(CORS_EXPOSE_HEADERS.map(HeaderName::from_static))
         .max_age(Duration::from_secs(600))
@@ -150,7 +158,12 @@ pub struct ServerSpec {
 
 /// Runs a gRPC server on `listener` until `shutdown` fires, then stops accepting and waits for
 /// in-flight calls to finish.
-pub async fn serve(settings: &Settings, listener: TcpListener, spec: ServerSpec, shutdown: crate::grpc::Shutdown) -> anyhow::Result<()> {
+pub async fn serve(
+    settings: &Settings,
+    listener: TcpListener,
+    spec: ServerSpec,
+    shutdown: crate::grpc::Shutdown,
+) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, &spec.service_names, false).await;
     tokio::spawn(health_probe(reporter, spec.service_names.clone(), spec.pool.clone(), shutdown.clone()));

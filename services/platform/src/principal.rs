@@ -140,7 +140,13 @@ impl Authenticator {
     }
 
     /// Establishes the caller of a request to `path` with `headers`.
-    pub async fn authenticate(&self, path: &str, headers: &HeaderMap, peer: Option<IpAddr>, request_id: String) -> Result<Caller, ApiError> {
+    pub async fn authenticate(
+        &self,
+        path: &str,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+        request_id: String,
+    ) -> Result<Caller, ApiError> {
         let access = (self.policy)(path);
         let service = self.is_service(headers);
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
@@ -150,7 +156,10 @@ impl Authenticator {
                     .and_then(|v| v.split(',').next())
                     .and_then(|ip| ip.trim().parse().ok())
                     .or(peer),
-                user_agent: header(FORWARDED_USER_AGENT_HEADER).or(header("user-agent")).unwrap_or("").to_owned(),
+                user_agent: header(FORWARDED_USER_AGENT_HEADER)
+                    .or(header("user-agent"))
+                    .unwrap_or("")
+                    .to_owned(),
             }
         } else {
             ClientInfo { ip: peer, user_agent: header("user-agent").unwrap_or("").to_owned() }
@@ -183,7 +192,10 @@ impl Authenticator {
                     .map(str::trim)
                     .filter(|t| !t.is_empty())
                     .ok_or_else(|| {
-                        unauthenticated("TOKEN_MALFORMED", "the Authorization header must be `Bearer <token>`")
+                        unauthenticated(
+                            "TOKEN_MALFORMED",
+                            "the Authorization header must be `Bearer <token>`",
+                        )
                     })?;
                 caller.user = Some(self.verifier.verify(token).await?);
             }
@@ -223,7 +235,10 @@ pub struct CallContext<S> {
 
 impl<S, B> tower::Service<http::Request<B>> for CallContext<S>
 where
-    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {

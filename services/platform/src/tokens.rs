@@ -201,7 +201,10 @@ impl TokenVerifier {
     /// Verifies with the keys at hand.
     pub fn verify_now(&self, token: &str) -> Result<UserPrincipal, ApiError> {
         if token.starts_with(REFRESH_TOKEN_PREFIX) {
-            return Err(unauthenticated("TOKEN_WRONG_TYPE", "a refresh token cannot be used as an access token"));
+            return Err(unauthenticated(
+                "TOKEN_WRONG_TYPE",
+                "a refresh token cannot be used as an access token",
+            ));
         }
         let malformed = || unauthenticated("TOKEN_MALFORMED", "the access token is not a well-formed JWT");
         let mut parts = token.split('.');
@@ -223,20 +226,33 @@ impl TokenVerifier {
         let kid = header
             .kid
             .ok_or_else(|| unauthenticated("TOKEN_UNKNOWN_KEY", "the access token names no signing key"))?;
-        let entry = self
-            .key(&kid)
-            .ok_or_else(|| unauthenticated("TOKEN_UNKNOWN_KEY", "the access token was signed by an unknown key"))?;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &entry.key, &self.validation).map_err(|e| {
-            match e.kind() {
-                ErrorKind::ExpiredSignature => unauthenticated("TOKEN_EXPIRED", "the access token has expired"),
-                ErrorKind::InvalidAudience => unauthenticated("TOKEN_WRONG_AUDIENCE", "the access token is for another audience"),
-                ErrorKind::InvalidIssuer => unauthenticated("TOKEN_WRONG_ISSUER", "the access token comes from another issuer"),
-                ErrorKind::InvalidSignature => unauthenticated("TOKEN_SIGNATURE_INVALID", "the access token signature is invalid"),
-                ErrorKind::InvalidAlgorithm => unauthenticated("TOKEN_ALGORITHM_NOT_ALLOWED", "access tokens must be signed with EdDSA"),
-                ErrorKind::ImmatureSignature => unauthenticated("TOKEN_NOT_YET_VALID", "the access token is not valid yet"),
-                _ => malformed(),
-            }
+        let entry = self.key(&kid).ok_or_else(|| {
+            unauthenticated("TOKEN_UNKNOWN_KEY", "the access token was signed by an unknown key")
         })?;
+        let data =
+            jsonwebtoken::decode::<AccessClaims>(token, &entry.key, &self.validation).map_err(|e| match e
+                .kind()
+            {
+                ErrorKind::ExpiredSignature => {
+                    unauthenticated("TOKEN_EXPIRED", "the access token has expired")
+                }
+                ErrorKind::InvalidAudience => {
+                    unauthenticated("TOKEN_WRONG_AUDIENCE", "the access token is for another audience")
+                }
+                ErrorKind::InvalidIssuer => {
+                    unauthenticated("TOKEN_WRONG_ISSUER", "the access token comes from another issuer")
+                }
+                ErrorKind::InvalidSignature => {
+                    unauthenticated("TOKEN_SIGNATURE_INVALID", "the access token signature is invalid")
+                }
+                ErrorKind::InvalidAlgorithm => {
+                    unauthenticated("TOKEN_ALGORITHM_NOT_ALLOWED", "access tokens must be signed with EdDSA")
+                }
+                ErrorKind::ImmatureSignature => {
+                    unauthenticated("TOKEN_NOT_YET_VALID", "the access token is not valid yet")
+                }
+                _ => malformed(),
+            })?;
         let claims = data.claims;
         if claims.typ != "access" {
             return Err(unauthenticated("TOKEN_WRONG_TYPE", "not an access token"));
@@ -244,7 +260,10 @@ impl TokenVerifier {
         if let Some(until) = entry.verify_until
             && claims.iat > until
         {
-            return Err(unauthenticated("TOKEN_UNKNOWN_KEY", "the signing key of the access token is retired"));
+            return Err(unauthenticated(
+                "TOKEN_UNKNOWN_KEY",
+                "the signing key of the access token is retired",
+            ));
         }
         let (Ok(user_id), Ok(session_id)) = (claims.sub.parse::<Uuid>(), claims.sid.parse::<Uuid>()) else {
             return Err(malformed());
@@ -271,19 +290,24 @@ pub mod remote {
     use crate::grpc::Shutdown;
 
     /// Fetches the keys once; used at start so the first requests already verify.
-    pub async fn load_keys(verifier: &TokenVerifier, client: &mut AuthInternalServiceClient<ServiceChannel>) -> Result<(), tonic::Status> {
+    pub async fn load_keys(
+        verifier: &TokenVerifier,
+        client: &mut AuthInternalServiceClient<ServiceChannel>,
+    ) -> Result<(), tonic::Status> {
         let keys = client.list_signing_keys(ListSigningKeysRequest {}).await?.into_inner();
         verifier.set_keys(
-            keys.keys
-                .into_iter()
-                .map(|k| (k.kid, k.public_key, k.verify_until.map(|t| t.seconds))),
+            keys.keys.into_iter().map(|k| (k.kid, k.public_key, k.verify_until.map(|t| t.seconds))),
         );
         Ok(())
     }
 
     /// Spawns the key refresher (every 60 s and on demand) and the revocation watcher (a stream
     /// that reconnects with backoff and starts each connection with a full snapshot).
-    pub fn spawn_sync(verifier: Arc<TokenVerifier>, client: AuthInternalServiceClient<ServiceChannel>, shutdown: Shutdown) {
+    pub fn spawn_sync(
+        verifier: Arc<TokenVerifier>,
+        client: AuthInternalServiceClient<ServiceChannel>,
+        shutdown: Shutdown,
+    ) {
         {
             let verifier = verifier.clone();
             let mut client = client.clone();

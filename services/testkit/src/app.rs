@@ -45,7 +45,8 @@ impl TestApp {
         let db = TestDb::new().await;
         let (auth, tenancy, work, gateway) = (bind().await, bind().await, bind().await, bind().await);
         let addr = |l: &TcpListener| l.local_addr().expect("local addr");
-        let (auth_addr, tenancy_addr, work_addr, gateway_addr) = (addr(&auth), addr(&tenancy), addr(&work), addr(&gateway));
+        let (auth_addr, tenancy_addr, work_addr, gateway_addr) =
+            (addr(&auth), addr(&tenancy), addr(&work), addr(&gateway));
 
         let mut settings = Settings::for_tests(db.url.clone());
         settings.listen.auth = auth_addr;
@@ -65,7 +66,16 @@ impl TestApp {
             tokio::spawn(operant_work::run(settings.clone(), work, shutdown.clone())),
             tokio::spawn(operant_gateway::run(settings.clone(), gateway, shutdown.clone())),
         ];
-        let app = TestApp { db, settings, auth_addr, tenancy_addr, work_addr, gateway_addr, trigger: Some(trigger), tasks };
+        let app = TestApp {
+            db,
+            settings,
+            auth_addr,
+            tenancy_addr,
+            work_addr,
+            gateway_addr,
+            trigger: Some(trigger),
+            tasks,
+        };
         for addr in [auth_addr, tenancy_addr, work_addr] {
             app.wait_serving(addr).await;
         }
@@ -96,7 +106,9 @@ impl TestApp {
     pub async fn wait_serving(&self, addr: SocketAddr) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(channel) = Endpoint::from_shared(Self::grpc_url(addr)).expect("endpoint").connect().await {
+            if let Ok(channel) =
+                Endpoint::from_shared(Self::grpc_url(addr)).expect("endpoint").connect().await
+            {
                 let mut health = HealthClient::new(channel);
                 if let Ok(r) = health.check(HealthCheckRequest { service: String::new() }).await
                     && r.into_inner().status == 1

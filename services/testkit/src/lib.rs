@@ -79,11 +79,7 @@ impl TestDb {
         let server_url = server_url().await?;
         let template = template(server_url).await?;
         let name = format!("{TEST_DB_PREFIX}{}", Uuid::now_v7().simple());
-        let create = format!(
-            "CREATE DATABASE {} TEMPLATE {}",
-            quote_ident(&name),
-            quote_ident(template)
-        );
+        let create = format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&name), quote_ident(template));
         let conn = Conn::open(server_url).await?;
         let mut attempt = 0;
         loop {
@@ -136,16 +132,9 @@ impl Drop for TestDb {
                     .block_on(drop_database(&server_url, &name))
             })
             .map_err(anyhow::Error::from)
-            .and_then(|thread| {
-                thread
-                    .join()
-                    .map_err(|_| anyhow!("the dropping thread panicked"))?
-            });
+            .and_then(|thread| thread.join().map_err(|_| anyhow!("the dropping thread panicked"))?);
         if let Err(e) = outcome {
-            eprintln!(
-                "warning: could not drop test database {}: {e:#}",
-                self.name
-            );
+            eprintln!("warning: could not drop test database {}: {e:#}", self.name);
         }
     }
 }
@@ -190,23 +179,16 @@ async fn template(server_url: &str) -> anyhow::Result<&'static str> {
 
 fn workspace_root() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or(manifest_dir)
-        .to_path_buf()
+    manifest_dir.parent().and_then(Path::parent).unwrap_or(manifest_dir).to_path_buf()
 }
 
 /// `operant_tpl_` + the first 12 hex digits of a SHA-256 over every file under
 /// `migrations_dir`, sorted by path, hashing each relative path and contents.
 pub fn template_name(migrations_dir: &Path) -> anyhow::Result<String> {
     fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-        let entries =
-            std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+        let entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
         for entry in entries {
-            let path = entry
-                .with_context(|| format!("reading {}", dir.display()))?
-                .path();
+            let path = entry.with_context(|| format!("reading {}", dir.display()))?.path();
             if path.is_dir() {
                 collect(&path, out)?;
             } else {
@@ -224,8 +206,7 @@ pub fn template_name(migrations_dir: &Path) -> anyhow::Result<String> {
     let mut hasher = Sha256::new();
     for file in &files {
         let relative = file.strip_prefix(migrations_dir).unwrap_or(file);
-        let contents =
-            std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let contents = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let relative = relative.as_os_str().as_encoded_bytes();
         // Lengths make the encoding unambiguous (no file boundary can be shifted).
         hasher.update((relative.len() as u64).to_le_bytes());
@@ -267,19 +248,12 @@ async fn build_template(server_url: &str, template: &str) -> anyhow::Result<()> 
     }
     .await;
     // Closing the session releases the advisory lock as well; unlock explicitly anyway.
-    let _ = conn
-        .client
-        .execute("SELECT pg_advisory_unlock($1)", &[&TEMPLATE_LOCK_KEY])
-        .await;
+    let _ = conn.client.execute("SELECT pg_advisory_unlock($1)", &[&TEMPLATE_LOCK_KEY]).await;
     conn.close().await;
     built.with_context(|| format!("building the template database {template}"))
 }
 
-async fn build_template_locked(
-    client: &Client,
-    server_url: &str,
-    template: &str,
-) -> anyhow::Result<()> {
+async fn build_template_locked(client: &Client, server_url: &str, template: &str) -> anyhow::Result<()> {
     let building = format!("{template}_building");
     let q_building = quote_ident(&building);
     drop_template_database(client, &building).await?;
@@ -292,15 +266,9 @@ async fn build_template_locked(
 
     // From now on nobody may connect, so that CREATE DATABASE … TEMPLATE never finds a
     // session on it; then end any session the migrations left behind and rename.
-    exec(
-        client,
-        &format!("ALTER DATABASE {q_building} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true"),
-    )
-    .await?;
-    let rename = format!(
-        "ALTER DATABASE {q_building} RENAME TO {}",
-        quote_ident(template)
-    );
+    exec(client, &format!("ALTER DATABASE {q_building} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true"))
+        .await?;
+    let rename = format!("ALTER DATABASE {q_building} RENAME TO {}", quote_ident(template));
     for attempt in 1.. {
         let _ = client
             .execute(
@@ -350,11 +318,8 @@ async fn sweep_leaked_test_databases(client: &Client) {
         }
     };
     for name in names.iter().filter(|n| is_leaked(n, SystemTime::now())) {
-        if let Err(e) = exec(
-            client,
-            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name)),
-        )
-        .await
+        if let Err(e) =
+            exec(client, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name))).await
         {
             eprintln!("warning: dropping leaked test database {name}: {e:#}");
         }
@@ -373,17 +338,13 @@ fn is_leaked(name: &str, now: SystemTime) -> bool {
     };
     let (secs, nanos) = created.to_unix();
     let created = SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
-    now.duration_since(created)
-        .is_ok_and(|age| age > LEAKED_AFTER)
+    now.duration_since(created).is_ok_and(|age| age > LEAKED_AFTER)
 }
 
 async fn list_databases(client: &Client, prefix: &str) -> anyhow::Result<Vec<String>> {
     let pattern = format!("{}%", prefix.replace('_', "\\_"));
     let rows = client
-        .query(
-            "SELECT datname::text FROM pg_database WHERE datname LIKE $1",
-            &[&pattern],
-        )
+        .query("SELECT datname::text FROM pg_database WHERE datname LIKE $1", &[&pattern])
         .await
         .context("listing databases")?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
@@ -406,11 +367,8 @@ async fn drop_template_database(client: &Client, name: &str) -> anyhow::Result<(
 
 async fn drop_database(server_url: &str, name: &str) -> anyhow::Result<()> {
     let conn = Conn::open(server_url).await?;
-    let dropped = exec(
-        &conn.client,
-        &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name)),
-    )
-    .await;
+    let dropped =
+        exec(&conn.client, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name))).await;
     conn.close().await;
     dropped
 }
@@ -424,10 +382,7 @@ async fn database_exists(client: &Client, name: &str) -> anyhow::Result<bool> {
 }
 
 async fn exec(client: &Client, sql: &str) -> anyhow::Result<()> {
-    client
-        .batch_execute(sql)
-        .await
-        .with_context(|| sql.to_owned())
+    client.batch_execute(sql).await.with_context(|| sql.to_owned())
 }
 
 fn quote_ident(name: &str) -> String {
@@ -445,17 +400,12 @@ impl Conn {
     async fn open(server_url: &str) -> anyhow::Result<Self> {
         let mut config = tokio_postgres::Config::from_str(server_url)
             .with_context(|| format!("parsing database URL {server_url}"))?;
-        config
-            .dbname("postgres")
-            .connect_timeout(Duration::from_secs(10));
+        config.dbname("postgres").connect_timeout(Duration::from_secs(10));
         let (client, connection) = config
             .connect(NoTls)
             .await
             .with_context(|| format!("connecting to the postgres database of {server_url}"))?;
-        Ok(Self {
-            client,
-            task: tokio::spawn(connection),
-        })
+        Ok(Self { client, task: tokio::spawn(connection) })
     }
 
     async fn close(self) {

@@ -5,9 +5,8 @@ use operant_testkit::TestDb;
 use tokio_postgres::{Client, NoTls};
 
 async fn connect(url: &str) -> Client {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
+    let (client, connection) =
+        tokio_postgres::connect(url, NoTls).await.unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
     tokio::spawn(connection);
     client
 }
@@ -58,11 +57,8 @@ async fn parallel_databases_are_distinct_and_migrated() {
         for table in ["users", "organizations", "projects"] {
             assert!(table_exists(client, table).await, "table {table} missing");
         }
-        let users: i64 = client
-            .query_one("SELECT count(*) FROM users", &[])
-            .await
-            .expect("count users")
-            .get(0);
+        let users: i64 =
+            client.query_one("SELECT count(*) FROM users", &[]).await.expect("count users").get(0);
         assert_eq!(users, 0, "a fresh database is empty");
     }
 
@@ -72,11 +68,7 @@ async fn parallel_databases_are_distinct_and_migrated() {
     )
     .await
     .expect("insert into a");
-    let in_b: i64 = cb
-        .query_one("SELECT count(*) FROM users", &[])
-        .await
-        .expect("count users in b")
-        .get(0);
+    let in_b: i64 = cb.query_one("SELECT count(*) FROM users", &[]).await.expect("count users in b").get(0);
     assert_eq!(in_b, 0, "databases are isolated");
 }
 
@@ -123,20 +115,14 @@ async fn drop_removes_the_database_even_with_open_connections() {
 /// Drop must work outside any runtime too (e.g. a value kept past the runtime's end).
 #[test]
 fn drop_works_outside_a_runtime() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let db = runtime.block_on(TestDb::new());
     let (name, server_url) = (db.name.clone(), db.server_url().to_owned());
     drop(runtime);
 
     drop(db);
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     assert!(!runtime.block_on(database_exists(&server_url, &name)));
 }
 
