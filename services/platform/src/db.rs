@@ -91,3 +91,24 @@ pub async fn ping(pool: &PgPool, timeout: Duration) -> bool {
     };
     matches!(tokio::time::timeout(timeout, probe).await, Ok(Some(_)))
 }
+
+/// Serialises, until the end of the current transaction, every transaction that uses a quota
+/// of one organization (`resource` names the quota, for example `members` or `projects`).
+///
+/// This is how plan limits stay exact under concurrency: inside one transaction, take the lock,
+/// count what exists, compare with the limit, insert. A second transaction for the same
+/// organization and resource waits at the lock until the first commits, and then counts the
+/// first one's row. Different organizations never wait for each other. Call it only inside a
+/// transaction (it is a `pg_advisory_xact_lock`).
+pub async fn lock_quota(
+    conn: &mut AsyncPgConnection,
+    organization_id: uuid::Uuid,
+    resource: &str,
+) -> Result<(), diesel::result::Error> {
+    use diesel::sql_types::Text;
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<Text, _>(format!("quota:{resource}:{organization_id}"))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
