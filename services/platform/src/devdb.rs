@@ -75,8 +75,9 @@ pub struct PrivatePostgres {
 
 impl PrivatePostgres {
     /// Reuses a server already running from `data_dir` (postmaster.pid + port file + it accepts
-    /// connections) or initdb's (if no PG_VERSION) and starts one. Returns once it accepts
-    /// connections (TCP connect and a real `SELECT 1`, up to 30 s).
+    /// connections); otherwise runs `initdb` (if there is no `PG_VERSION` yet) and starts one.
+    /// Returns once the server accepts connections (TCP connect and a real `SELECT 1`, up to
+    /// 30 s). Concurrent calls for one directory, from any process, are serialized.
     ///
     /// Server settings for a dev/test box: fsync stays on, `max_connections = 300`,
     /// `shared_buffers = 128MB`, log to `postgresql.log` in the data directory.
@@ -652,7 +653,7 @@ impl PgBins {
                 Some((version, e.path().join("bin")))
             })
             .collect();
-        versioned.sort_by(|a, b| b.0.cmp(&a.0));
+        versioned.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
         dirs.extend(versioned.into_iter().map(|(_, dir)| dir));
         dirs
     }

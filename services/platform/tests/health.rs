@@ -7,18 +7,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use operant_platform::config::Settings;
+use operant_platform::db;
 use operant_platform::devdb::{PrivatePostgres, ensure_database};
 use operant_platform::grpc::{ServerSpec, Shutdown, serve};
 use operant_platform::principal::{Authenticator, default_access};
 use operant_platform::tokens::TokenVerifier;
-use operant_platform::db;
 use tonic::transport::Endpoint;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
 async fn status(url: &str) -> Option<i32> {
     let channel = Endpoint::from_shared(url.to_owned()).ok()?.connect().await.ok()?;
-    let response = HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await.ok()?;
+    let response =
+        HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await.ok()?;
     Some(response.into_inner().status)
 }
 

@@ -164,11 +164,15 @@ async fn serve(settings: Settings, service: Service) -> anyhow::Result<()> {
     });
     let listen = &settings.listen;
     match service {
-        Service::Auth => operant_auth::run(settings.clone(), bind(listen.auth, "auth").await?, shutdown).await,
+        Service::Auth => {
+            operant_auth::run(settings.clone(), bind(listen.auth, "auth").await?, shutdown).await
+        }
         Service::Tenancy => {
             operant_tenancy::run(settings.clone(), bind(listen.tenancy, "tenancy").await?, shutdown).await
         }
-        Service::Work => operant_work::run(settings.clone(), bind(listen.work, "work").await?, shutdown).await,
+        Service::Work => {
+            operant_work::run(settings.clone(), bind(listen.work, "work").await?, shutdown).await
+        }
         Service::Gateway => {
             operant_gateway::run(settings.clone(), bind(listen.gateway, "gateway").await?, shutdown).await
         }

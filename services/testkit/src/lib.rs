@@ -260,9 +260,7 @@ async fn build_template_locked(client: &Client, server_url: &str, template: &str
     exec(client, &format!("CREATE DATABASE {q_building}")).await?;
 
     let url = devdb::url_with_database(server_url, &building)?;
-    operant_platform::db::run_migrations(&url)
-        .await
-        .with_context(|| format!("running the migrations on {url}"))?;
+    run_migrations_isolated(url.clone()).await.with_context(|| format!("running the migrations on {url}"))?;
 
     // From now on nobody may connect, so that CREATE DATABASE … TEMPLATE never finds a
     // session on it; then end any session the migrations left behind and rename.
@@ -286,6 +284,26 @@ async fn build_template_locked(client: &Client, server_url: &str, template: &str
         }
     }
     Ok(())
+}
+
+/// Runs the migrations on a thread of their own with a multi-threaded runtime: the migration
+/// harness blocks (`block_in_place`), which panics on the current-thread runtime that
+/// `#[tokio::test]` uses by default, and its connection must be gone when it returns.
+async fn run_migrations_isolated(url: String) -> anyhow::Result<()> {
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("testdb-migrate".to_owned())
+        .spawn(move || {
+            let result = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .context("building a runtime for the migrations")
+                .and_then(|runtime| runtime.block_on(operant_platform::db::run_migrations(&url)));
+            let _ = done_tx.send(result);
+        })
+        .context("spawning the migration thread")?;
+    done_rx.await.map_err(|_| anyhow!("the migration thread panicked"))?
 }
 
 /// Drops databases named like templates other than `keep`: templates of other migration

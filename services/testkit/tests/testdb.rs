@@ -72,7 +72,8 @@ async fn parallel_databases_are_distinct_and_migrated() {
     assert_eq!(in_b, 0, "databases are isolated");
 }
 
-#[tokio::test]
+// Multi-threaded: the migration harness uses `block_in_place`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_are_rerunnable() {
     let db = TestDb::new().await;
     let client = connect(&db.url).await;
