@@ -1,14 +1,79 @@
-//! The tenancy service (stub: being written).
+//! The tenancy service: organizations (tenants), their members and roles, plans with limits and
+//! feature flags, the audit log, and `Authorize` for the other services.
+//!
+//! - [`grpc`]: transport (parse and validate proto, call the domain, map back);
+//! - [`domain`]: the rules (role matrix, last owner, plan limits, features, audit);
+//! - [`repo`]: diesel-async queries, one module per table ([`schema`]);
+//! - [`plans`]: the plan table and role ladder as constants; [`paging`]: shared page parsing;
+//! - [`peers`]: gRPC clients of auth (user look-ups) and work (project counts, purges);
+//! - [`error`]: the service's error type and its mapping to `ApiError`.
+//!
+//! Access tokens are verified locally with keys and revocations synced from the auth service.
+
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod paging;
+pub mod peers;
+pub mod plans;
+pub mod repo;
+pub mod schema;
 
 use std::sync::Arc;
 
+use anyhow::Context;
+use operant_platform::clients::service_channel;
 use operant_platform::config::Settings;
-use operant_platform::grpc::Shutdown;
+use operant_platform::db;
+use operant_platform::grpc::{ServerSpec, Shutdown};
+use operant_platform::principal::{Authenticator, default_access};
+use operant_platform::tokens::{TokenVerifier, remote};
+use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
+use operant_proto::tenancy::v1::member_service_server::MemberServiceServer;
+use operant_proto::tenancy::v1::organization_service_server::OrganizationServiceServer;
+use operant_proto::tenancy::v1::subscription_service_server::SubscriptionServiceServer;
+use operant_proto::tenancy::v1::tenancy_internal_service_server::TenancyInternalServiceServer;
 use tokio::net::TcpListener;
+use tonic::server::NamedService;
+use tonic::service::Routes;
+
+use crate::domain::Tenancy;
+use crate::grpc::{InternalApi, MemberApi, OrganizationApi, SubscriptionApi};
+use crate::peers::Peers;
 
 /// Serves the tenancy gRPC services on `listener` until `shutdown` fires.
 pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
-    let _ = (settings, listener);
-    shutdown.wait().await;
-    Ok(())
+    let url = settings.database.url.as_deref().context("OPERANT_DATABASE_URL is not set")?;
+    if settings.database.run_migrations {
+        db::run_migrations(url).await?;
+    }
+    let pool = db::pool(url, &settings.database)?;
+
+    let auth = service_channel(&settings.endpoints.auth, &settings.tls, &settings.service_token)
+        .context("auth service endpoint")?;
+    let work = service_channel(&settings.endpoints.work, &settings.tls, &settings.service_token)
+        .context("work service endpoint")?;
+
+    let verifier = Arc::new(TokenVerifier::new(&settings.tokens.issuer, &settings.tokens.audience));
+    remote::spawn_sync(verifier.clone(), AuthInternalServiceClient::new(auth.clone()), shutdown.clone());
+    let authenticator = Arc::new(Authenticator::new(verifier, &settings.service_token, default_access));
+
+    let domain = Tenancy::new(pool.clone(), Peers::new(auth, work));
+    let routes = Routes::new(OrganizationServiceServer::new(OrganizationApi { domain: domain.clone() }))
+        .add_service(MemberServiceServer::new(MemberApi { domain: domain.clone() }))
+        .add_service(SubscriptionServiceServer::new(SubscriptionApi { domain: domain.clone() }))
+        .add_service(TenancyInternalServiceServer::new(InternalApi { domain }));
+    let spec = ServerSpec {
+        name: "tenancy",
+        routes,
+        service_names: vec![
+            OrganizationServiceServer::<OrganizationApi>::NAME,
+            MemberServiceServer::<MemberApi>::NAME,
+            SubscriptionServiceServer::<SubscriptionApi>::NAME,
+            TenancyInternalServiceServer::<InternalApi>::NAME,
+        ],
+        authenticator,
+        pool,
+    };
+    operant_platform::grpc::serve(&settings, listener, spec, shutdown).await
 }

@@ -1,0 +1,22 @@
+//! Answers for the other services (`TenancyInternalService`): a user's standing in an
+//! organization and plain membership checks. Both read the database on every call (one
+//! primary-key lookup); nothing is cached, so a removed member loses access immediately.
+
+use uuid::Uuid;
+
+use super::{Standing, Tenancy};
+use crate::error::TenancyError;
+use crate::repo::memberships;
+
+impl Tenancy {
+    /// The user's role and the organization's plan; 403 `NOT_A_MEMBER` otherwise.
+    pub async fn authorize(&self, organization_id: Uuid, user_id: Uuid) -> Result<Standing, TenancyError> {
+        self.standing_now(organization_id, user_id).await
+    }
+
+    /// Whether the user is a member of the organization.
+    pub async fn check_membership(&self, organization_id: Uuid, user_id: Uuid) -> Result<bool, TenancyError> {
+        let mut conn = self.conn().await?;
+        Ok(memberships::find(&mut conn, organization_id, user_id).await?.is_some())
+    }
+}

@@ -1,0 +1,287 @@
+//! Memberships and roles.
+//!
+//! The matrix: any member lists members; ADMIN+ adds, re-roles and removes members and lists the
+//! organization's users; only an OWNER grants or takes away OWNER, removes an OWNER or transfers
+//! ownership; anyone may leave. The last OWNER can never be removed, demoted or leave
+//! (409 `LAST_OWNER`): those changes lock the organization row first, so two owners demoting
+//! each other at the same time cannot both succeed.
+//!
+//! The member limit is race-safe: `AddMember` takes the organization's `members` quota lock
+//! ([`operant_platform::db::lock_quota`]), counts and inserts in one transaction.
+//!
+//! Member lists are bounded by the plan's user limit, so they are loaded whole, joined with the
+//! users from the auth service (one `GetUsers` batch) and sorted and paged in memory; that is
+//! what makes sorting by email (auth's data) possible. Sorting by `role` is by seniority (OWNER
+//! first when ascending).
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use operant_platform::db::lock_quota;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Tenancy, audit, lock_and_stand, standing};
+use crate::error::TenancyError;
+use crate::paging::Page;
+use crate::peers::UserInfo;
+use crate::plans::Role;
+use crate::repo::memberships::{self, MembershipRow};
+
+/// Sortable fields of member lists.
+pub const MEMBER_SORT_FIELDS: &[&str] = &["joined_at", "email", "role"];
+
+/// A member with the user's profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberView {
+    pub user_id: Uuid,
+    /// Empty when the auth service no longer knows the user.
+    pub email: String,
+    pub full_name: Option<String>,
+    pub role: Role,
+    pub joined_at: DateTime<Utc>,
+}
+
+impl MemberView {
+    fn new(row: MembershipRow, user: Option<&UserInfo>) -> Self {
+        MemberView {
+            user_id: row.user_id,
+            email: user.map(|u| u.email.clone()).unwrap_or_default(),
+            full_name: user.and_then(|u| u.full_name.clone()),
+            role: row.role,
+            joined_at: row.created_at,
+        }
+    }
+}
+
+fn compare(page: &Page, a: &MemberView, b: &MemberView) -> Ordering {
+    let primary = match page.field {
+        "email" => a.email.cmp(&b.email),
+        // Seniority: OWNER before ADMIN before MEMBER.
+        "role" => b.role.cmp(&a.role),
+        _ => a.joined_at.cmp(&b.joined_at),
+    };
+    let ordering = primary.then_with(|| a.user_id.cmp(&b.user_id));
+    if page.descending { ordering.reverse() } else { ordering }
+}
+
+fn target(user_id: Uuid) -> (&'static str, String) {
+    ("user", user_id.to_string())
+}
+
+impl Tenancy {
+    /// One page of members (any member may list them).
+    pub async fn list_members(
+        &self,
+        organization_id: Uuid,
+        user_id: Uuid,
+        page: &Page,
+    ) -> Result<(Vec<MemberView>, i64), TenancyError> {
+        self.members_page(organization_id, user_id, page, Role::Member).await
+    }
+
+    /// One page of the organization's users with their roles (ADMIN+).
+    pub async fn list_organization_users(
+        &self,
+        organization_id: Uuid,
+        user_id: Uuid,
+        page: &Page,
+    ) -> Result<(Vec<MemberView>, i64), TenancyError> {
+        self.members_page(organization_id, user_id, page, Role::Admin).await
+    }
+
+    async fn members_page(
+        &self,
+        organization_id: Uuid,
+        user_id: Uuid,
+        page: &Page,
+        needed: Role,
+    ) -> Result<(Vec<MemberView>, i64), TenancyError> {
+        let rows = {
+            let mut conn = self.conn().await?;
+            standing(&mut conn, organization_id, user_id).await?.require(needed, "list the users")?;
+            memberships::list_all(&mut conn, organization_id).await?
+        };
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.user_id).collect();
+        let users = self.peers.users(&ids).await?;
+        let mut members: Vec<MemberView> = rows
+            .into_iter()
+            .map(|row| {
+                let user = users.get(&row.user_id);
+                MemberView::new(row, user)
+            })
+            .collect();
+        members.sort_by(|a, b| compare(page, a, b));
+        let total = i64::try_from(members.len()).unwrap_or(i64::MAX);
+        Ok((page.slice(members), total))
+    }
+
+    /// Adds an existing user by email (ADMIN+; OWNER to grant OWNER), within the plan's limit.
+    pub async fn add_member(
+        &self,
+        organization_id: Uuid,
+        user_id: Uuid,
+        email: &str,
+        role: Role,
+    ) -> Result<MemberView, TenancyError> {
+        let action = if role == Role::Owner { "add an owner" } else { "add members" };
+        let needed = if role == Role::Owner { Role::Owner } else { Role::Admin };
+        self.standing_now(organization_id, user_id).await?.require(needed, action)?;
+        let user = self.peers.user_by_email(email).await?;
+        let mut conn = self.conn().await?;
+        let row = conn
+            .transaction(async |conn| {
+                lock_quota(conn, organization_id, "members").await?;
+                let standing = standing(conn, organization_id, user_id).await?;
+                standing.require(needed, action)?;
+                if memberships::find(conn, organization_id, user.id).await?.is_some() {
+                    return Err(TenancyError::AlreadyAMember);
+                }
+                let limit = standing.plan.spec().max_users;
+                if memberships::count(conn, organization_id).await? >= limit {
+                    return Err(TenancyError::PlanLimitReached { resource: "members", limit });
+                }
+                let row = memberships::insert(conn, organization_id, user.id, role).await?;
+                let details = json!({ "email": user.email, "role": role.as_str() });
+                audit(conn, organization_id, user_id, "member.added", target(user.id), details).await?;
+                Ok(row)
+            })
+            .await?;
+        Ok(MemberView::new(row, Some(&user)))
+    }
+
+    /// Changes a member's role.
+    pub async fn update_member(
+        &self,
+        organization_id: Uuid,
+        user_id: Uuid,
+        member_id: Uuid,
+        role: Role,
+    ) -> Result<MemberView, TenancyError> {
+        // Resolve the profile before changing anything, so an unreachable auth service refuses
+        // the call instead of failing it after the commit.
+        self.standing_now(organization_id, user_id).await?.require(Role::Admin, "change roles")?;
+        let users = self.peers.users(&[member_id]).await?;
+        let mut conn = self.conn().await?;
+        let row = conn
+            .transaction(async |conn| {
+                let caller = lock_and_stand(conn, organization_id, user_id).await?;
+                caller.require(Role::Admin, "change roles")?;
+                let member = memberships::find(conn, organization_id, member_id)
+                    .await?
+                    .ok_or(TenancyError::MemberNotFound)?;
+                if member.role == Role::Owner || role == Role::Owner {
+                    caller.require(Role::Owner, "grant or take away the OWNER role")?;
+                }
+                if member.role == role {
+                    return Ok(member);
+                }
+                if member.role == Role::Owner && memberships::count_owners(conn, organization_id).await? <= 1
+                {
+                    return Err(TenancyError::LastOwner);
+                }
+                let row = memberships::set_role(conn, organization_id, member_id, role).await?;
+                let details = json!({ "from": member.role.as_str(), "to": role.as_str() });
+                audit(conn, organization_id, user_id, "member.role_changed", target(member_id), details)
+                    .await?;
+                Ok(row)
+            })
+            .await?;
+        Ok(MemberView::new(row, users.get(&member_id)))
+    }
+
+    /// Removes a member (ADMIN+; OWNER to remove an OWNER), or the caller itself (leaving).
+    pub async fn remove_member(
+        &self,
+        organization_id: Uuid,
+        user_id: Uuid,
+        member_id: Uuid,
+    ) -> Result<(), TenancyError> {
+        let mut conn = self.conn().await?;
+        conn.transaction(async |conn| {
+            let caller = lock_and_stand(conn, organization_id, user_id).await?;
+            let leaving = member_id == user_id;
+            if !leaving {
+                caller.require(Role::Admin, "remove members")?;
+            }
+            let member = memberships::find(conn, organization_id, member_id)
+                .await?
+                .ok_or(TenancyError::MemberNotFound)?;
+            if member.role == Role::Owner {
+                if !leaving {
+                    caller.require(Role::Owner, "remove an owner")?;
+                }
+                if memberships::count_owners(conn, organization_id).await? <= 1 {
+                    return Err(TenancyError::LastOwner);
+                }
+            }
+            memberships::delete(conn, organization_id, member_id).await?;
+            let details = json!({ "role": member.role.as_str(), "left": leaving });
+            audit(conn, organization_id, user_id, "member.removed", target(member_id), details).await
+        })
+        .await
+    }
+
+    /// Makes another member OWNER and the caller ADMIN (OWNER only).
+    pub async fn transfer_ownership(
+        &self,
+        organization_id: Uuid,
+        user_id: Uuid,
+        new_owner: Uuid,
+    ) -> Result<(), TenancyError> {
+        let mut conn = self.conn().await?;
+        conn.transaction(async |conn| {
+            lock_and_stand(conn, organization_id, user_id)
+                .await?
+                .require(Role::Owner, "transfer ownership")?;
+            if new_owner == user_id {
+                return Err(TenancyError::invalid("user_id", "you already own this organization"));
+            }
+            let member = memberships::find(conn, organization_id, new_owner)
+                .await?
+                .ok_or(TenancyError::MemberNotFound)?;
+            memberships::set_role(conn, organization_id, new_owner, Role::Owner).await?;
+            memberships::set_role(conn, organization_id, user_id, Role::Admin).await?;
+            let details = json!({ "from": user_id, "to": new_owner, "previous_role": member.role.as_str() });
+            audit(conn, organization_id, user_id, "ownership.transferred", target(new_owner), details).await
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(n: u128, email: &str, role: Role, joined: i64) -> MemberView {
+        MemberView {
+            user_id: Uuid::from_u128(n),
+            email: email.into(),
+            full_name: None,
+            role,
+            joined_at: DateTime::from_timestamp(joined, 0).unwrap_or_default(),
+        }
+    }
+
+    fn sorted(field: &'static str, descending: bool) -> Vec<u128> {
+        let page = Page { skip: 0, limit: 20, field, descending };
+        let mut members = [
+            member(1, "c@x.io", Role::Member, 10),
+            member(2, "a@x.io", Role::Owner, 30),
+            member(3, "b@x.io", Role::Admin, 20),
+            member(4, "d@x.io", Role::Member, 10),
+        ];
+        members.sort_by(|a, b| compare(&page, a, b));
+        members.iter().map(|m| m.user_id.as_u128()).collect()
+    }
+
+    #[test]
+    fn sorts_with_id_tie_break() {
+        assert_eq!(sorted("joined_at", false), [1, 4, 3, 2]);
+        assert_eq!(sorted("joined_at", true), [2, 3, 4, 1]);
+        assert_eq!(sorted("email", false), [2, 3, 1, 4]);
+        assert_eq!(sorted("role", false), [2, 3, 1, 4]);
+        assert_eq!(sorted("role", true), [4, 1, 3, 2]);
+    }
+}

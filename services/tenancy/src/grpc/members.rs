@@ -1,0 +1,106 @@
+//! `MemberService`.
+
+use operant_platform::principal::organization_id as header_organization_id;
+use operant_proto::tenancy::v1::member_service_server::MemberService;
+use operant_proto::tenancy::v1::*;
+use tonic::{Request, Response, Status};
+
+use super::{convert, parse_id, user_id};
+use crate::domain::{MEMBER_SORT_FIELDS, Tenancy};
+use crate::error::TenancyError;
+use crate::paging::Page;
+use crate::plans::Role;
+
+/// The `MemberService` handlers.
+pub struct MemberApi {
+    pub domain: Tenancy,
+}
+
+fn role(value: i32) -> Result<Role, TenancyError> {
+    Role::from_proto(value).ok_or_else(|| TenancyError::invalid("role", "must be OWNER, ADMIN or MEMBER"))
+}
+
+#[tonic::async_trait]
+impl MemberService for MemberApi {
+    async fn list_members(
+        &self,
+        request: Request<ListMembersRequest>,
+    ) -> Result<Response<ListMembersResponse>, Status> {
+        let user = user_id(&request)?;
+        let m = request.get_ref();
+        let organization_id = parse_id("organization_id", &m.organization_id)?;
+        let page = Page::parse(m.page.as_ref(), MEMBER_SORT_FIELDS, "joined_at")?;
+        let (members, total) = self.domain.list_members(organization_id, user, &page).await?;
+        Ok(Response::new(ListMembersResponse {
+            members: members.into_iter().map(convert::member).collect(),
+            page: Some(page.info(total)),
+        }))
+    }
+
+    async fn add_member(
+        &self,
+        request: Request<AddMemberRequest>,
+    ) -> Result<Response<AddMemberResponse>, Status> {
+        let user = user_id(&request)?;
+        let m = request.into_inner();
+        let organization_id = parse_id("organization_id", &m.organization_id)?;
+        let email = m.email.trim();
+        if email.is_empty() || !email.contains('@') {
+            return Err(TenancyError::invalid("email", "is not a valid email address").into());
+        }
+        let role = role(m.role)?;
+        let member = self.domain.add_member(organization_id, user, email, role).await?;
+        Ok(Response::new(AddMemberResponse { member: Some(convert::member(member)) }))
+    }
+
+    async fn update_member(
+        &self,
+        request: Request<UpdateMemberRequest>,
+    ) -> Result<Response<UpdateMemberResponse>, Status> {
+        let user = user_id(&request)?;
+        let m = request.get_ref();
+        let organization_id = parse_id("organization_id", &m.organization_id)?;
+        let member_id = parse_id("user_id", &m.user_id)?;
+        let role = role(m.role)?;
+        let member = self.domain.update_member(organization_id, user, member_id, role).await?;
+        Ok(Response::new(UpdateMemberResponse { member: Some(convert::member(member)) }))
+    }
+
+    async fn remove_member(
+        &self,
+        request: Request<RemoveMemberRequest>,
+    ) -> Result<Response<RemoveMemberResponse>, Status> {
+        let user = user_id(&request)?;
+        let m = request.get_ref();
+        let organization_id = parse_id("organization_id", &m.organization_id)?;
+        let member_id = parse_id("user_id", &m.user_id)?;
+        self.domain.remove_member(organization_id, user, member_id).await?;
+        Ok(Response::new(RemoveMemberResponse {}))
+    }
+
+    async fn transfer_ownership(
+        &self,
+        request: Request<TransferOwnershipRequest>,
+    ) -> Result<Response<TransferOwnershipResponse>, Status> {
+        let user = user_id(&request)?;
+        let m = request.get_ref();
+        let organization_id = parse_id("organization_id", &m.organization_id)?;
+        let new_owner = parse_id("user_id", &m.user_id)?;
+        self.domain.transfer_ownership(organization_id, user, new_owner).await?;
+        Ok(Response::new(TransferOwnershipResponse {}))
+    }
+
+    async fn list_organization_users(
+        &self,
+        request: Request<ListOrganizationUsersRequest>,
+    ) -> Result<Response<ListOrganizationUsersResponse>, Status> {
+        let user = user_id(&request)?;
+        let organization_id = header_organization_id(&request).map_err(TenancyError::from)?;
+        let page = Page::parse(request.get_ref().page.as_ref(), MEMBER_SORT_FIELDS, "joined_at")?;
+        let (members, total) = self.domain.list_organization_users(organization_id, user, &page).await?;
+        Ok(Response::new(ListOrganizationUsersResponse {
+            members: members.into_iter().map(convert::member).collect(),
+            page: Some(page.info(total)),
+        }))
+    }
+}

@@ -1,0 +1,79 @@
+//! `OrganizationService`.
+
+use operant_proto::tenancy::v1::organization_service_server::OrganizationService;
+use operant_proto::tenancy::v1::*;
+use tonic::{Request, Response, Status};
+
+use super::{convert, parse_id, user_id};
+use crate::domain::Tenancy;
+use crate::paging::Page;
+use crate::repo::organizations::SORT_FIELDS;
+
+/// The `OrganizationService` handlers.
+pub struct OrganizationApi {
+    pub domain: Tenancy,
+}
+
+#[tonic::async_trait]
+impl OrganizationService for OrganizationApi {
+    async fn create_organization(
+        &self,
+        request: Request<CreateOrganizationRequest>,
+    ) -> Result<Response<CreateOrganizationResponse>, Status> {
+        let user = user_id(&request)?;
+        let m = request.into_inner();
+        let organization = self.domain.create_organization(user, &m.name, &m.slug).await?;
+        Ok(Response::new(CreateOrganizationResponse {
+            organization: Some(convert::organization(organization)),
+        }))
+    }
+
+    async fn list_organizations(
+        &self,
+        request: Request<ListOrganizationsRequest>,
+    ) -> Result<Response<ListOrganizationsResponse>, Status> {
+        let user = user_id(&request)?;
+        let page = Page::parse(request.get_ref().page.as_ref(), SORT_FIELDS, "-created_at")?;
+        let (organizations, total) = self.domain.list_organizations(user, &page).await?;
+        Ok(Response::new(ListOrganizationsResponse {
+            organizations: organizations.into_iter().map(convert::organization).collect(),
+            page: Some(page.info(total)),
+        }))
+    }
+
+    async fn get_organization(
+        &self,
+        request: Request<GetOrganizationRequest>,
+    ) -> Result<Response<GetOrganizationResponse>, Status> {
+        let user = user_id(&request)?;
+        let organization_id = parse_id("organization_id", &request.get_ref().organization_id)?;
+        let organization = self.domain.get_organization(organization_id, user).await?;
+        Ok(Response::new(GetOrganizationResponse { organization: Some(convert::organization(organization)) }))
+    }
+
+    async fn update_organization(
+        &self,
+        request: Request<UpdateOrganizationRequest>,
+    ) -> Result<Response<UpdateOrganizationResponse>, Status> {
+        let user = user_id(&request)?;
+        let m = request.into_inner();
+        let organization_id = parse_id("organization_id", &m.organization_id)?;
+        let organization = self
+            .domain
+            .update_organization(organization_id, user, m.name.as_deref(), m.slug.as_deref())
+            .await?;
+        Ok(Response::new(UpdateOrganizationResponse {
+            organization: Some(convert::organization(organization)),
+        }))
+    }
+
+    async fn delete_organization(
+        &self,
+        request: Request<DeleteOrganizationRequest>,
+    ) -> Result<Response<DeleteOrganizationResponse>, Status> {
+        let user = user_id(&request)?;
+        let organization_id = parse_id("organization_id", &request.get_ref().organization_id)?;
+        self.domain.delete_organization(organization_id, user).await?;
+        Ok(Response::new(DeleteOrganizationResponse {}))
+    }
+}

@@ -1,0 +1,84 @@
+//! `SubscriptionService`.
+
+use operant_proto::tenancy::v1::subscription_service_server::SubscriptionService;
+use operant_proto::tenancy::v1::*;
+use tonic::{Request, Response, Status};
+
+use super::{convert, parse_id, user_id};
+use crate::domain::Tenancy;
+use crate::error::TenancyError;
+use crate::paging::Page;
+use crate::plans::Plan;
+
+/// The `SubscriptionService` handlers.
+pub struct SubscriptionApi {
+    pub domain: Tenancy,
+}
+
+/// The audit log has one order: newest first.
+const AUDIT_SORT_FIELDS: &[&str] = &["created_at"];
+
+#[tonic::async_trait]
+impl SubscriptionService for SubscriptionApi {
+    async fn get_subscription(
+        &self,
+        request: Request<GetSubscriptionRequest>,
+    ) -> Result<Response<GetSubscriptionResponse>, Status> {
+        let user = user_id(&request)?;
+        let organization_id = parse_id("organization_id", &request.get_ref().organization_id)?;
+        let subscription = self.domain.get_subscription(organization_id, user).await?;
+        Ok(Response::new(GetSubscriptionResponse { subscription: Some(convert::subscription(subscription)) }))
+    }
+
+    async fn update_subscription(
+        &self,
+        request: Request<UpdateSubscriptionRequest>,
+    ) -> Result<Response<UpdateSubscriptionResponse>, Status> {
+        let user = user_id(&request)?;
+        let m = request.get_ref();
+        let organization_id = parse_id("organization_id", &m.organization_id)?;
+        let plan =
+            Plan::from_proto(m.plan).ok_or_else(|| TenancyError::invalid("plan", "must be FREE or PRO"))?;
+        let subscription = self.domain.update_subscription(organization_id, user, plan).await?;
+        Ok(Response::new(UpdateSubscriptionResponse {
+            subscription: Some(convert::subscription(subscription)),
+        }))
+    }
+
+    async fn list_features(
+        &self,
+        request: Request<ListFeaturesRequest>,
+    ) -> Result<Response<ListFeaturesResponse>, Status> {
+        let user = user_id(&request)?;
+        let organization_id = parse_id("organization_id", &request.get_ref().organization_id)?;
+        let features = self.domain.list_features(organization_id, user).await?;
+        Ok(Response::new(ListFeaturesResponse {
+            features: features
+                .into_iter()
+                .map(|(name, enabled)| Feature { name: name.into(), enabled })
+                .collect(),
+        }))
+    }
+
+    async fn list_audit_events(
+        &self,
+        request: Request<ListAuditEventsRequest>,
+    ) -> Result<Response<ListAuditEventsResponse>, Status> {
+        let user = user_id(&request)?;
+        let m = request.get_ref();
+        let organization_id = parse_id("organization_id", &m.organization_id)?;
+        let page = Page::parse(m.page.as_ref(), AUDIT_SORT_FIELDS, "-created_at")?;
+        if !page.descending {
+            return Err(TenancyError::invalid(
+                "order_by",
+                "the audit log is always newest first (-created_at)",
+            )
+            .into());
+        }
+        let (events, total) = self.domain.list_audit_events(organization_id, user, &page).await?;
+        Ok(Response::new(ListAuditEventsResponse {
+            events: events.into_iter().map(convert::audit_event).collect(),
+            page: Some(page.info(total)),
+        }))
+    }
+}

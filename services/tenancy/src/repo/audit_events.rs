@@ -1,0 +1,76 @@
+//! `audit_events`: who did what when in an organization. Rows are written by the domain inside
+//! the transaction of the change they describe, so the log never disagrees with the data.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::audit_events;
+
+/// One audit event row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg))]
+pub struct AuditEventRow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub actor_id: Uuid,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub details: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An event to record.
+#[derive(Debug, Clone)]
+pub struct NewAuditEvent {
+    pub actor_id: Uuid,
+    pub action: &'static str,
+    pub target_type: &'static str,
+    pub target_id: String,
+    pub details: serde_json::Value,
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    event: NewAuditEvent,
+) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::id.eq(Uuid::now_v7()),
+            audit_events::organization_id.eq(organization_id),
+            audit_events::actor_id.eq(event.actor_id),
+            audit_events::action.eq(event.action),
+            audit_events::target_type.eq(event.target_type),
+            audit_events::target_id.eq(event.target_id),
+            audit_events::details.eq(event.details),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// One page of the organization's events, newest first, and how many there are.
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    skip: i64,
+    limit: i64,
+) -> QueryResult<(Vec<AuditEventRow>, i64)> {
+    let total = audit_events::table
+        .filter(audit_events::organization_id.eq(organization_id))
+        .count()
+        .get_result(conn)
+        .await?;
+    let rows = audit_events::table
+        .filter(audit_events::organization_id.eq(organization_id))
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .offset(skip)
+        .limit(limit)
+        .select(AuditEventRow::as_select())
+        .load(conn)
+        .await?;
+    Ok((rows, total))
+}

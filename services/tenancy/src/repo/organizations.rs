@@ -1,0 +1,143 @@
+//! `organizations`: the tenants themselves, read together with the caller's role and the plan.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::paging::Page;
+use crate::plans::{Plan, Role};
+use crate::schema::{memberships, organizations, subscriptions};
+
+/// One organization row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = organizations, check_for_backend(diesel::pg::Pg))]
+pub struct OrganizationRow {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An organization as one of its members sees it.
+#[derive(Debug, Clone)]
+pub struct MemberOrganization {
+    pub organization: OrganizationRow,
+    pub plan: Plan,
+    pub role: Role,
+}
+
+/// Sortable fields of [`list_for_member`].
+pub const SORT_FIELDS: &[&str] = &["name", "slug", "created_at"];
+
+/// Fields to change; `None` leaves a field as it is.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = organizations)]
+pub struct OrganizationChanges<'a> {
+    pub name: Option<&'a str>,
+    pub slug: Option<&'a str>,
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    name: &str,
+    slug: &str,
+) -> QueryResult<OrganizationRow> {
+    diesel::insert_into(organizations::table)
+        .values((organizations::id.eq(id), organizations::name.eq(name), organizations::slug.eq(slug)))
+        .returning(OrganizationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The organization with the member's role and the plan; `None` when `user_id` is not a member
+/// (or the organization does not exist: the two are indistinguishable on purpose).
+pub async fn find_for_member(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<Option<MemberOrganization>> {
+    organizations::table
+        .inner_join(memberships::table)
+        .inner_join(subscriptions::table)
+        .filter(organizations::id.eq(organization_id))
+        .filter(memberships::user_id.eq(user_id))
+        .select((OrganizationRow::as_select(), subscriptions::plan, memberships::role))
+        .first::<(OrganizationRow, Plan, Role)>(conn)
+        .await
+        .optional()
+        .map(|row| row.map(|(organization, plan, role)| MemberOrganization { organization, plan, role }))
+}
+
+/// One page of the organizations `user_id` belongs to, and how many there are.
+pub async fn list_for_member(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    page: &Page,
+) -> QueryResult<(Vec<MemberOrganization>, i64)> {
+    let total = memberships::table.filter(memberships::user_id.eq(user_id)).count().get_result(conn).await?;
+    let mut query = organizations::table
+        .inner_join(memberships::table)
+        .inner_join(subscriptions::table)
+        .filter(memberships::user_id.eq(user_id))
+        .select((OrganizationRow::as_select(), subscriptions::plan, memberships::role))
+        .into_boxed();
+    query = match (page.field, page.descending) {
+        ("name", false) => query.order((organizations::name.asc(), organizations::id.asc())),
+        ("name", true) => query.order((organizations::name.desc(), organizations::id.desc())),
+        ("slug", false) => query.order((organizations::slug.asc(), organizations::id.asc())),
+        ("slug", true) => query.order((organizations::slug.desc(), organizations::id.desc())),
+        (_, false) => query.order((organizations::created_at.asc(), organizations::id.asc())),
+        (_, true) => query.order((organizations::created_at.desc(), organizations::id.desc())),
+    };
+    let rows = query.offset(page.skip).limit(page.limit).load::<(OrganizationRow, Plan, Role)>(conn).await?;
+    let items = rows
+        .into_iter()
+        .map(|(organization, plan, role)| MemberOrganization { organization, plan, role })
+        .collect();
+    Ok((items, total))
+}
+
+/// Locks the organization row (`FOR UPDATE`, until the transaction ends) if `user_id` is one of
+/// its members; `false` when not (nothing is locked then). Membership changes that must see a
+/// stable set of owners take this lock first, so "the last owner" is decided by one transaction
+/// at a time.
+pub async fn lock_for_member(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<bool> {
+    let locked = organizations::table
+        .filter(organizations::id.eq(organization_id))
+        .filter(diesel::dsl::exists(
+            memberships::table
+                .filter(memberships::organization_id.eq(organization_id))
+                .filter(memberships::user_id.eq(user_id)),
+        ))
+        .select(organizations::id)
+        .for_update()
+        .first::<Uuid>(conn)
+        .await
+        .optional()?;
+    Ok(locked.is_some())
+}
+
+/// Applies `changes` and bumps `updated_at`.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    changes: &OrganizationChanges<'_>,
+) -> QueryResult<OrganizationRow> {
+    diesel::update(organizations::table.filter(organizations::id.eq(organization_id)))
+        .set((changes, organizations::updated_at.eq(diesel::dsl::now)))
+        .returning(OrganizationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Deletes the organization; memberships, the subscription and audit events cascade.
+pub async fn delete(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<usize> {
+    diesel::delete(organizations::table.filter(organizations::id.eq(organization_id))).execute(conn).await
+}

@@ -1,0 +1,50 @@
+//! Diesel definitions of the tenancy tables, written by hand to match
+//! `migrations/2026-11-27-000002_tenancy/up.sql` (the tenancy service owns these tables and no
+//! other service reads them).
+
+diesel::table! {
+    organizations (id) {
+        id -> Uuid,
+        name -> Text,
+        slug -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    subscriptions (organization_id) {
+        organization_id -> Uuid,
+        plan -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    memberships (organization_id, user_id) {
+        organization_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        actor_id -> Uuid,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Text,
+        details -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(memberships -> organizations (organization_id));
+diesel::joinable!(subscriptions -> organizations (organization_id));
+diesel::joinable!(audit_events -> organizations (organization_id));
+
+diesel::allow_tables_to_appear_in_same_query!(organizations, subscriptions, memberships, audit_events);
