@@ -1,14 +1,136 @@
-//! The auth service (stub: being written).
+//! The auth service: accounts, logins, sessions with rotating refresh tokens, Ed25519 access
+//! tokens and instant logout.
+//!
+//! Layers: `grpc` (transport) → `domain` (rules, one transaction) → `repo` (SQL per table).
+//! Cross-cutting pieces: `keys` (signing keys, rotation), `revocations` (LISTEN/NOTIFY fan-out of
+//! logouts), `passwords` (bcrypt on the blocking pool), `mailer` (outgoing links).
+//!
+//! Token lifetimes: access tokens `OPERANT_ACCESS_TOKEN_TTL_SECS` (default 15 minutes), refresh
+//! tokens `OPERANT_REFRESH_TOKEN_TTL_SECS` (default 7 days, sliding with each rotation), email
+//! verification links 24 hours, password reset links 1 hour. Error codes: see [`error`].
+
+pub mod error;
+pub mod mailer;
+
+mod domain;
+mod grpc;
+mod keys;
+mod passwords;
+mod repo;
+mod revocations;
+mod schema;
+mod secrets;
+mod state;
+mod validate;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use operant_platform::config::Settings;
-use operant_platform::grpc::Shutdown;
+use operant_platform::db;
+use operant_platform::grpc::{ServerSpec, Shutdown, serve};
+use operant_platform::principal::{Access, Authenticator, default_access};
+use operant_platform::tokens::TokenVerifier;
+use operant_proto::auth::v1::auth_internal_service_server::AuthInternalServiceServer;
+use operant_proto::auth::v1::auth_service_server::AuthServiceServer;
+use operant_proto::auth::v1::user_service_server::UserServiceServer;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tonic::service::Routes;
 
-/// Serves the auth gRPC services on `listener` until `shutdown` fires.
+pub use keys::rotate_signing_key;
+pub use mailer::{Email, EmailKind, LogMailer, Mailer};
+
+use crate::keys::KeyStore;
+use crate::revocations::RevocationHub;
+use crate::state::AuthState;
+
+/// Who may call each auth method: the login/registration/recovery flows and the JWKS are
+/// public, logout takes an access token when one is given, everything else follows
+/// [`default_access`] (users; `AuthInternalService` only for services).
+pub fn access_policy(path: &str) -> Access {
+    const PUBLIC: [&str; 7] = [
+        "/operant.auth.v1.AuthService/Register",
+        "/operant.auth.v1.AuthService/Login",
+        "/operant.auth.v1.AuthService/RefreshToken",
+        "/operant.auth.v1.AuthService/RequestPasswordReset",
+        "/operant.auth.v1.AuthService/ConfirmPasswordReset",
+        "/operant.auth.v1.AuthService/ConfirmEmailVerification",
+        "/operant.auth.v1.AuthService/GetJwks",
+    ];
+    if PUBLIC.contains(&path) {
+        Access::Public
+    } else if path == "/operant.auth.v1.AuthService/Logout" {
+        Access::Optional
+    } else {
+        default_access(path)
+    }
+}
+
+/// Serves the auth gRPC services on `listener` until `shutdown` fires, with the development
+/// mailer (links are logged).
 pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
-    let _ = (settings, listener);
-    shutdown.wait().await;
-    Ok(())
+    run_with_mailer(settings, listener, shutdown, Arc::new(LogMailer)).await
+}
+
+/// [`run`] with a chosen mailer (tests capture emails this way).
+pub async fn run_with_mailer(
+    settings: Arc<Settings>,
+    listener: TcpListener,
+    shutdown: Shutdown,
+    mailer: Arc<dyn Mailer>,
+) -> anyhow::Result<()> {
+    let database_url = settings.database_url()?.to_owned();
+    let pool = db::pool(&database_url, &settings.database)?;
+    let verifier = Arc::new(TokenVerifier::new(&settings.tokens.issuer, &settings.tokens.audience));
+    let keys = Arc::new(KeyStore::new(verifier.clone()));
+    let hub = RevocationHub::new(settings.tokens.access_ttl);
+
+    // Keys first, so the first requests can be signed and verified; a database that is down now
+    // is retried by the refresher and on the first signing.
+    if let Err(e) = keys.ensure_and_reload(&pool).await {
+        tracing::warn!(error = %format!("{e:#}"), "signing keys not loaded yet; retrying in the background");
+    }
+    let keys_changed = Arc::new(Notify::new());
+    let listener_ready = Arc::new(Notify::new());
+    keys.spawn_refresher(pool.clone(), keys_changed.clone(), shutdown.clone());
+    revocations::spawn_listener(
+        database_url,
+        verifier.clone(),
+        hub.clone(),
+        keys_changed,
+        listener_ready.clone(),
+        shutdown.clone(),
+    );
+    // Serve once revocations are being listened to (bounded, so a database outage at start
+    // does not keep the server from reporting NOT_SERVING).
+    let _ = tokio::time::timeout(Duration::from_secs(5), listener_ready.notified()).await;
+
+    let dummy_hash = passwords::dummy_hash(settings.tokens.bcrypt_cost).await?;
+    let state = Arc::new(AuthState {
+        pool: pool.clone(),
+        settings: settings.clone(),
+        keys,
+        verifier: verifier.clone(),
+        hub,
+        mailer,
+        dummy_hash,
+    });
+
+    let routes = Routes::new(AuthServiceServer::new(grpc::AuthApi { state: state.clone() }))
+        .add_service(UserServiceServer::new(grpc::UserApi { state: state.clone() }))
+        .add_service(AuthInternalServiceServer::new(grpc::InternalApi { state, shutdown: shutdown.clone() }));
+    let authenticator = Arc::new(Authenticator::new(verifier, &settings.service_token, access_policy));
+    let spec = ServerSpec {
+        name: "auth",
+        routes,
+        service_names: vec![
+            "operant.auth.v1.AuthService",
+            "operant.auth.v1.UserService",
+            "operant.auth.v1.AuthInternalService",
+        ],
+        authenticator,
+        pool,
+    };
+    serve(&settings, listener, spec, shutdown).await
 }

@@ -1,0 +1,124 @@
+//! `operant.auth.v1.AuthService`: accounts, logins, sessions and the token lifecycle.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use operant_platform::principal::caller;
+use operant_proto::auth::v1 as pb;
+use operant_proto::auth::v1::auth_service_server::AuthService;
+use tonic::{Request, Response, Status};
+
+use super::convert;
+use crate::domain::{accounts, login, recovery, sessions};
+use crate::error::AuthError;
+use crate::repo::signing_keys;
+use crate::state::AuthState;
+
+pub struct AuthApi {
+    pub state: Arc<AuthState>,
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl AuthService for AuthApi {
+    async fn register(&self, request: Request<pb::RegisterRequest>) -> Reply<pb::RegisterResponse> {
+        let r = request.into_inner();
+        let user = accounts::register(&self.state, &r.email, r.password, r.full_name.as_deref()).await?;
+        Ok(Response::new(pb::RegisterResponse { user: Some(convert::user(user)) }))
+    }
+
+    async fn login(&self, request: Request<pb::LoginRequest>) -> Reply<pb::LoginResponse> {
+        let client = caller(&request)?.client.clone();
+        let r = request.into_inner();
+        let pair = login::login(&self.state, &r.email, r.password, &client).await?;
+        Ok(Response::new(pb::LoginResponse { tokens: Some(convert::tokens(pair)) }))
+    }
+
+    async fn refresh_token(
+        &self,
+        request: Request<pb::RefreshTokenRequest>,
+    ) -> Reply<pb::RefreshTokenResponse> {
+        let pair = sessions::refresh(&self.state, &request.into_inner().refresh_token).await?;
+        Ok(Response::new(pb::RefreshTokenResponse { tokens: Some(convert::tokens(pair)) }))
+    }
+
+    async fn logout(&self, request: Request<pb::LogoutRequest>) -> Reply<pb::LogoutResponse> {
+        let principal = caller(&request)?.user.clone();
+        let r = request.into_inner();
+        sessions::logout(&self.state, r.refresh_token.as_deref(), principal.as_ref()).await?;
+        Ok(Response::new(pb::LogoutResponse {}))
+    }
+
+    async fn list_sessions(
+        &self,
+        request: Request<pb::ListSessionsRequest>,
+    ) -> Reply<pb::ListSessionsResponse> {
+        let user = caller(&request)?.require_user()?.clone();
+        let rows = sessions::list(&self.state, user.user_id).await?;
+        let sessions = rows.into_iter().map(|s| convert::session(s, user.session_id)).collect();
+        Ok(Response::new(pb::ListSessionsResponse { sessions }))
+    }
+
+    async fn revoke_session(
+        &self,
+        request: Request<pb::RevokeSessionRequest>,
+    ) -> Reply<pb::RevokeSessionResponse> {
+        let user = caller(&request)?.require_user()?.clone();
+        let session_id = convert::uuid("session_id", &request.get_ref().session_id)?;
+        sessions::revoke(&self.state, user.user_id, session_id).await?;
+        Ok(Response::new(pb::RevokeSessionResponse {}))
+    }
+
+    async fn request_email_verification(
+        &self,
+        request: Request<pb::RequestEmailVerificationRequest>,
+    ) -> Reply<pb::RequestEmailVerificationResponse> {
+        let user = caller(&request)?.require_user()?.clone();
+        recovery::request_email_verification(&self.state, user.user_id).await?;
+        Ok(Response::new(pb::RequestEmailVerificationResponse {}))
+    }
+
+    async fn confirm_email_verification(
+        &self,
+        request: Request<pb::ConfirmEmailVerificationRequest>,
+    ) -> Reply<pb::ConfirmEmailVerificationResponse> {
+        let user = recovery::confirm_email_verification(&self.state, &request.get_ref().token).await?;
+        Ok(Response::new(pb::ConfirmEmailVerificationResponse { user: Some(convert::user(user)) }))
+    }
+
+    async fn request_password_reset(
+        &self,
+        request: Request<pb::RequestPasswordResetRequest>,
+    ) -> Reply<pb::RequestPasswordResetResponse> {
+        recovery::request_password_reset(&self.state, &request.get_ref().email).await?;
+        Ok(Response::new(pb::RequestPasswordResetResponse {}))
+    }
+
+    async fn confirm_password_reset(
+        &self,
+        request: Request<pb::ConfirmPasswordResetRequest>,
+    ) -> Reply<pb::ConfirmPasswordResetResponse> {
+        let r = request.into_inner();
+        recovery::confirm_password_reset(&self.state, &r.token, r.new_password).await?;
+        Ok(Response::new(pb::ConfirmPasswordResetResponse {}))
+    }
+
+    async fn get_jwks(&self, _request: Request<pb::GetJwksRequest>) -> Reply<pb::GetJwksResponse> {
+        let mut conn = self.state.conn().await?;
+        let rows = signing_keys::list_usable(&mut conn).await.map_err(AuthError::from)?;
+        let keys = rows
+            .into_iter()
+            .map(|k| pb::Jwk {
+                kty: "OKP".to_owned(),
+                crv: "Ed25519".to_owned(),
+                x: URL_SAFE_NO_PAD.encode(&k.public_key),
+                kid: k.kid,
+                alg: "EdDSA".to_owned(),
+                r#use: "sig".to_owned(),
+            })
+            .collect();
+        Ok(Response::new(pb::GetJwksResponse { keys }))
+    }
+}

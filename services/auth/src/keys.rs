@@ -1,0 +1,157 @@
+//! Signing keys: creation on first start, loading, signing access tokens and rotation.
+//!
+//! Keys live in `signing_keys` (private key as PKCS#8 DER). The first replica to start creates
+//! one under a transaction-scoped advisory lock, so replicas starting together never create two.
+//! Every replica keeps the keys in memory: the newest unretired key signs, and all usable keys
+//! feed the replica's own [`TokenVerifier`]. They are reloaded every 60 s, when the verifier sees
+//! an unknown `kid`, and at once when a rotation is announced on [`ROTATED_CHANNEL`].
+//!
+//! Rotation ([`rotate_signing_key`], the `operant rotate-signing-key` command) adds a key and
+//! retires the active one with `verify_until = now + access TTL + 60 s`, so every token it signed
+//! (even by a replica that has not reloaded yet) keeps verifying until it expires.
+//!
+//! [`ROTATED_CHANNEL`]: crate::repo::signing_keys::ROTATED_CHANNEL
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use operant_platform::config::Settings;
+use operant_platform::db::PgPool;
+use operant_platform::grpc::Shutdown;
+use operant_platform::tokens::{AccessClaims, TokenVerifier};
+use uuid::Uuid;
+
+use crate::error::{AuthError, AuthResult};
+use crate::repo::signing_keys as repo;
+
+/// Margin added to the access TTL when retiring a key (replicas reload within 60 s).
+pub const RETIRE_MARGIN: Duration = Duration::from_secs(60);
+
+struct ActiveKey {
+    kid: String,
+    key: EncodingKey,
+}
+
+/// The in-memory keys of one auth process.
+pub struct KeyStore {
+    active: RwLock<Option<Arc<ActiveKey>>>,
+    verifier: Arc<TokenVerifier>,
+}
+
+/// A freshly generated key: (kid, PKCS#8 DER private key, raw public key).
+fn generate() -> anyhow::Result<(String, Vec<u8>, Vec<u8>)> {
+    let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    let der = key.to_pkcs8_der().map_err(|e| anyhow::anyhow!("encoding the signing key: {e}"))?;
+    let kid = format!("k{}", Uuid::now_v7().simple());
+    Ok((kid, der.as_bytes().to_vec(), key.verifying_key().to_bytes().to_vec()))
+}
+
+impl KeyStore {
+    pub fn new(verifier: Arc<TokenVerifier>) -> Self {
+        Self { active: RwLock::new(None), verifier }
+    }
+
+    /// Creates the first key if there is none (under the advisory lock).
+    pub async fn ensure_key(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
+        conn.transaction::<_, anyhow::Error, _>(async |conn| {
+            repo::lock(conn).await?;
+            if repo::count_active(conn).await? == 0 {
+                let (kid, private, public) = generate()?;
+                repo::insert(conn, &kid, &private, &public).await?;
+                tracing::info!(%kid, "created the first signing key");
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Reads the usable keys into the signer and the verifier.
+    pub async fn reload(&self, conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
+        let rows = repo::list_usable(conn).await?;
+        let active = rows.iter().find(|r| r.retired_at.is_none()).map(|r| {
+            Arc::new(ActiveKey { kid: r.kid.clone(), key: EncodingKey::from_ed_der(&r.private_key) })
+        });
+        self.verifier.set_keys(
+            rows.iter().map(|r| (r.kid.clone(), r.public_key.clone(), r.verify_until.map(|t| t.timestamp()))),
+        );
+        if let Ok(mut slot) = self.active.write() {
+            *slot = active;
+        }
+        Ok(())
+    }
+
+    /// [`Self::ensure_key`] then [`Self::reload`] on a pooled connection.
+    pub async fn ensure_and_reload(&self, pool: &PgPool) -> anyhow::Result<()> {
+        let mut conn = pool.get().await?;
+        Self::ensure_key(&mut conn).await?;
+        self.reload(&mut conn).await
+    }
+
+    /// Signs access-token claims with the active key.
+    pub async fn sign(&self, pool: &PgPool, claims: &AccessClaims) -> AuthResult<String> {
+        let mut active = self.active.read().ok().and_then(|a| a.clone());
+        if active.is_none() {
+            // Keys could not be loaded at start (database down): try once more now.
+            self.ensure_and_reload(pool).await.map_err(|e| {
+                AuthError::Api(operant_platform::error::ApiError::database_unavailable(format!(
+                    "signing keys unavailable: {e:#}"
+                )))
+            })?;
+            active = self.active.read().ok().and_then(|a| a.clone());
+        }
+        let active = active.ok_or_else(|| AuthError::internal("no active signing key"))?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(active.kid.clone());
+        jsonwebtoken::encode(&header, claims, &active.key).map_err(AuthError::internal)
+    }
+
+    /// Keeps the keys fresh: every 60 s, when the verifier asks (unknown `kid`) and when
+    /// [`Self::wake`] is called (rotation announced); also purges expired revocations.
+    pub fn spawn_refresher(
+        self: &Arc<Self>,
+        pool: PgPool,
+        wake: Arc<tokio::sync::Notify>,
+        shutdown: Shutdown,
+    ) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                    _ = store.verifier.refresh_requested() => {}
+                    _ = wake.notified() => {}
+                    _ = shutdown.wait() => return,
+                }
+                if let Err(e) = store.ensure_and_reload(&pool).await {
+                    tracing::warn!(error = %format!("{e:#}"), "could not reload signing keys");
+                }
+                store.verifier.revocations().purge(Utc::now().timestamp());
+            }
+        });
+    }
+}
+
+/// Adds a new signing key and retires the active one (see the module docs). Returns the new kid.
+pub async fn rotate_signing_key(settings: &Settings) -> anyhow::Result<String> {
+    let mut conn = AsyncPgConnection::establish(settings.database_url()?).await?;
+    let verify_until = Utc::now()
+        + chrono::Duration::from_std(settings.tokens.access_ttl + RETIRE_MARGIN)
+            .map_err(|e| anyhow::anyhow!("access TTL out of range: {e}"))?;
+    let kid = conn
+        .transaction::<_, anyhow::Error, _>(async |conn| {
+            repo::lock(conn).await?;
+            let (kid, private, public) = generate()?;
+            repo::retire_active(conn, verify_until).await?;
+            repo::insert(conn, &kid, &private, &public).await?;
+            repo::notify_rotated(conn, &kid).await?;
+            Ok(kid)
+        })
+        .await?;
+    tracing::info!(%kid, "rotated the signing key");
+    Ok(kid)
+}

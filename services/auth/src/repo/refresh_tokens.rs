@@ -1,0 +1,111 @@
+//! `refresh_tokens`: SHA-256 hashes of opaque refresh tokens. A token is spent and its successor
+//! issued by ONE statement ([`rotate`]), so of two concurrent refreshes with the same token the
+//! row lock lets exactly one through. Spent tokens stay as evidence for reuse detection.
+
+use chrono::{DateTime, Utc};
+use diesel::QueryableByName;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Bytea, Nullable, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::refresh_tokens;
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+    session_id: Uuid,
+    expires_at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(hash),
+            refresh_tokens::session_id.eq(session_id),
+            refresh_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .await
+}
+
+#[derive(Debug, QueryableByName)]
+pub struct Rotated {
+    #[diesel(sql_type = SqlUuid)]
+    pub session_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub user_id: Uuid,
+}
+
+/// Spends `old_hash` and stores `new_hash` as its successor, in one statement. Succeeds only if
+/// the old token is unused and unexpired and its session is active and its user is active;
+/// otherwise nothing changes and `None` is returned (see [`inspect`] for why).
+pub async fn rotate(
+    conn: &mut AsyncPgConnection,
+    old_hash: &[u8],
+    new_hash: &[u8],
+    expires_at: DateTime<Utc>,
+) -> QueryResult<Option<Rotated>> {
+    diesel::sql_query(
+        "WITH spent AS ( \
+           UPDATE refresh_tokens rt SET used_at = now() \
+           WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND rt.expires_at > now() \
+             AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
+                         WHERE s.id = rt.session_id AND s.revoked_at IS NULL \
+                           AND s.expires_at > now() AND u.is_active) \
+           RETURNING rt.session_id \
+         ), touched AS ( \
+           UPDATE sessions s SET last_used_at = now(), expires_at = greatest(s.expires_at, $3) \
+           FROM spent WHERE s.id = spent.session_id AND s.revoked_at IS NULL \
+           RETURNING s.id, s.user_id \
+         ), successor AS ( \
+           INSERT INTO refresh_tokens (token_hash, session_id, expires_at) \
+           SELECT $2, touched.id, $3 FROM touched \
+           RETURNING session_id \
+         ) \
+         SELECT touched.id AS session_id, touched.user_id FROM touched \
+         JOIN successor ON successor.session_id = touched.id",
+    )
+    .bind::<Bytea, _>(old_hash)
+    .bind::<Bytea, _>(new_hash)
+    .bind::<Timestamptz, _>(expires_at)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// What is known about a refresh token that could not be rotated.
+#[derive(Debug, QueryableByName)]
+pub struct TokenState {
+    #[diesel(sql_type = SqlUuid)]
+    pub session_id: Uuid,
+    #[diesel(sql_type = Bool)]
+    pub used: bool,
+    #[diesel(sql_type = Bool)]
+    pub expired: bool,
+    #[diesel(sql_type = Bool)]
+    pub session_revoked: bool,
+    #[diesel(sql_type = Bool)]
+    pub session_expired: bool,
+    #[diesel(sql_type = Bool)]
+    pub user_active: bool,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+pub async fn inspect(conn: &mut AsyncPgConnection, hash: &[u8]) -> QueryResult<Option<TokenState>> {
+    diesel::sql_query(
+        "SELECT rt.session_id, rt.used_at IS NOT NULL AS used, rt.expires_at <= now() AS expired, \
+                s.revoked_at IS NOT NULL AS session_revoked, s.expires_at <= now() AS session_expired, \
+                u.is_active AS user_active, rt.used_at \
+         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id \
+         WHERE rt.token_hash = $1",
+    )
+    .bind::<Bytea, _>(hash)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// The session (and its user) a refresh token belongs to, whatever its state.
+pub async fn session_of(conn: &mut AsyncPgConnection, hash: &[u8]) -> QueryResult<Option<Uuid>> {
+    refresh_tokens::table.find(hash).select(refresh_tokens::session_id).first(conn).await.optional()
+}

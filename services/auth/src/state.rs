@@ -1,0 +1,65 @@
+//! What every request handler shares: the pool, settings, keys, verifier, revocation hub and
+//! mailer.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use operant_platform::config::Settings;
+use operant_platform::db::{self, PgConn, PgPool};
+use operant_platform::tokens::{AccessClaims, TokenVerifier};
+use uuid::Uuid;
+
+use crate::error::AuthResult;
+use crate::keys::KeyStore;
+use crate::mailer::Mailer;
+use crate::revocations::RevocationHub;
+
+pub struct AuthState {
+    pub pool: PgPool,
+    pub settings: Arc<Settings>,
+    pub keys: Arc<KeyStore>,
+    pub verifier: Arc<TokenVerifier>,
+    pub hub: RevocationHub,
+    pub mailer: Arc<dyn Mailer>,
+    /// bcrypt hash verified against for unknown emails (equal timing).
+    pub dummy_hash: String,
+}
+
+/// An access token and its lifetime in seconds.
+pub struct SignedAccess {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+impl AuthState {
+    pub async fn conn(&self) -> AuthResult<PgConn> {
+        Ok(db::conn(&self.pool).await?)
+    }
+
+    /// Signs an access token for a session.
+    pub async fn access_token(&self, user_id: Uuid, session_id: Uuid) -> AuthResult<SignedAccess> {
+        let now = Utc::now().timestamp();
+        let ttl = i64::try_from(self.settings.tokens.access_ttl.as_secs()).unwrap_or(900);
+        let claims = AccessClaims {
+            sub: user_id.to_string(),
+            sid: session_id.to_string(),
+            jti: Uuid::new_v4().to_string(),
+            iat: now,
+            exp: now + ttl,
+            iss: self.settings.tokens.issuer.clone(),
+            aud: self.settings.tokens.audience.clone(),
+            typ: "access".to_owned(),
+        };
+        let token = self.keys.sign(&self.pool, &claims).await?;
+        Ok(SignedAccess { token, expires_in: ttl })
+    }
+
+    /// Marks sessions revoked in this process at once (the NOTIFY reaches the others and,
+    /// a moment later, this one again).
+    pub fn revoked_locally(&self, ids: &[Uuid]) {
+        let forget_after = self.hub.forget_after(Utc::now());
+        for id in ids {
+            self.verifier.revocations().insert(*id, forget_after);
+        }
+    }
+}
