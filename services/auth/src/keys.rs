@@ -6,7 +6,7 @@
 //! feed the replica's own [`TokenVerifier`]. They are reloaded every 60 s, when the verifier sees
 //! an unknown `kid`, and at once when a rotation is announced on [`ROTATED_CHANNEL`].
 //!
-//! Rotation ([`rotate_signing_key`], the `operant rotate-signing-key` command) adds a key and
+//! Rotation ([`rotate_signing_key`], the `operant rotate-keys` command) adds a key and
 //! retires the active one with `verify_until = now + access TTL + 60 s`, so every token it signed
 //! (even by a replica that has not reloaded yet) keeps verifying until it expires.
 //!

@@ -46,10 +46,12 @@ use crate::revocations::RevocationHub;
 use crate::state::AuthState;
 
 /// Who may call each auth method: the login/registration/recovery flows and the JWKS are
-/// public, logout takes an access token when one is given, everything else follows
+/// public (logout checks its optional access token itself, to stay idempotent), everything
+/// else follows
 /// [`default_access`] (users; `AuthInternalService` only for services).
 pub fn access_policy(path: &str) -> Access {
-    const PUBLIC: [&str; 7] = [
+    const PUBLIC: [&str; 8] = [
+        "/operant.auth.v1.AuthService/Logout",
         "/operant.auth.v1.AuthService/Register",
         "/operant.auth.v1.AuthService/Login",
         "/operant.auth.v1.AuthService/RefreshToken",
@@ -58,13 +60,7 @@ pub fn access_policy(path: &str) -> Access {
         "/operant.auth.v1.AuthService/ConfirmEmailVerification",
         "/operant.auth.v1.AuthService/GetJwks",
     ];
-    if PUBLIC.contains(&path) {
-        Access::Public
-    } else if path == "/operant.auth.v1.AuthService/Logout" {
-        Access::Optional
-    } else {
-        default_access(path)
-    }
+    if PUBLIC.contains(&path) { Access::Public } else { default_access(path) }
 }
 
 /// Serves the auth gRPC services on `listener` until `shutdown` fires, with the development

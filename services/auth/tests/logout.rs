@@ -22,6 +22,8 @@ async fn logout_by_access_token_and_by_refresh_token() {
     // By the caller's access token.
     c.auth.logout(bearer(pb::LogoutRequest { refresh_token: None }, &a.access_token)).await.unwrap();
     assert_eq!(code(me(&mut c, &a.access_token).await), "TOKEN_REVOKED");
+    // Idempotent: logging out again with the same (now revoked) access token still succeeds.
+    c.auth.logout(bearer(pb::LogoutRequest { refresh_token: None }, &a.access_token)).await.unwrap();
     assert_eq!(code(refresh(&mut c, &a.refresh_token).await), "SESSION_REVOKED");
     // Session b is untouched.
     me(&mut c, &b.access_token).await.unwrap();
