@@ -1,14 +1,78 @@
-//! The work service (stub: being written).
+//! The work service: projects and tasks of an organization, over gRPC (`ProjectService`,
+//! `TaskService`, and `WorkInternalService` for other services).
+//!
+//! Every end-user RPC is scoped to the organization in `x-organization-id`; the caller's role
+//! and the plan's limits come from the tenancy service (`Authorize`) on every call, and access
+//! tokens are verified locally with keys kept in sync from the auth service. The work service
+//! owns the `projects` and `tasks` tables and nothing else.
+//!
+//! Layers: `transport` (gRPC handlers) → [`domain`] (rules, one transaction per operation) →
+//! [`repo`] (diesel-async queries, tenant-scoped) → PostgreSQL.
 
 use std::sync::Arc;
 
+use operant_platform::clients::service_channel;
 use operant_platform::config::Settings;
-use operant_platform::grpc::Shutdown;
+use operant_platform::db;
+use operant_platform::grpc::{ServerSpec, Shutdown, serve};
+use operant_platform::principal::{Authenticator, default_access};
+use operant_platform::tokens::{TokenVerifier, remote};
+use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
+use operant_proto::work::v1::project_service_server::ProjectServiceServer;
+use operant_proto::work::v1::task_service_server::TaskServiceServer;
+use operant_proto::work::v1::work_internal_service_server::WorkInternalServiceServer;
 use tokio::net::TcpListener;
+use tonic::server::NamedService;
+use tonic::service::Routes;
+
+pub mod domain;
+pub mod error;
+pub mod model;
+pub mod paging;
+pub mod repo;
+pub mod schema;
+pub mod tenancy;
+mod transport;
 
 /// Serves the work gRPC services on `listener` until `shutdown` fires.
 pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
-    let _ = (settings, listener);
-    shutdown.wait().await;
-    Ok(())
+    let pool = db::pool(settings.database_url()?, &settings.database)?;
+
+    let verifier = Arc::new(TokenVerifier::new(&settings.tokens.issuer, &settings.tokens.audience));
+    let auth = service_channel(&settings.endpoints.auth, &settings.tls, &settings.service_token)?;
+    remote::spawn_sync(verifier.clone(), AuthInternalServiceClient::new(auth), shutdown.clone());
+    let authenticator = Arc::new(Authenticator::new(verifier, &settings.service_token, default_access));
+
+    let tenancy = tenancy::Tenancy::new(service_channel(
+        &settings.endpoints.tenancy,
+        &settings.tls,
+        &settings.service_token,
+    )?);
+
+    let projects = transport::projects::ProjectApi {
+        projects: domain::projects::Projects::new(pool.clone()),
+        tenancy: tenancy.clone(),
+    };
+    let tasks = transport::tasks::TaskApi {
+        tasks: domain::tasks::Tasks::new(pool.clone(), tenancy.clone()),
+        tenancy,
+    };
+    let internal =
+        transport::internal::InternalApi { internal: domain::internal::Internal::new(pool.clone()) };
+
+    let routes = Routes::new(ProjectServiceServer::new(projects))
+        .add_service(TaskServiceServer::new(tasks))
+        .add_service(WorkInternalServiceServer::new(internal));
+    let spec = ServerSpec {
+        name: "work",
+        routes,
+        service_names: vec![
+            <ProjectServiceServer<transport::projects::ProjectApi> as NamedService>::NAME,
+            <TaskServiceServer<transport::tasks::TaskApi> as NamedService>::NAME,
+            <WorkInternalServiceServer<transport::internal::InternalApi> as NamedService>::NAME,
+        ],
+        authenticator,
+        pool,
+    };
+    serve(&settings, listener, spec, shutdown).await
 }

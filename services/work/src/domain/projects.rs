@@ -1,0 +1,126 @@
+//! Projects: any member may view and create (within the plan's project limit); the creator or
+//! an ADMIN+ may change or delete one.
+
+use diesel_async::AsyncConnection;
+use operant_platform::db::{self, PgPool, lock_quota};
+use uuid::Uuid;
+
+use super::{Membership, check, check_version, description, search, title};
+use crate::error::WorkError;
+use crate::model::{NewProject, Project, ProjectChanges, ProjectFilter};
+use crate::paging::{Page, Paged};
+use crate::repo::projects::{self as repo, ProjectSort};
+
+/// The quota name of projects for [`lock_quota`].
+const QUOTA: &str = "projects";
+
+/// Project operations.
+#[derive(Clone)]
+pub struct Projects {
+    pool: PgPool,
+}
+
+fn may_change(who: &Membership, project: &Project) -> Result<(), WorkError> {
+    if who.is_admin || project.created_by == who.user_id {
+        Ok(())
+    } else {
+        Err(WorkError::InsufficientRole("only the project's creator or an admin may change it"))
+    }
+}
+
+impl Projects {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Creates a project. The count-and-insert runs under the organization's project quota lock,
+    /// so parallel creates at the limit never overshoot it.
+    pub async fn create(&self, who: &Membership, new: NewProject) -> Result<Project, WorkError> {
+        let mut violations = Vec::new();
+        let new =
+            NewProject { name: title("name", &new.name, &mut violations), description: new.description };
+        description(new.description.as_deref(), &mut violations);
+        check(violations)?;
+        let org = who.organization_id;
+        let max = who.max_projects;
+        let mut conn = db::conn(&self.pool).await?;
+        conn.transaction(async |conn| {
+            lock_quota(conn, org, QUOTA).await?;
+            if repo::count(conn, org).await? >= max {
+                return Err(WorkError::PlanLimitReached { max });
+            }
+            Ok(repo::insert(conn, org, who.user_id, &new).await?)
+        })
+        .await
+    }
+
+    pub async fn get(&self, who: &Membership, id: Uuid) -> Result<Project, WorkError> {
+        let mut conn = db::conn(&self.pool).await?;
+        repo::find(&mut conn, who.organization_id, id).await?.ok_or(WorkError::ProjectNotFound)
+    }
+
+    pub async fn list(
+        &self,
+        who: &Membership,
+        filter: ProjectFilter,
+        page: &Page<ProjectSort>,
+    ) -> Result<Paged<Project>, WorkError> {
+        let mut violations = Vec::new();
+        let filter = ProjectFilter { q: search(filter.q.as_deref(), &mut violations), ..filter };
+        check(violations)?;
+        let mut conn = db::conn(&self.pool).await?;
+        Ok(repo::list(&mut conn, who.organization_id, &filter, page).await?)
+    }
+
+    /// Applies `changes` (creator or ADMIN+), only at `expected_version` when given.
+    pub async fn update(
+        &self,
+        who: &Membership,
+        id: Uuid,
+        changes: ProjectChanges,
+        expected_version: Option<i64>,
+    ) -> Result<Project, WorkError> {
+        let mut violations = Vec::new();
+        let changes = ProjectChanges {
+            name: changes.name.map(|n| title("name", &n, &mut violations)),
+            description: changes.description,
+        };
+        description(changes.description.as_ref().and_then(|d| d.as_deref()), &mut violations);
+        check(violations)?;
+        let org = who.organization_id;
+        let mut conn = db::conn(&self.pool).await?;
+        conn.transaction(async |conn| {
+            let current = repo::find_for_update(conn, org, id).await?.ok_or(WorkError::ProjectNotFound)?;
+            may_change(who, &current)?;
+            check_version(expected_version, current.version)?;
+            if changes.is_empty() {
+                return Ok(current);
+            }
+            repo::update(conn, org, id, current.version, &changes)
+                .await?
+                .ok_or(WorkError::VersionMismatch { expected: current.version, current: current.version })
+        })
+        .await
+    }
+
+    /// Deletes a project and, by the foreign key's cascade, its tasks (creator or ADMIN+).
+    pub async fn delete(
+        &self,
+        who: &Membership,
+        id: Uuid,
+        expected_version: Option<i64>,
+    ) -> Result<(), WorkError> {
+        let org = who.organization_id;
+        let mut conn = db::conn(&self.pool).await?;
+        conn.transaction(async |conn| {
+            let current = repo::find_for_update(conn, org, id).await?.ok_or(WorkError::ProjectNotFound)?;
+            may_change(who, &current)?;
+            check_version(expected_version, current.version)?;
+            match repo::delete(conn, org, id, current.version).await? {
+                0 => Err(WorkError::ProjectNotFound),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+}

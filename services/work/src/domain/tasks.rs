@@ -1,0 +1,141 @@
+//! Tasks: any member may view and create them in a project of the organization; the creator,
+//! the assignee or an ADMIN+ may change one; the creator or an ADMIN+ may delete one. An
+//! assignee must be a member of the organization (asked of tenancy).
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::AsyncConnection;
+use operant_platform::db::{self, PgPool};
+use uuid::Uuid;
+
+use super::{Membership, check, check_version, description, search, title};
+use crate::error::WorkError;
+use crate::model::{NewTask, Task, TaskChanges, TaskFilter};
+use crate::paging::{Page, Paged};
+use crate::repo::projects as project_repo;
+use crate::repo::tasks::{self as repo, TaskSort};
+use crate::tenancy::Tenancy;
+
+/// Task operations.
+#[derive(Clone)]
+pub struct Tasks {
+    pool: PgPool,
+    tenancy: Tenancy,
+}
+
+impl Tasks {
+    pub fn new(pool: PgPool, tenancy: Tenancy) -> Self {
+        Self { pool, tenancy }
+    }
+
+    async fn check_assignee(&self, who: &Membership, assignee: Option<Uuid>) -> Result<(), WorkError> {
+        match assignee {
+            Some(user_id) if !self.tenancy.is_member(user_id, who.organization_id).await? => {
+                Err(WorkError::AssigneeNotMember)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Creates a task in a project of the caller's organization.
+    pub async fn create(&self, who: &Membership, new: NewTask) -> Result<Task, WorkError> {
+        let mut violations = Vec::new();
+        let new = NewTask { title: title("title", &new.title, &mut violations), ..new };
+        description(new.description.as_deref(), &mut violations);
+        check(violations)?;
+        self.check_assignee(who, new.assignee_id).await?;
+        let mut conn = db::conn(&self.pool).await?;
+        // The composite foreign key (organization_id, project_id) refuses a project that does not
+        // exist in this organization, race-free, in the same statement as the insert.
+        match repo::insert(&mut conn, who.organization_id, who.user_id, &new).await {
+            Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
+                Err(WorkError::ProjectNotFound)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    pub async fn get(&self, who: &Membership, id: Uuid) -> Result<Task, WorkError> {
+        let mut conn = db::conn(&self.pool).await?;
+        repo::find(&mut conn, who.organization_id, id).await?.ok_or(WorkError::TaskNotFound)
+    }
+
+    /// Lists tasks; a `project_id` that is not a project of the organization is 404.
+    pub async fn list(
+        &self,
+        who: &Membership,
+        filter: TaskFilter,
+        page: &Page<TaskSort>,
+    ) -> Result<Paged<Task>, WorkError> {
+        let mut violations = Vec::new();
+        let filter = TaskFilter { q: search(filter.q.as_deref(), &mut violations), ..filter };
+        check(violations)?;
+        let org = who.organization_id;
+        let mut conn = db::conn(&self.pool).await?;
+        if let Some(project_id) = filter.project_id
+            && project_repo::find(&mut conn, org, project_id).await?.is_none()
+        {
+            return Err(WorkError::ProjectNotFound);
+        }
+        Ok(repo::list(&mut conn, org, &filter, page).await?)
+    }
+
+    /// Applies `changes` (creator, assignee or ADMIN+), only at `expected_version` when given.
+    pub async fn update(
+        &self,
+        who: &Membership,
+        id: Uuid,
+        changes: TaskChanges,
+        expected_version: Option<i64>,
+    ) -> Result<Task, WorkError> {
+        let mut violations = Vec::new();
+        let changes =
+            TaskChanges { title: changes.title.map(|t| title("title", &t, &mut violations)), ..changes };
+        description(changes.description.as_ref().and_then(|d| d.as_deref()), &mut violations);
+        check(violations)?;
+        self.check_assignee(who, changes.assignee_id.flatten()).await?;
+        let org = who.organization_id;
+        let mut conn = db::conn(&self.pool).await?;
+        conn.transaction(async |conn| {
+            let current = repo::find_for_update(conn, org, id).await?.ok_or(WorkError::TaskNotFound)?;
+            if !(who.is_admin
+                || current.created_by == who.user_id
+                || current.assignee_id == Some(who.user_id))
+            {
+                return Err(WorkError::InsufficientRole(
+                    "only the task's creator, its assignee or an admin may change it",
+                ));
+            }
+            check_version(expected_version, current.version)?;
+            if changes.is_empty() {
+                return Ok(current);
+            }
+            repo::update(conn, org, id, current.version, &changes)
+                .await?
+                .ok_or(WorkError::VersionMismatch { expected: current.version, current: current.version })
+        })
+        .await
+    }
+
+    /// Deletes a task (creator or ADMIN+), only at `expected_version` when given.
+    pub async fn delete(
+        &self,
+        who: &Membership,
+        id: Uuid,
+        expected_version: Option<i64>,
+    ) -> Result<(), WorkError> {
+        let org = who.organization_id;
+        let mut conn = db::conn(&self.pool).await?;
+        conn.transaction(async |conn| {
+            let current = repo::find_for_update(conn, org, id).await?.ok_or(WorkError::TaskNotFound)?;
+            if !(who.is_admin || current.created_by == who.user_id) {
+                return Err(WorkError::InsufficientRole("only the task's creator or an admin may delete it"));
+            }
+            check_version(expected_version, current.version)?;
+            match repo::delete(conn, org, id, current.version).await? {
+                0 => Err(WorkError::TaskNotFound),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+}

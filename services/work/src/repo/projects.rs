@@ -1,0 +1,190 @@
+//! Queries on `projects`. Every function is scoped to one organization.
+
+use diesel::dsl::now;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::model::{NewProject, Project, ProjectChanges, ProjectFilter};
+use crate::paging::{Page, Paged, Sort, SortField, contains_pattern};
+use crate::schema::projects;
+
+/// Sort fields of ListProjects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectSort {
+    CreatedAt,
+    UpdatedAt,
+    Name,
+}
+
+impl SortField for ProjectSort {
+    const FIELDS: &'static [(&'static str, Self)] = &[
+        ("created_at", ProjectSort::CreatedAt),
+        ("updated_at", ProjectSort::UpdatedAt),
+        ("name", ProjectSort::Name),
+    ];
+    const DEFAULT: Sort<Self> = Sort { field: ProjectSort::CreatedAt, descending: true };
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = projects)]
+struct Changeset<'a> {
+    name: Option<&'a str>,
+    description: Option<Option<&'a str>>,
+}
+
+/// Inserts a project created by `created_by` (times from the database clock, like updates).
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    created_by: Uuid,
+    new: &NewProject,
+) -> QueryResult<Project> {
+    diesel::insert_into(projects::table)
+        .values((
+            projects::id.eq(Uuid::now_v7()),
+            projects::organization_id.eq(organization_id),
+            projects::name.eq(&new.name),
+            projects::description.eq(new.description.as_deref()),
+            projects::created_by.eq(created_by),
+        ))
+        .returning(Project::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Number of projects of the organization.
+pub async fn count(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<i64> {
+    projects::table.filter(projects::organization_id.eq(organization_id)).count().get_result(conn).await
+}
+
+/// The project, if it exists in the organization.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<Project>> {
+    projects::table
+        .filter(projects::organization_id.eq(organization_id))
+        .filter(projects::id.eq(id))
+        .select(Project::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// [`find`], locking the row until the end of the transaction.
+pub async fn find_for_update(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<Project>> {
+    projects::table
+        .filter(projects::organization_id.eq(organization_id))
+        .filter(projects::id.eq(id))
+        .select(Project::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Applies `changes` if the project is at `version`; bumps the version. `None` when no row
+/// matched (another organization's, missing, or at another version): nothing changed.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    id: Uuid,
+    version: i64,
+    changes: &ProjectChanges,
+) -> QueryResult<Option<Project>> {
+    let changeset = Changeset {
+        name: changes.name.as_deref(),
+        description: changes.description.as_ref().map(|d| d.as_deref()),
+    };
+    diesel::update(
+        projects::table
+            .filter(projects::id.eq(id))
+            .filter(projects::organization_id.eq(organization_id))
+            .filter(projects::version.eq(version)),
+    )
+    .set((changeset, projects::version.eq(projects::version + 1), projects::updated_at.eq(now)))
+    .returning(Project::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Deletes the project (its tasks go by the cascade) if it is at `version`; rows deleted.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    id: Uuid,
+    version: i64,
+) -> QueryResult<usize> {
+    diesel::delete(
+        projects::table
+            .filter(projects::id.eq(id))
+            .filter(projects::organization_id.eq(organization_id))
+            .filter(projects::version.eq(version)),
+    )
+    .execute(conn)
+    .await
+}
+
+/// Deletes every project of the organization; rows deleted.
+pub async fn delete_all(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<usize> {
+    diesel::delete(projects::table.filter(projects::organization_id.eq(organization_id))).execute(conn).await
+}
+
+/// The organization's projects matching `filter`, unordered.
+fn filtered(organization_id: Uuid, filter: &ProjectFilter) -> projects::BoxedQuery<'static, Pg> {
+    let mut query = projects::table.filter(projects::organization_id.eq(organization_id)).into_boxed();
+    if let Some(q) = &filter.q {
+        let pattern = contains_pattern(q);
+        query = query.filter(
+            projects::name.ilike(pattern.clone()).or(projects::description.ilike(pattern).assume_not_null()),
+        );
+    }
+    if let Some(created_by) = filter.created_by {
+        query = query.filter(projects::created_by.eq(created_by));
+    }
+    query
+}
+
+/// The list query: filtered, sorted (ties broken by id in the same direction) and paged.
+pub fn list_query(
+    organization_id: Uuid,
+    filter: &ProjectFilter,
+    page: &Page<ProjectSort>,
+) -> projects::BoxedQuery<'static, Pg> {
+    macro_rules! sorted {
+        ($query:expr, $column:expr) => {
+            if page.sort.descending {
+                $query.order_by($column.desc()).then_order_by(projects::id.desc())
+            } else {
+                $query.order_by($column.asc()).then_order_by(projects::id.asc())
+            }
+        };
+    }
+    let query = filtered(organization_id, filter);
+    let query = match page.sort.field {
+        ProjectSort::CreatedAt => sorted!(query, projects::created_at),
+        ProjectSort::UpdatedAt => sorted!(query, projects::updated_at),
+        ProjectSort::Name => sorted!(query, projects::name),
+    };
+    query.offset(page.skip).limit(page.limit)
+}
+
+/// One page of the organization's projects and the total over all pages.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    filter: &ProjectFilter,
+    page: &Page<ProjectSort>,
+) -> QueryResult<Paged<Project>> {
+    let total = filtered(organization_id, filter).count().get_result(conn).await?;
+    let items = list_query(organization_id, filter, page).load(conn).await?;
+    Ok(Paged { items, total })
+}

@@ -1,0 +1,36 @@
+//! Diesel table definitions, written by hand to match `migrations/2026-11-27-000003_work/up.sql`.
+//! The work service owns exactly these two tables; organization and user ids are foreign to it
+//! (they belong to tenancy and auth) and carry no foreign keys.
+
+diesel::table! {
+    projects (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        project_id -> Uuid,
+        title -> Text,
+        description -> Nullable<Text>,
+        status -> Text,
+        priority -> Int2,
+        assignee_id -> Nullable<Uuid>,
+        due_date -> Nullable<Timestamptz>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int8,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(projects, tasks);

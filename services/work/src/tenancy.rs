@@ -1,0 +1,81 @@
+//! The work service's view of the tenancy service: who the caller is in an organization
+//! (`Authorize`, asked fresh on every call, so a removed member or a changed plan takes effect
+//! immediately) and whether a user is a member (assignee checks).
+//!
+//! The work service never reads tenancy's tables. Errors answered by tenancy (they carry an
+//! `ErrorInfo`) are relayed unchanged; a tenancy that cannot be reached (no answer, no
+//! `ErrorInfo`) is 503 `SERVICE_UNAVAILABLE`.
+
+use std::time::Duration;
+
+use operant_platform::clients::ServiceChannel;
+use operant_platform::error::error_code_of;
+use operant_proto::tenancy::v1::tenancy_internal_service_client::TenancyInternalServiceClient;
+use operant_proto::tenancy::v1::{AuthorizeRequest, CheckMembershipRequest, Role};
+use uuid::Uuid;
+
+use crate::error::WorkError;
+use crate::model::Membership;
+
+/// How long one call to tenancy may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Client of `TenancyInternalService`.
+#[derive(Clone)]
+pub struct Tenancy {
+    client: TenancyInternalServiceClient<ServiceChannel>,
+}
+
+fn request<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.set_timeout(CALL_TIMEOUT);
+    request
+}
+
+fn relay(status: tonic::Status) -> WorkError {
+    if error_code_of(&status).is_some() {
+        WorkError::Tenancy(status)
+    } else {
+        tracing::warn!(%status, "tenancy call failed");
+        WorkError::TenancyUnavailable
+    }
+}
+
+impl Tenancy {
+    pub fn new(channel: ServiceChannel) -> Self {
+        Self { client: TenancyInternalServiceClient::new(channel) }
+    }
+
+    /// The caller's role and the plan's limits; tenancy's 403 `NOT_A_MEMBER` when the user is not
+    /// a member (or the organization does not exist).
+    pub async fn authorize(&self, user_id: Uuid, organization_id: Uuid) -> Result<Membership, WorkError> {
+        let answer = self
+            .client
+            .clone()
+            .authorize(request(AuthorizeRequest {
+                user_id: user_id.to_string(),
+                organization_id: organization_id.to_string(),
+            }))
+            .await
+            .map_err(relay)?
+            .into_inner();
+        let is_admin = matches!(Role::try_from(answer.role), Ok(Role::Owner | Role::Admin));
+        let max_projects = answer.limits.map(|l| l.max_projects).unwrap_or(0);
+        Ok(Membership { user_id, organization_id, is_admin, max_projects })
+    }
+
+    /// Whether `user_id` is a member of the organization.
+    pub async fn is_member(&self, user_id: Uuid, organization_id: Uuid) -> Result<bool, WorkError> {
+        let answer = self
+            .client
+            .clone()
+            .check_membership(request(CheckMembershipRequest {
+                user_id: user_id.to_string(),
+                organization_id: organization_id.to_string(),
+            }))
+            .await
+            .map_err(relay)?
+            .into_inner();
+        Ok(answer.member)
+    }
+}

@@ -1,0 +1,111 @@
+//! `operant.work.v1.ProjectService`.
+
+use operant_proto::common::v1::PageInfo;
+use operant_proto::work::v1::project_service_server::ProjectService;
+use operant_proto::work::v1::*;
+use tonic::{Request, Response, Status};
+
+use super::convert::{self, mask_paths, opt_uuid, unknown_path, uuid};
+use super::membership;
+use crate::domain::projects::Projects;
+use crate::error::WorkError;
+use crate::model::{NewProject, ProjectChanges, ProjectFilter};
+use crate::paging::Page;
+use crate::repo::projects::ProjectSort;
+use crate::tenancy::Tenancy;
+
+/// The ProjectService handlers.
+pub struct ProjectApi {
+    pub projects: Projects,
+    pub tenancy: Tenancy,
+}
+
+/// The changes named by the mask (or, with an empty mask, every field set in `project`).
+fn changes(request: &UpdateProjectRequest) -> Result<ProjectChanges, WorkError> {
+    let values = request.project.clone().unwrap_or_default();
+    let paths = mask_paths(request.update_mask.as_ref(), "project");
+    let mut changes = ProjectChanges::default();
+    if paths.is_empty() {
+        if !values.name.is_empty() {
+            changes.name = Some(values.name);
+        }
+        if values.description.is_some() {
+            changes.description = Some(values.description);
+        }
+        return Ok(changes);
+    }
+    for path in paths {
+        match path.as_str() {
+            "name" => changes.name = Some(values.name.clone()),
+            "description" => changes.description = Some(values.description.clone()),
+            other => return Err(unknown_path(other, "name, description")),
+        }
+    }
+    Ok(changes)
+}
+
+#[tonic::async_trait]
+impl ProjectService for ProjectApi {
+    async fn create_project(
+        &self,
+        request: Request<CreateProjectRequest>,
+    ) -> Result<Response<CreateProjectResponse>, Status> {
+        let who = membership(&self.tenancy, &request).await?;
+        let message = request.into_inner();
+        let new = NewProject { name: message.name, description: message.description };
+        let project = self.projects.create(&who, new).await?;
+        Ok(Response::new(CreateProjectResponse { project: Some(convert::project(project)) }))
+    }
+
+    async fn list_projects(
+        &self,
+        request: Request<ListProjectsRequest>,
+    ) -> Result<Response<ListProjectsResponse>, Status> {
+        let who = membership(&self.tenancy, &request).await?;
+        let message = request.into_inner();
+        let raw = message.page.unwrap_or_default();
+        let page = Page::<ProjectSort>::parse(raw.skip, raw.limit, &raw.order_by)?;
+        let filter = ProjectFilter {
+            q: message.q,
+            created_by: opt_uuid("created_by", message.created_by.as_deref())?,
+        };
+        let paged = self.projects.list(&who, filter, &page).await?;
+        Ok(Response::new(ListProjectsResponse {
+            projects: paged.items.into_iter().map(convert::project).collect(),
+            page: Some(PageInfo { total: paged.total, skip: raw.skip, limit: page.limit as i32 }),
+        }))
+    }
+
+    async fn get_project(
+        &self,
+        request: Request<GetProjectRequest>,
+    ) -> Result<Response<GetProjectResponse>, Status> {
+        let who = membership(&self.tenancy, &request).await?;
+        let id = uuid("project_id", &request.get_ref().project_id)?;
+        let project = self.projects.get(&who, id).await?;
+        Ok(Response::new(GetProjectResponse { project: Some(convert::project(project)) }))
+    }
+
+    async fn update_project(
+        &self,
+        request: Request<UpdateProjectRequest>,
+    ) -> Result<Response<UpdateProjectResponse>, Status> {
+        let who = membership(&self.tenancy, &request).await?;
+        let message = request.get_ref();
+        let id = uuid("project_id", &message.project_id)?;
+        let changes = changes(message)?;
+        let project = self.projects.update(&who, id, changes, message.expected_version).await?;
+        Ok(Response::new(UpdateProjectResponse { project: Some(convert::project(project)) }))
+    }
+
+    async fn delete_project(
+        &self,
+        request: Request<DeleteProjectRequest>,
+    ) -> Result<Response<DeleteProjectResponse>, Status> {
+        let who = membership(&self.tenancy, &request).await?;
+        let message = request.get_ref();
+        let id = uuid("project_id", &message.project_id)?;
+        self.projects.delete(&who, id, message.expected_version).await?;
+        Ok(Response::new(DeleteProjectResponse {}))
+    }
+}

@@ -1,0 +1,161 @@
+//! `operant.work.v1.TaskService`.
+
+use operant_proto::common::v1::PageInfo;
+use operant_proto::work::v1::task_service_server::TaskService;
+use operant_proto::work::v1::*;
+use tonic::{Request, Response, Status};
+
+use super::convert::{self, mask_paths, opt_time, opt_uuid, unknown_path, uuid};
+use super::membership;
+use crate::domain::tasks::Tasks;
+use crate::error::WorkError;
+use crate::model::{Membership, NewTask, Priority, TaskChanges, TaskFilter};
+use crate::paging::Page;
+use crate::repo::tasks::TaskSort;
+use crate::tenancy::Tenancy;
+
+/// The TaskService handlers.
+pub struct TaskApi {
+    pub tasks: Tasks,
+    pub tenancy: Tenancy,
+}
+
+const UPDATABLE: &str = "title, description, status, priority, assignee_id, due_date";
+
+/// The changes named by the mask (or, with an empty mask, every field set in `task`). A named
+/// nullable field left unset is cleared; a named status or priority must be set.
+fn changes(request: &UpdateTaskRequest) -> Result<TaskChanges, WorkError> {
+    let values = request.task.clone().unwrap_or_default();
+    let paths = mask_paths(request.update_mask.as_ref(), "task");
+    let status = || convert::status("status", values.status);
+    let priority = || convert::priority("priority", values.priority);
+    let assignee_id = || opt_uuid("assignee_id", values.assignee_id.as_deref());
+    let due_date = || opt_time("due_date", values.due_date.as_ref());
+    let mut changes = TaskChanges::default();
+    if paths.is_empty() {
+        changes.title = Some(values.title.clone()).filter(|t| !t.is_empty());
+        changes.description = values.description.clone().map(Some);
+        changes.status = status()?;
+        changes.priority = priority()?;
+        changes.assignee_id = assignee_id()?.map(Some);
+        changes.due_date = due_date()?.map(Some);
+        return Ok(changes);
+    }
+    // Only the named fields are read.
+    for path in paths {
+        match path.as_str() {
+            "title" => changes.title = Some(values.title.clone()),
+            "description" => changes.description = Some(values.description.clone()),
+            "status" => {
+                let status =
+                    status()?.ok_or_else(|| WorkError::invalid("status", "must be set when named"))?;
+                changes.status = Some(status);
+            }
+            "priority" => {
+                let priority =
+                    priority()?.ok_or_else(|| WorkError::invalid("priority", "must be set when named"))?;
+                changes.priority = Some(priority);
+            }
+            "assignee_id" => changes.assignee_id = Some(assignee_id()?),
+            "due_date" => changes.due_date = Some(due_date()?),
+            other => return Err(unknown_path(other, UPDATABLE)),
+        }
+    }
+    Ok(changes)
+}
+
+fn filter(who: &Membership, message: &ListTasksRequest) -> Result<TaskFilter, WorkError> {
+    let statuses = message
+        .statuses
+        .iter()
+        .map(|s| convert::status("statuses", *s))
+        .filter_map(Result::transpose)
+        .collect::<Result<Vec<_>, _>>()?;
+    let priorities = message
+        .priorities
+        .iter()
+        .map(|p| convert::priority("priorities", *p))
+        .filter_map(Result::transpose)
+        .collect::<Result<Vec<Priority>, _>>()?;
+    let assignee_id = match message.assignee_id.as_deref().map(str::trim) {
+        Some(me) if me.eq_ignore_ascii_case("me") => Some(who.user_id),
+        other => opt_uuid("assignee_id", other)?,
+    };
+    Ok(TaskFilter {
+        project_id: opt_uuid("project_id", message.project_id.as_deref())?,
+        statuses,
+        priorities,
+        assignee_id,
+        due_before: opt_time("due_before", message.due_before.as_ref())?,
+        due_after: opt_time("due_after", message.due_after.as_ref())?,
+        q: message.q.clone(),
+    })
+}
+
+#[tonic::async_trait]
+impl TaskService for TaskApi {
+    async fn create_task(
+        &self,
+        request: Request<CreateTaskRequest>,
+    ) -> Result<Response<CreateTaskResponse>, Status> {
+        let who = membership(&self.tenancy, &request).await?;
+        let message = request.into_inner();
+        let new = NewTask {
+            project_id: uuid("project_id", &message.project_id)?,
+            title: message.title,
+            description: message.description,
+            status: convert::status("status", message.status)?.unwrap_or(crate::model::Status::Todo),
+            priority: convert::priority("priority", message.priority)?.unwrap_or(Priority::Medium),
+            assignee_id: opt_uuid("assignee_id", message.assignee_id.as_deref())?,
+            due_date: opt_time("due_date", message.due_date.as_ref())?,
+        };
+        let task = self.tasks.create(&who, new).await?;
+        Ok(Response::new(CreateTaskResponse { task: Some(convert::task(task)) }))
+    }
+
+    async fn list_tasks(
+        &self,
+        request: Request<ListTasksRequest>,
+    ) -> Result<Response<ListTasksResponse>, Status> {
+        let who = membership(&self.tenancy, &request).await?;
+        let message = request.get_ref();
+        let raw = message.page.clone().unwrap_or_default();
+        let page = Page::<TaskSort>::parse(raw.skip, raw.limit, &raw.order_by)?;
+        let filter = filter(&who, message)?;
+        let paged = self.tasks.list(&who, filter, &page).await?;
+        Ok(Response::new(ListTasksResponse {
+            tasks: paged.items.into_iter().map(convert::task).collect(),
+            page: Some(PageInfo { total: paged.total, skip: raw.skip, limit: page.limit as i32 }),
+        }))
+    }
+
+    async fn get_task(&self, request: Request<GetTaskRequest>) -> Result<Response<GetTaskResponse>, Status> {
+        let who = membership(&self.tenancy, &request).await?;
+        let id = uuid("task_id", &request.get_ref().task_id)?;
+        let task = self.tasks.get(&who, id).await?;
+        Ok(Response::new(GetTaskResponse { task: Some(convert::task(task)) }))
+    }
+
+    async fn update_task(
+        &self,
+        request: Request<UpdateTaskRequest>,
+    ) -> Result<Response<UpdateTaskResponse>, Status> {
+        let who = membership(&self.tenancy, &request).await?;
+        let message = request.get_ref();
+        let id = uuid("task_id", &message.task_id)?;
+        let changes = changes(message)?;
+        let task = self.tasks.update(&who, id, changes, message.expected_version).await?;
+        Ok(Response::new(UpdateTaskResponse { task: Some(convert::task(task)) }))
+    }
+
+    async fn delete_task(
+        &self,
+        request: Request<DeleteTaskRequest>,
+    ) -> Result<Response<DeleteTaskResponse>, Status> {
+        let who = membership(&self.tenancy, &request).await?;
+        let message = request.get_ref();
+        let id = uuid("task_id", &message.task_id)?;
+        self.tasks.delete(&who, id, message.expected_version).await?;
+        Ok(Response::new(DeleteTaskResponse {}))
+    }
+}
