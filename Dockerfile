@@ -1,11 +1,15 @@
 # syntax=docker/dockerfile:1
-# One image for every Operant service; the command picks the service:
-#   docker run operant serve auth|tenancy|work|gateway   (or: migrate, rotate-keys)
+# One image for every Operant process; the command picks it:
+#   docker run operant serve auth|tenancy|work|gateway     (or: migrate, rotate-keys, health URL)
 
+# ---- build -----------------------------------------------------------------------------------
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
-# Dependencies first, in their own layer: copy only the manifests and build against stub
-# sources, so a source change does not rebuild every dependency.
+
+# 1. Dependencies, in their own layers: only the manifests, the lockfile and the protobuf
+#    contracts, built against stub sources. Editing Rust sources does not invalidate these
+#    layers, so a rebuild compiles only the workspace crates. Every workspace member's manifest
+#    must be copied here (`.ci/deploy-check` verifies it against Cargo.toml).
 COPY Cargo.toml Cargo.lock rustfmt.toml ./
 COPY proto/Cargo.toml proto/build.rs proto/
 COPY proto/operant proto/operant
@@ -15,28 +19,45 @@ COPY services/tenancy/Cargo.toml services/tenancy/
 COPY services/work/Cargo.toml services/work/
 COPY services/suite/Cargo.toml services/suite/
 COPY services/testkit/Cargo.toml services/testkit/
+COPY services/bench/Cargo.toml services/bench/
 COPY gateway/Cargo.toml gateway/
-RUN for d in proto services/platform services/auth services/tenancy services/work services/testkit gateway; do \
-        mkdir -p $d/src && echo "" > $d/src/lib.rs; done \
-    && mkdir -p services/suite/src && echo "fn main() {}" > services/suite/src/main.rs \
-    && mkdir -p migrations \
-    && cargo build --release -p operant-suite || true
-COPY . .
-RUN touch proto/src/lib.rs services/*/src/*.rs gateway/src/lib.rs \
-    && cargo build --release -p operant-suite --locked \
-    && cp target/release/operant /operant
+RUN set -eu; \
+    for d in proto services/platform services/auth services/tenancy services/work services/testkit gateway; do \
+        mkdir -p "$d/src" && : > "$d/src/lib.rs"; \
+    done; \
+    for d in services/suite services/bench; do \
+        mkdir -p "$d/src" && echo 'fn main() {}' > "$d/src/main.rs"; \
+    done; \
+    cargo build --release --locked -p operant-suite
 
+# 2. The sources. COPY keeps the files' timestamps, which can be older than the stub build, so
+#    touch every source file to make cargo rebuild the workspace crates for real.
+COPY . .
+RUN set -eu; \
+    find proto services gateway -name '*.rs' -path '*/src/*' -exec touch {} +; \
+    cargo build --release --locked -p operant-suite; \
+    cp target/release/operant /operant
+
+# ---- runtime: no compiler, no build tools, a non-root user -----------------------------------
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --no-create-home operant
+    && groupadd --system --gid 10001 operant \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin operant
 COPY --from=build /operant /usr/local/bin/operant
-USER 10001
+USER 10001:10001
 ENV OPERANT_ENV=production \
     OPERANT_AUTH_LISTEN=0.0.0.0:9101 \
     OPERANT_TENANCY_LISTEN=0.0.0.0:9102 \
     OPERANT_WORK_LISTEN=0.0.0.0:9103 \
-    OPERANT_GATEWAY_LISTEN=0.0.0.0:8000
-EXPOSE 8000 9101 9102 9103
+    OPERANT_GATEWAY_LISTEN=0.0.0.0:8000 \
+    OPERANT_AUTH_ADMIN_LISTEN=0.0.0.0:9111 \
+    OPERANT_TENANCY_ADMIN_LISTEN=0.0.0.0:9112 \
+    OPERANT_WORK_ADMIN_LISTEN=0.0.0.0:9113 \
+    OPERANT_GATEWAY_ADMIN_LISTEN=0.0.0.0:9110
+# gateway HTTP, the three gRPC services, and the admin (/metrics) ports
+EXPOSE 8000 9101 9102 9103 9110 9111 9112 9113
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/operant"]
 CMD ["serve", "gateway"]

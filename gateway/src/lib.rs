@@ -1,14 +1,192 @@
-//! The REST gateway (stub: being written).
+//! The REST gateway: JSON over HTTP at `/api/v1`, translated to gRPC calls on the auth, tenancy
+//! and work services. It holds no state and makes no decisions: every rule lives in the services,
+//! so the REST and gRPC faces of the API cannot disagree.
+//!
+//! - [`upstream`]: channels to the services and the metadata each call forwards.
+//! - [`extract`]: request extractors whose failures are JSON error bodies.
+//! - [`error`]: the one error body, and how gRPC statuses map onto it.
+//! - [`pagination`]: `skip`/`limit`/`order_by` and the list envelope.
+//! - [`models`]: JSON bodies and their protobuf conversions.
+//! - [`routes`]: one module of handlers per resource.
+//! - [`openapi`] and [`docs`]: `/openapi.json`, Swagger UI at `/docs`, ReDoc at `/redoc`.
+//!
+//! Around the routes ([`router`]): request ids (`X-Request-Id`, generated when absent and echoed),
+//! a tracing span per request with method, path, status and latency, CORS, the body size limit,
+//! a panic catcher answering 500 in the error body, and a last safety net that turns any
+//! non-JSON error response (axum's own 404/405, for example) into the error body.
 
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod models;
+pub mod openapi;
+pub mod pagination;
+pub mod routes;
+pub mod upstream;
+
+use std::any::Any;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use operant_platform::config::Settings;
 use operant_platform::grpc::Shutdown;
+use operant_platform::principal::REQUEST_ID_HEADER;
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::LatencyUnit;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
-/// Serves the REST API on `listener` until `shutdown` fires.
+use crate::error::HttpError;
+use crate::upstream::Upstream;
+
+/// What every handler shares: the settings and the channels to the services.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    settings: Arc<Settings>,
+    upstream: Upstream,
+}
+
+impl AppState {
+    /// Creates the (lazily connecting) channels; fails only on malformed endpoint settings.
+    pub fn new(settings: Arc<Settings>) -> anyhow::Result<Self> {
+        let upstream = Upstream::new(&settings)?;
+        Ok(Self(Arc::new(Inner { settings, upstream })))
+    }
+
+    /// [`AppState::new`] with another timeout for each gRPC call.
+    pub fn with_upstream_timeout(
+        settings: Arc<Settings>,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<Self> {
+        let upstream = Upstream::new(&settings)?.with_timeout(timeout);
+        Ok(Self(Arc::new(Inner { settings, upstream })))
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+
+    pub fn upstream(&self) -> &Upstream {
+        &self.0.upstream
+    }
+}
+
+/// Serves the REST API on `listener` until `shutdown` fires, then lets in-flight requests finish.
 pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
-    let _ = (settings, listener);
-    shutdown.wait().await;
+    let state = AppState::new(settings)?;
+    let addr = listener.local_addr()?;
+    let app = router(state);
+    tracing::info!(%addr, "REST gateway listening");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move { shutdown.wait().await })
+        .await?;
+    tracing::info!("REST gateway stopped");
     Ok(())
+}
+
+/// The whole application: routes, docs and middleware.
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new()
+        .merge(routes::auth::router())
+        .merge(routes::users::router())
+        .merge(routes::organizations::router())
+        .merge(routes::members::router())
+        .merge(routes::subscription::router())
+        .merge(routes::projects::router())
+        .merge(routes::tasks::router())
+        .route("/health", axum::routing::get(routes::health::health))
+        .merge(docs::router());
+    with_middleware(routes, state)
+}
+
+/// `routes` with the fallbacks and the middleware stack of [`router`] (public so tests can put
+/// extra routes, such as a panicking one, behind the same stack).
+pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
+    let settings = state.settings().clone();
+    let request_id = header::HeaderName::from_static(REQUEST_ID_HEADER);
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<_>| {
+            let id = request.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        })
+        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Millis));
+    routes.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(state).layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(trace)
+            .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(operant_platform::grpc::cors(&settings))
+            .layer(axum::middleware::map_response(json_errors_only))
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(DefaultBodyLimit::max(settings.max_body_bytes)),
+    )
+}
+
+async fn not_found() -> HttpError {
+    HttpError::not_found()
+}
+
+async fn method_not_allowed() -> HttpError {
+    HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "method not allowed for this route")
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(non-string panic)");
+    tracing::error!(panic = message, "handler panicked");
+    HttpError::internal().into_response()
+}
+
+fn error_code_for(status: StatusCode) -> String {
+    match status {
+        StatusCode::NOT_FOUND => "NOT_FOUND".to_owned(),
+        StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE".to_owned(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE".to_owned(),
+        StatusCode::INTERNAL_SERVER_ERROR => "INTERNAL_ERROR".to_owned(),
+        other => other.canonical_reason().unwrap_or("ERROR").to_ascii_uppercase().replace([' ', '-'], "_"),
+    }
+}
+
+/// The safety net: an error response that is not JSON (from axum, tower-http or a bundled
+/// router) is replaced by the error body with the same status, keeping its other headers
+/// (`Allow`, `Retry-After`, CORS, ...).
+async fn json_errors_only<B>(response: Response<B>) -> Response
+where
+    B: axum::body::HttpBody<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response.map(axum::body::Body::new);
+    }
+    let (parts, _) = response.into_parts();
+    let detail = status.canonical_reason().unwrap_or("error").to_ascii_lowercase();
+    let mut replaced = HttpError::new(status, &error_code_for(status), detail).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replaced.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    if !replaced.headers().contains_key(header::CONTENT_TYPE) {
+        replaced.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    replaced
 }

@@ -117,6 +117,8 @@ pub async fn run_with_mailer(
         .add_service(UserServiceServer::new(grpc::UserApi { state: state.clone() }))
         .add_service(AuthInternalServiceServer::new(grpc::InternalApi { state, shutdown: shutdown.clone() }));
     let authenticator = Arc::new(Authenticator::new(verifier, &settings.service_token, access_policy));
+    let metrics = operant_platform::metrics::Metrics::new("auth");
+    passwords::instrument(metrics.bcrypt_queue().clone());
     let spec = ServerSpec {
         name: "auth",
         routes,
@@ -127,6 +129,8 @@ pub async fn run_with_mailer(
         ],
         authenticator,
         pool,
+        metrics,
+        admin: settings.listen.auth_admin,
     };
     serve(&settings, listener, spec, shutdown).await
 }

@@ -63,6 +63,13 @@ pub struct ListenConfig {
     pub work: SocketAddr,
     /// `OPERANT_GATEWAY_LISTEN` (default 127.0.0.1:8000).
     pub gateway: SocketAddr,
+    /// Admin (`/metrics`) listeners: `OPERANT_AUTH_ADMIN_LISTEN` (default 127.0.0.1:9111),
+    /// `OPERANT_TENANCY_ADMIN_LISTEN` (9112), `OPERANT_WORK_ADMIN_LISTEN` (9113),
+    /// `OPERANT_GATEWAY_ADMIN_LISTEN` (9110).
+    pub auth_admin: SocketAddr,
+    pub tenancy_admin: SocketAddr,
+    pub work_admin: SocketAddr,
+    pub gateway_admin: SocketAddr,
 }
 
 /// Where other services are reached (comma-separated lists of URLs).
@@ -171,6 +178,16 @@ impl Settings {
                 tenancy: parse("OPERANT_TENANCY_LISTEN", SocketAddr::from(([127, 0, 0, 1], 9102)))?,
                 work: parse("OPERANT_WORK_LISTEN", SocketAddr::from(([127, 0, 0, 1], 9103)))?,
                 gateway: parse("OPERANT_GATEWAY_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
+                auth_admin: parse("OPERANT_AUTH_ADMIN_LISTEN", SocketAddr::from(([127, 0, 0, 1], 9111)))?,
+                tenancy_admin: parse(
+                    "OPERANT_TENANCY_ADMIN_LISTEN",
+                    SocketAddr::from(([127, 0, 0, 1], 9112)),
+                )?,
+                work_admin: parse("OPERANT_WORK_ADMIN_LISTEN", SocketAddr::from(([127, 0, 0, 1], 9113)))?,
+                gateway_admin: parse(
+                    "OPERANT_GATEWAY_ADMIN_LISTEN",
+                    SocketAddr::from(([127, 0, 0, 1], 9110)),
+                )?,
             },
             endpoints: EndpointsConfig {
                 auth: list("OPERANT_AUTH_URL", "http://127.0.0.1:9101"),
@@ -216,7 +233,16 @@ impl Settings {
                 refresh_ttl: Duration::from_secs(604_800),
                 bcrypt_cost: 4,
             },
-            listen: ListenConfig { auth: any, tenancy: any, work: any, gateway: any },
+            listen: ListenConfig {
+                auth: any,
+                tenancy: any,
+                work: any,
+                gateway: any,
+                auth_admin: any,
+                tenancy_admin: any,
+                work_admin: any,
+                gateway_admin: any,
+            },
             endpoints: EndpointsConfig { auth: vec![], tenancy: vec![], work: vec![] },
             tls: TlsConfig::default(),
             service_token: "test-service-token".into(),

@@ -3,6 +3,7 @@
 //! `ErrorInfo`), grpc-web over HTTP/1.1 with CORS, the [`CallContextLayer`] and graceful
 //! shutdown that lets in-flight calls finish.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Settings;
 use crate::db::{self, PgPool};
+use crate::metrics::{Metrics, serve_admin};
 use crate::principal::{Authenticator, CallContextLayer};
 
 /// A cloneable "stop now" signal.
@@ -85,7 +87,8 @@ pub async fn termination_signal() {
 }
 
 /// Request headers a browser may send to grpc-web.
-const CORS_ALLOW_HEADERS: [&str; 8] = [
+const CORS_ALLOW_HEADERS: [&str; 9] = [
+    "if-match",
     "authorization",
     "x-organization-id",
     "x-grpc-web",
@@ -154,6 +157,10 @@ pub struct ServerSpec {
     pub authenticator: Arc<Authenticator>,
     /// The database whose reachability decides the health status.
     pub pool: PgPool,
+    /// The service's metrics, served on `admin`.
+    pub metrics: Arc<Metrics>,
+    /// Where `/metrics` is served.
+    pub admin: SocketAddr,
 }
 
 /// Runs a gRPC server on `listener` until `shutdown` fires, then stops accepting and waits for
@@ -169,6 +176,12 @@ pub async fn serve(
     tokio::spawn(health_probe(reporter, spec.service_names.clone(), spec.pool.clone(), shutdown.clone()));
 
     let routes = with_standard_routes(spec.routes, health)?;
+    spec.metrics.watch_pool(spec.pool.clone());
+    let admin = TcpListener::bind(spec.admin)
+        .await
+        .with_context(|| format!("{}: cannot listen on admin address {}", spec.name, spec.admin))?;
+    tracing::info!(service = spec.name, addr = %admin.local_addr()?, "metrics at /metrics");
+    tokio::spawn(serve_admin(admin, spec.metrics.clone(), shutdown.clone()));
     let addr = listener.local_addr()?;
     let mut builder = Server::builder()
         .accept_http1(true)
@@ -183,7 +196,7 @@ pub async fn serve(
     builder
         .layer(cors(settings))
         .layer(tonic_web::GrpcWebLayer::new())
-        .layer(CallContextLayer::new(spec.authenticator, spec.name))
+        .layer(CallContextLayer::new(spec.authenticator, spec.name, spec.metrics))
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move { shutdown.wait().await })
         .await

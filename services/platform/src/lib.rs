@@ -8,6 +8,7 @@
 //! - [`principal`]: who is calling (end user or service) and the authentication interceptor.
 //! - [`tokens`]: access-token verification (Ed25519 JWTs) and the revocation set.
 //! - [`clients`]: channels to other services with service credentials.
+//! - [`metrics`]: Prometheus metrics and the admin `/metrics` endpoint.
 //! - [`telemetry`]: tracing setup.
 
 pub mod clients;
@@ -16,6 +17,7 @@ pub mod db;
 pub mod devdb;
 pub mod error;
 pub mod grpc;
+pub mod metrics;
 pub mod principal;
 pub mod telemetry;
 pub mod tokens;

@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::clients::SERVICE_TOKEN_HEADER;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::tokens::{TokenVerifier, UserPrincipal, unauthenticated};
 
 /// Metadata key of the tenant.
@@ -204,16 +205,18 @@ impl Authenticator {
     }
 }
 
-/// The tower layer that runs [`Authenticator::authenticate`] for every request.
+/// The tower layer that runs [`Authenticator::authenticate`] for every request and records its
+/// outcome in the service's [`Metrics`].
 #[derive(Clone)]
 pub struct CallContextLayer {
     auth: Arc<Authenticator>,
     service_name: &'static str,
+    metrics: Arc<Metrics>,
 }
 
 impl CallContextLayer {
-    pub fn new(auth: Arc<Authenticator>, service_name: &'static str) -> Self {
-        Self { auth, service_name }
+    pub fn new(auth: Arc<Authenticator>, service_name: &'static str, metrics: Arc<Metrics>) -> Self {
+        Self { auth, service_name, metrics }
     }
 }
 
@@ -221,7 +224,12 @@ impl<S> tower::Layer<S> for CallContextLayer {
     type Service = CallContext<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CallContext { inner, auth: self.auth.clone(), service_name: self.service_name }
+        CallContext {
+            inner,
+            auth: self.auth.clone(),
+            service_name: self.service_name,
+            metrics: self.metrics.clone(),
+        }
     }
 }
 
@@ -231,6 +239,7 @@ pub struct CallContext<S> {
     inner: S,
     auth: Arc<Authenticator>,
     service_name: &'static str,
+    metrics: Arc<Metrics>,
 }
 
 impl<S, B> tower::Service<http::Request<B>> for CallContext<S>
@@ -269,6 +278,7 @@ where
             .get::<tonic::transport::server::TcpConnectInfo>()
             .and_then(|info| info.remote_addr())
             .map(|addr| addr.ip());
+        let metrics = self.metrics.clone();
         Box::pin(
             async move {
                 let started = std::time::Instant::now();
@@ -283,21 +293,109 @@ where
                     }
                     Err(e) => Ok(tonic::Status::from(e).into_http()),
                 };
-                result.map(|mut response| {
+                result.map(|response| {
+                    let (mut parts, body) = response.into_parts();
                     if let Some(value) = header_value {
-                        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+                        parts.headers.insert(REQUEST_ID_HEADER, value);
                     }
-                    let status = response
-                        .headers()
-                        .get("grpc-status")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("trailers")
-                        .to_owned();
-                    tracing::debug!(elapsed_ms = started.elapsed().as_secs_f64() * 1e3, grpc_status = %status, "rpc finished");
-                    response
+                    let recorder = Recorder { metrics, path, started, span: tracing::Span::current() };
+                    // A trailers-only answer (every error) carries its status in the headers.
+                    let body = match grpc_code(&parts.headers) {
+                        Some(code) => {
+                            recorder.finish(code);
+                            body
+                        }
+                        None => tonic::body::Body::new(StatusBody { inner: body, recorder: Some(recorder) }),
+                    };
+                    http::Response::from_parts(parts, body)
                 })
             }
             .instrument(span),
         )
+    }
+}
+
+fn grpc_code(headers: &http::HeaderMap) -> Option<tonic::Code> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map(tonic::Code::from_i32)
+}
+
+/// Records one finished call.
+struct Recorder {
+    metrics: Arc<Metrics>,
+    path: String,
+    started: std::time::Instant,
+    span: tracing::Span,
+}
+
+impl Recorder {
+    fn finish(self, code: tonic::Code) {
+        let elapsed = self.started.elapsed();
+        self.metrics.record_grpc(&self.path, code, elapsed);
+        let _entered = self.span.enter();
+        tracing::debug!(elapsed_ms = elapsed.as_secs_f64() * 1e3, grpc_code = ?code, "rpc finished");
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that reports the call's final status (from the trailers) when it ends;
+    /// a body dropped before its trailers (the client went away) counts as CANCELLED.
+    struct StatusBody {
+        #[pin]
+        inner: tonic::body::Body,
+        recorder: Option<Recorder>,
+    }
+
+    impl PinnedDrop for StatusBody {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(recorder) = this.project().recorder.take() {
+                recorder.finish(tonic::Code::Cancelled);
+            }
+        }
+    }
+}
+
+impl http_body::Body for StatusBody {
+    type Data = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(code) = frame.trailers_ref().and_then(grpc_code)
+                    && let Some(recorder) = this.recorder.take()
+                {
+                    recorder.finish(code);
+                }
+            }
+            Poll::Ready(Some(Err(status))) => {
+                if let Some(recorder) = this.recorder.take() {
+                    recorder.finish(status.code());
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(recorder) = this.recorder.take() {
+                    recorder.finish(tonic::Code::Unknown);
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }

@@ -54,6 +54,8 @@ async fn health_follows_the_database() {
         service_names: vec![],
         authenticator: Arc::new(Authenticator::new(verifier, "token", default_access)),
         pool,
+        metrics: operant_platform::metrics::Metrics::new("probe"),
+        admin: settings.listen.auth_admin,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let server_url = format!("http://{}", listener.local_addr().expect("addr"));

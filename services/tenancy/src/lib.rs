@@ -57,6 +57,7 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     let verifier = Arc::new(TokenVerifier::new(&settings.tokens.issuer, &settings.tokens.audience));
     remote::spawn_sync(verifier.clone(), AuthInternalServiceClient::new(auth.clone()), shutdown.clone());
     let authenticator = Arc::new(Authenticator::new(verifier, &settings.service_token, default_access));
+    let metrics = operant_platform::metrics::Metrics::new("tenancy");
 
     let domain = Tenancy::new(pool.clone(), Peers::new(auth, work));
     let routes = Routes::new(OrganizationServiceServer::new(OrganizationApi { domain: domain.clone() }))
@@ -74,6 +75,8 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
         ],
         authenticator,
         pool,
+        metrics,
+        admin: settings.listen.tenancy_admin,
     };
     operant_platform::grpc::serve(&settings, listener, spec, shutdown).await
 }

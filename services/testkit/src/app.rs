@@ -24,12 +24,19 @@ pub struct TestApp {
     pub tenancy_addr: SocketAddr,
     pub work_addr: SocketAddr,
     pub gateway_addr: SocketAddr,
+    /// Admin (`/metrics`) addresses of auth, tenancy, work and the gateway.
+    pub admin_addrs: [SocketAddr; 4],
     trigger: Option<ShutdownTrigger>,
     tasks: Vec<JoinHandle<anyhow::Result<()>>>,
 }
 
 async fn bind() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port")
+}
+
+/// An address that was free a moment ago (for listeners a service binds itself).
+async fn free_port() -> SocketAddr {
+    bind().await.local_addr().expect("local addr")
 }
 
 impl TestApp {
@@ -53,6 +60,11 @@ impl TestApp {
         settings.listen.tenancy = tenancy_addr;
         settings.listen.work = work_addr;
         settings.listen.gateway = gateway_addr;
+        let admin_addrs = [free_port().await, free_port().await, free_port().await, free_port().await];
+        settings.listen.auth_admin = admin_addrs[0];
+        settings.listen.tenancy_admin = admin_addrs[1];
+        settings.listen.work_admin = admin_addrs[2];
+        settings.listen.gateway_admin = admin_addrs[3];
         settings.endpoints.auth = vec![format!("http://{auth_addr}")];
         settings.endpoints.tenancy = vec![format!("http://{tenancy_addr}")];
         settings.endpoints.work = vec![format!("http://{work_addr}")];
@@ -73,6 +85,7 @@ impl TestApp {
             tenancy_addr,
             work_addr,
             gateway_addr,
+            admin_addrs,
             trigger: Some(trigger),
             tasks,
         };

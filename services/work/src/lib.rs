@@ -42,6 +42,7 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     let auth = service_channel(&settings.endpoints.auth, &settings.tls, &settings.service_token)?;
     remote::spawn_sync(verifier.clone(), AuthInternalServiceClient::new(auth), shutdown.clone());
     let authenticator = Arc::new(Authenticator::new(verifier, &settings.service_token, default_access));
+    let metrics = operant_platform::metrics::Metrics::new("work");
 
     let tenancy = tenancy::Tenancy::new(service_channel(
         &settings.endpoints.tenancy,
@@ -73,6 +74,8 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
         ],
         authenticator,
         pool,
+        metrics,
+        admin: settings.listen.work_admin,
     };
     serve(&settings, listener, spec, shutdown).await
 }

@@ -187,7 +187,9 @@ pub async fn spawn_replica(app: &TestApp, mailer: Arc<dyn Mailer>) -> Replica {
     spawn_replica_with(app.settings.as_ref().clone(), mailer, app).await
 }
 
-pub async fn spawn_replica_with(settings: Settings, mailer: Arc<dyn Mailer>, app: &TestApp) -> Replica {
+pub async fn spawn_replica_with(mut settings: Settings, mailer: Arc<dyn Mailer>, app: &TestApp) -> Replica {
+    // Its own metrics port: the first auth server holds the one in the settings.
+    settings.listen.auth_admin = ([127, 0, 0, 1], 0).into();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (trigger, shutdown) = Shutdown::new();

@@ -1,0 +1,195 @@
+//! Bodies of the organization, member, user-list and subscription routes.
+
+use chrono::{DateTime, Utc};
+use operant_proto::tenancy::v1 as pb;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{proto_enum, timestamp_or_epoch};
+
+proto_enum! {
+    /// A member's role in an organization.
+    Role => pb::Role { Owner = Owner, Admin = Admin, Member = Member }
+}
+
+proto_enum! {
+    /// A subscription plan.
+    Plan => pb::Plan { Free = Free, Pro = Pro }
+}
+
+/// `POST /organizations`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateOrganizationBody {
+    #[schema(example = "Acme Inc.")]
+    pub name: String,
+    /// Lowercase letters, digits and hyphens; unique.
+    #[schema(example = "acme")]
+    pub slug: String,
+}
+
+/// `PUT`/`PATCH /organizations/{id}`: fields left out stay unchanged.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateOrganizationBody {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+}
+
+/// An organization, with the caller's role in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationResponse {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub plan: Option<Plan>,
+    /// The caller's role.
+    pub role: Option<Role>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<pb::Organization> for OrganizationResponse {
+    fn from(o: pb::Organization) -> Self {
+        Self {
+            id: o.id,
+            name: o.name,
+            slug: o.slug,
+            plan: Plan::from_proto(o.plan),
+            role: Role::from_proto(o.role),
+            created_at: timestamp_or_epoch(o.created_at),
+            updated_at: timestamp_or_epoch(o.updated_at),
+        }
+    }
+}
+
+/// `POST /organizations/{id}/members`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AddMemberBody {
+    /// Email of an existing user.
+    pub email: String,
+    pub role: Role,
+}
+
+/// `PATCH /organizations/{id}/members/{user_id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateMemberBody {
+    pub role: Role,
+}
+
+/// `POST /organizations/{id}/transfer-ownership`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TransferOwnershipBody {
+    /// UUID of the member who becomes OWNER.
+    pub user_id: uuid::Uuid,
+}
+
+/// A member of an organization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberResponse {
+    pub user_id: String,
+    pub email: String,
+    pub full_name: Option<String>,
+    pub role: Option<Role>,
+    pub joined_at: DateTime<Utc>,
+}
+
+impl From<pb::Member> for MemberResponse {
+    fn from(m: pb::Member) -> Self {
+        Self {
+            user_id: m.user_id,
+            email: m.email,
+            full_name: m.full_name,
+            role: Role::from_proto(m.role),
+            joined_at: timestamp_or_epoch(m.joined_at),
+        }
+    }
+}
+
+/// `PUT /organizations/{id}/subscription`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateSubscriptionBody {
+    pub plan: Plan,
+}
+
+/// Limits of a plan.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LimitsResponse {
+    pub max_users: i64,
+    pub max_projects: i64,
+}
+
+/// Usage counted against the limits.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageResponse {
+    pub users: i64,
+    pub projects: i64,
+}
+
+/// Plan, limits, usage and features of an organization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionResponse {
+    pub plan: Option<Plan>,
+    pub limits: LimitsResponse,
+    pub usage: UsageResponse,
+    pub features: Vec<String>,
+}
+
+impl From<pb::Subscription> for SubscriptionResponse {
+    fn from(s: pb::Subscription) -> Self {
+        let limits = s.limits.unwrap_or_default();
+        let usage = s.usage.unwrap_or_default();
+        Self {
+            plan: Plan::from_proto(s.plan),
+            limits: LimitsResponse { max_users: limits.max_users, max_projects: limits.max_projects },
+            usage: UsageResponse { users: usage.users, projects: usage.projects },
+            features: s.features,
+        }
+    }
+}
+
+/// A feature flag.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeatureResponse {
+    #[schema(example = "audit_log")]
+    pub name: String,
+    pub enabled: bool,
+}
+
+impl From<pb::Feature> for FeatureResponse {
+    fn from(f: pb::Feature) -> Self {
+        Self { name: f.name, enabled: f.enabled }
+    }
+}
+
+/// An audit log entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventResponse {
+    pub id: String,
+    pub actor_id: String,
+    #[schema(example = "member.added")]
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    /// Details as a JSON object.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<pb::AuditEvent> for AuditEventResponse {
+    fn from(e: pb::AuditEvent) -> Self {
+        let details = if e.details_json.is_empty() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            serde_json::from_str(&e.details_json).unwrap_or(serde_json::Value::String(e.details_json))
+        };
+        Self {
+            id: e.id,
+            actor_id: e.actor_id,
+            action: e.action,
+            target_type: e.target_type,
+            target_id: e.target_id,
+            details,
+            created_at: timestamp_or_epoch(e.created_at),
+        }
+    }
+}

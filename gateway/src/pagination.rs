@@ -1,0 +1,78 @@
+//! Paging: the query parameters `skip` (≥ 0), `limit` (1..=100, default 20) and `order_by`
+//! (`field` or `-field` for descending) become a `common.v1.PageRequest`; the service's
+//! `PageInfo` becomes the `{"items", "total", "skip", "limit"}` envelope.
+//!
+//! The ranges are checked here so that a bad page is a 422 naming the parameter before any call;
+//! which `order_by` fields exist is the service's business (it answers 422 naming `order_by`).
+
+use operant_proto::common::v1::{PageInfo, PageRequest};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{HttpError, HttpResult};
+use crate::extract::QueryParams;
+
+pub const DEFAULT_LIMIT: i32 = 20;
+pub const MAX_LIMIT: i32 = 100;
+
+/// Paging and sorting parameters of every list.
+#[derive(Debug, Clone, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Rows to skip (≥ 0, default 0).
+    #[param(minimum = 0)]
+    pub skip: Option<i32>,
+    /// Page size (1..=100, default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i32>,
+    /// Sort field; `-field` sorts descending, e.g. `-created_at`.
+    pub order_by: Option<String>,
+}
+
+impl PageParams {
+    pub fn from_query(query: &QueryParams) -> HttpResult<Self> {
+        let skip = query.int("skip")?;
+        if skip.is_some_and(|s| s < 0) {
+            return Err(HttpError::validation("skip", "must be at least 0"));
+        }
+        let limit = query.int("limit")?;
+        if limit.is_some_and(|l| !(1..=MAX_LIMIT).contains(&l)) {
+            return Err(HttpError::validation("limit", format!("must be between 1 and {MAX_LIMIT}")));
+        }
+        Ok(Self { skip, limit, order_by: query.string("order_by") })
+    }
+
+    pub fn to_proto(&self) -> PageRequest {
+        PageRequest {
+            skip: self.skip.unwrap_or(0),
+            limit: self.limit.unwrap_or(DEFAULT_LIMIT),
+            order_by: self.order_by.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// Rows matching the filters, over all pages.
+    pub total: i64,
+    /// The skip that was applied.
+    pub skip: i32,
+    /// The limit that was applied.
+    pub limit: i32,
+}
+
+impl<T: ToSchema> Page<T> {
+    /// Builds the envelope from the service's rows and `PageInfo` (falling back to the request).
+    pub fn new<P>(rows: Vec<P>, info: Option<PageInfo>, request: &PageRequest) -> Self
+    where
+        T: From<P>,
+    {
+        let items: Vec<T> = rows.into_iter().map(T::from).collect();
+        let info =
+            info.unwrap_or(PageInfo { total: items.len() as i64, skip: request.skip, limit: request.limit });
+        Self { items, total: info.total, skip: info.skip, limit: info.limit }
+    }
+}

@@ -1,0 +1,137 @@
+//! `/api/v1/organizations/{id}/members*` and `.../transfer-ownership` →
+//! `operant.tenancy.v1.MemberService`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use operant_proto::tenancy::v1 as pb;
+use operant_proto::tenancy::v1::member_service_client::MemberServiceClient;
+
+use super::required;
+use crate::AppState;
+use crate::error::{ApiErrorBody, HttpResult};
+use crate::extract::{JsonBody, PathParams, QueryParams};
+use crate::models::tenancy::{AddMemberBody, MemberResponse, TransferOwnershipBody, UpdateMemberBody};
+use crate::openapi::{TenantErrors, TenantJsonErrors};
+use crate::pagination::{Page, PageParams};
+use crate::upstream::Forward;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/organizations/{id}/members", get(list).post(add))
+        .route("/api/v1/organizations/{id}/members/{user_id}", patch(update).delete(remove))
+        .route("/api/v1/organizations/{id}/transfer-ownership", post(transfer_ownership))
+}
+
+fn client(state: &AppState) -> MemberServiceClient<tonic::transport::Channel> {
+    MemberServiceClient::new(state.upstream().tenancy.clone())
+}
+
+/// Members with email, name and role (any member). Sort: `joined_at`, `email`, `role`.
+#[utoipa::path(get, path = "/api/v1/organizations/{id}/members", tag = "members", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Organization id"), PageParams),
+    responses(TenantErrors, (status = 200, description = "One page of members", body = Page<MemberResponse>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    fwd: Forward,
+    path: PathParams,
+    query: QueryParams,
+) -> HttpResult<Json<Page<MemberResponse>>> {
+    let organization_id = path.uuid("id")?.to_string();
+    let page = PageParams::from_query(&query)?.to_proto();
+    let request = pb::ListMembersRequest { organization_id, page: Some(page.clone()) };
+    let response =
+        state.upstream().call(client(&state).list_members(fwd.request(state.upstream(), request))).await?;
+    Ok(Json(Page::new(response.members, response.page, &page)))
+}
+
+/// Adds an existing user by email (ADMIN+; OWNER to add an OWNER).
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/members", tag = "members", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Organization id")), request_body = AddMemberBody,
+    responses(
+        TenantJsonErrors,
+        (status = 201, description = "The new member", body = MemberResponse),
+        (status = 403, description = "`NOT_A_MEMBER` / `INSUFFICIENT_ROLE` / `PLAN_LIMIT_REACHED`", body = ApiErrorBody),
+        (status = 404, description = "`USER_NOT_FOUND`", body = ApiErrorBody),
+        (status = 409, description = "`ALREADY_A_MEMBER`", body = ApiErrorBody),
+    ))]
+pub async fn add(
+    State(state): State<AppState>,
+    fwd: Forward,
+    path: PathParams,
+    body: JsonBody<AddMemberBody>,
+) -> HttpResult<(StatusCode, Json<MemberResponse>)> {
+    let organization_id = path.uuid("id")?.to_string();
+    let b = body.value;
+    let request = pb::AddMemberRequest { organization_id, email: b.email, role: b.role.to_proto() };
+    let response =
+        state.upstream().call(client(&state).add_member(fwd.request(state.upstream(), request))).await?;
+    Ok((StatusCode::CREATED, Json(required(response.member, "member")?.into())))
+}
+
+/// Changes a member's role (ADMIN+; OWNER for owners).
+#[utoipa::path(patch, path = "/api/v1/organizations/{id}/members/{user_id}", tag = "members",
+    security(("bearer" = [])), request_body = UpdateMemberBody,
+    params(("id" = uuid::Uuid, Path, description = "Organization id"), ("user_id" = uuid::Uuid, Path, description = "Member's user id")),
+    responses(
+        TenantJsonErrors,
+        (status = 200, description = "The member", body = MemberResponse),
+        (status = 403, description = "`NOT_A_MEMBER` / `INSUFFICIENT_ROLE`", body = ApiErrorBody),
+        (status = 404, description = "`MEMBER_NOT_FOUND`", body = ApiErrorBody),
+        (status = 409, description = "`LAST_OWNER`", body = ApiErrorBody),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    fwd: Forward,
+    path: PathParams,
+    body: JsonBody<UpdateMemberBody>,
+) -> HttpResult<Json<MemberResponse>> {
+    let organization_id = path.uuid("id")?.to_string();
+    let user_id = path.uuid("user_id")?.to_string();
+    let request = pb::UpdateMemberRequest { organization_id, user_id, role: body.value.role.to_proto() };
+    let response =
+        state.upstream().call(client(&state).update_member(fwd.request(state.upstream(), request))).await?;
+    Ok(Json(required(response.member, "member")?.into()))
+}
+
+/// Removes a member (ADMIN+, or the member itself to leave).
+#[utoipa::path(delete, path = "/api/v1/organizations/{id}/members/{user_id}", tag = "members",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Organization id"), ("user_id" = uuid::Uuid, Path, description = "Member's user id")),
+    responses(
+        TenantErrors,
+        (status = 204, description = "Removed"),
+        (status = 403, description = "`NOT_A_MEMBER` / `INSUFFICIENT_ROLE`", body = ApiErrorBody),
+        (status = 404, description = "`MEMBER_NOT_FOUND`", body = ApiErrorBody),
+        (status = 409, description = "`LAST_OWNER`", body = ApiErrorBody),
+    ))]
+pub async fn remove(State(state): State<AppState>, fwd: Forward, path: PathParams) -> HttpResult<StatusCode> {
+    let organization_id = path.uuid("id")?.to_string();
+    let user_id = path.uuid("user_id")?.to_string();
+    let request = pb::RemoveMemberRequest { organization_id, user_id };
+    state.upstream().call(client(&state).remove_member(fwd.request(state.upstream(), request))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Makes another member OWNER; the caller becomes ADMIN (OWNER).
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/transfer-ownership", tag = "members",
+    security(("bearer" = [])), request_body = TransferOwnershipBody,
+    params(("id" = uuid::Uuid, Path, description = "Organization id")),
+    responses(
+        TenantJsonErrors,
+        (status = 204, description = "Ownership transferred"),
+        (status = 403, description = "`NOT_A_MEMBER` / `INSUFFICIENT_ROLE`", body = ApiErrorBody),
+        (status = 404, description = "`MEMBER_NOT_FOUND`", body = ApiErrorBody),
+    ))]
+pub async fn transfer_ownership(
+    State(state): State<AppState>,
+    fwd: Forward,
+    path: PathParams,
+    body: JsonBody<TransferOwnershipBody>,
+) -> HttpResult<StatusCode> {
+    let organization_id = path.uuid("id")?.to_string();
+    let request = pb::TransferOwnershipRequest { organization_id, user_id: body.value.user_id.to_string() };
+    state.upstream().call(client(&state).transfer_ownership(fwd.request(state.upstream(), request))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,191 @@
+//! `/openapi.json` is a valid OpenAPI 3 document listing every route; `/docs` (Swagger UI) and
+//! `/redoc` (ReDoc) render from assets served by the gateway itself, with no CDN.
+
+mod common;
+
+use common::LoneGateway;
+use reqwest::Url;
+use serde_json::Value;
+
+/// Every documented route and its operations.
+const ROUTES: &[(&str, &[&str])] = &[
+    ("/api/v1/auth/register", &["post"]),
+    ("/api/v1/auth/login", &["post"]),
+    ("/api/v1/auth/refresh", &["post"]),
+    ("/api/v1/auth/logout", &["post"]),
+    ("/api/v1/auth/sessions", &["get"]),
+    ("/api/v1/auth/sessions/{id}", &["delete"]),
+    ("/api/v1/auth/verify-email/request", &["post"]),
+    ("/api/v1/auth/verify-email/confirm", &["post"]),
+    ("/api/v1/auth/password-reset/request", &["post"]),
+    ("/api/v1/auth/password-reset/confirm", &["post"]),
+    ("/.well-known/jwks.json", &["get"]),
+    ("/api/v1/users/me", &["get", "put", "patch"]),
+    ("/api/v1/users/me/password", &["post"]),
+    ("/api/v1/users", &["get"]),
+    ("/api/v1/organizations", &["get", "post"]),
+    ("/api/v1/organizations/{id}", &["get", "put", "patch", "delete"]),
+    ("/api/v1/organizations/{id}/members", &["get", "post"]),
+    ("/api/v1/organizations/{id}/members/{user_id}", &["patch", "delete"]),
+    ("/api/v1/organizations/{id}/transfer-ownership", &["post"]),
+    ("/api/v1/organizations/{id}/subscription", &["get", "put"]),
+    ("/api/v1/organizations/{id}/features", &["get"]),
+    ("/api/v1/organizations/{id}/audit-log", &["get"]),
+    ("/api/v1/projects", &["get", "post"]),
+    ("/api/v1/projects/{id}", &["get", "put", "patch", "delete"]),
+    ("/api/v1/tasks", &["get", "post"]),
+    ("/api/v1/tasks/{id}", &["get", "put", "patch", "delete"]),
+    ("/health", &["get"]),
+];
+
+async fn get_json(url: &str) -> Value {
+    let r = reqwest::get(url).await.expect("GET");
+    assert_eq!(r.status(), 200, "{url}");
+    r.json().await.expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_is_valid_and_complete() {
+    let gw = LoneGateway::spawn().await;
+    let doc = get_json(&format!("{}/openapi.json", gw.url)).await;
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
+        "openapi version: {}",
+        doc["openapi"]
+    );
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, methods) in ROUTES {
+        let item = paths.get(*path).unwrap_or_else(|| panic!("{path} is not documented"));
+        for method in *methods {
+            let op = &item[*method];
+            assert!(op.is_object(), "{method} {path} is not documented");
+            let responses = op["responses"].as_object().expect("responses");
+            assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path}: no success response");
+            if *path != "/health" {
+                for status in ["500", "503", "504"] {
+                    assert!(responses.contains_key(status), "{method} {path}: no {status}");
+                }
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{method} {path}: no {status}");
+                }
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                    if *path != "/health" {
+                        assert_eq!(schema, "#/components/schemas/ApiErrorBody", "{method} {path} {status}");
+                    }
+                }
+            }
+        }
+    }
+    // Operation ids are unique (client generators rely on it).
+    let mut ids = std::collections::HashSet::new();
+    for item in paths.values() {
+        for op in item.as_object().expect("path item").values() {
+            if let Some(id) = op["operationId"].as_str() {
+                assert!(ids.insert(id.to_owned()), "duplicate operationId {id}");
+            }
+        }
+    }
+    // Every `$ref` resolves.
+    let text = doc.to_string();
+    for piece in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = piece.split('"').next().expect("name");
+        assert!(doc["components"]["schemas"][name].is_object(), "dangling $ref {name}");
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    let params = doc["paths"]["/api/v1/projects"]["get"]["parameters"].as_array().expect("params");
+    assert!(
+        params.iter().any(|p| p["name"] == "X-Organization-Id" && p["in"] == "header"),
+        "X-Organization-Id header documented"
+    );
+    for name in ["skip", "limit", "order_by"] {
+        assert!(params.iter().any(|p| p["name"] == name && p["in"] == "query"), "{name} documented");
+    }
+    let errors = &doc["components"]["schemas"]["ApiErrorBody"]["properties"];
+    for field in ["detail", "error_code", "status_code", "errors"] {
+        assert!(errors[field].is_object(), "ApiErrorBody.{field}");
+    }
+}
+
+/// The `src`/`href` attribute values of a tag in an HTML page.
+fn attribute_values(html: &str, attribute: &str) -> Vec<String> {
+    let needle = format!("{attribute}=\"");
+    html.split(&needle).skip(1).filter_map(|rest| rest.split('"').next()).map(str::to_owned).collect()
+}
+
+fn script_sources(html: &str) -> Vec<String> {
+    html.split("<script")
+        .skip(1)
+        .filter_map(|tag| {
+            let head = tag.split('>').next()?;
+            attribute_values(head, "src").into_iter().next()
+        })
+        .collect()
+}
+
+fn assert_local(url: &str) {
+    let lower = url.to_ascii_lowercase();
+    assert!(
+        !(lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("//")),
+        "external asset {url}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swagger_ui_is_served_with_local_assets_only() {
+    let gw = LoneGateway::spawn().await;
+    let r = reqwest::get(format!("{}/docs", gw.url)).await.expect("GET /docs");
+    assert_eq!(r.status(), 200);
+    let page_url: Url = r.url().clone();
+    let html = r.text().await.expect("html");
+    assert!(html.contains("swagger-ui"), "a Swagger UI page");
+    let scripts = script_sources(&html);
+    assert!(!scripts.is_empty(), "Swagger UI loads its bundle");
+    let links: Vec<String> = html
+        .split("<link")
+        .skip(1)
+        .filter_map(|tag| attribute_values(tag.split('>').next()?, "href").into_iter().next())
+        .collect();
+    for asset in scripts.iter().chain(&links) {
+        assert_local(asset);
+        let url = page_url.join(asset).expect("asset URL");
+        let r = reqwest::get(url.clone()).await.expect("GET asset");
+        assert_eq!(r.status(), 200, "{url}");
+        let body = r.text().await.expect("asset body");
+        assert!(!body.is_empty(), "{url} is empty");
+        if asset.contains("initializer") {
+            assert!(body.contains("/openapi.json"), "the initializer points at our document");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redoc_is_served_with_local_assets_only() {
+    let gw = LoneGateway::spawn().await;
+    let r = reqwest::get(format!("{}/redoc", gw.url)).await.expect("GET /redoc");
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().expect("ct").starts_with("text/html"));
+    let page_url: Url = r.url().clone();
+    let html = r.text().await.expect("html");
+    for asset in script_sources(&html) {
+        assert_local(&asset);
+        let r = reqwest::get(page_url.join(&asset).expect("URL")).await.expect("GET asset");
+        assert_eq!(r.status(), 200, "{asset}");
+    }
+    // The bundle itself is in the page, and it renders our document.
+    assert!(html.contains("Redoc.init(\"/openapi.json\""), "ReDoc is initialised with /openapi.json");
+    assert!(html.len() > 500_000, "the ReDoc bundle is embedded ({} bytes)", html.len());
+    // No stylesheet or font from outside either (the bundle's own optional logo image, hidden
+    // when it cannot load, is the only external URL in it).
+    for tag in html.split("<link").skip(1) {
+        for href in attribute_values(tag.split('>').next().unwrap_or(""), "href") {
+            assert_local(&href);
+        }
+    }
+    assert!(!html.contains("fonts.googleapis.com"), "no web fonts from a CDN");
+}
