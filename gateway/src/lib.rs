@@ -28,13 +28,16 @@ use std::any::Any;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use operant_platform::config::Settings;
 use operant_platform::grpc::Shutdown;
-use operant_platform::principal::REQUEST_ID_HEADER;
+use operant_platform::metrics::{Metrics, serve_admin};
+use operant_platform::principal::{ORGANIZATION_HEADER, REQUEST_ID_HEADER};
+use operant_platform::trace::{TRACEPARENT_HEADER, TraceContext};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
@@ -53,13 +56,14 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     settings: Arc<Settings>,
     upstream: Upstream,
+    metrics: Arc<Metrics>,
 }
 
 impl AppState {
     /// Creates the (lazily connecting) channels; fails only on malformed endpoint settings.
     pub fn new(settings: Arc<Settings>) -> anyhow::Result<Self> {
         let upstream = Upstream::new(&settings)?;
-        Ok(Self(Arc::new(Inner { settings, upstream })))
+        Ok(Self(Arc::new(Inner { settings, upstream, metrics: Metrics::new("gateway") })))
     }
 
     /// [`AppState::new`] with another timeout for each gRPC call.
@@ -68,7 +72,7 @@ impl AppState {
         timeout: std::time::Duration,
     ) -> anyhow::Result<Self> {
         let upstream = Upstream::new(&settings)?.with_timeout(timeout);
-        Ok(Self(Arc::new(Inner { settings, upstream })))
+        Ok(Self(Arc::new(Inner { settings, upstream, metrics: Metrics::new("gateway") })))
     }
 
     pub fn settings(&self) -> &Settings {
@@ -78,12 +82,21 @@ impl AppState {
     pub fn upstream(&self) -> &Upstream {
         &self.0.upstream
     }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.0.metrics
+    }
 }
 
 /// Serves the REST API on `listener` until `shutdown` fires, then lets in-flight requests finish.
 pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
-    let state = AppState::new(settings)?;
+    let state = AppState::new(settings.clone())?;
     let addr = listener.local_addr()?;
+    let admin = TcpListener::bind(settings.listen.gateway_admin).await.with_context(|| {
+        format!("gateway: cannot listen on admin address {}", settings.listen.gateway_admin)
+    })?;
+    tracing::info!(addr = %admin.local_addr()?, "gateway metrics at /metrics");
+    tokio::spawn(serve_admin(admin, state.metrics().clone(), shutdown.clone()));
     let app = router(state);
     tracing::info!(%addr, "REST gateway listening");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -112,16 +125,27 @@ pub fn router(state: AppState) -> Router {
 /// extra routes, such as a panicking one, behind the same stack).
 pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let settings = state.settings().clone();
+    let metrics = state.metrics().clone();
     let request_id = header::HeaderName::from_static(REQUEST_ID_HEADER);
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<_>| {
-            let id = request.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            let header = |name| request.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let trace_id = TraceContext::parse(header(TRACEPARENT_HEADER)).map(|t| t.trace_id_hex());
+            tracing::info_span!(
+                "http",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id = %header(REQUEST_ID_HEADER),
+                trace_id = trace_id.as_deref().unwrap_or(""),
+                organization_id = %header(ORGANIZATION_HEADER),
+            )
         })
         .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Millis));
     routes.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(state).layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(axum::middleware::map_request(start_trace))
+            .layer(axum::middleware::from_fn(move |request, next| observe(metrics.clone(), request, next)))
             .layer(trace)
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(operant_platform::grpc::cors(&settings))
@@ -129,6 +153,36 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(DefaultBodyLimit::max(settings.max_body_bytes)),
     )
+}
+
+/// Continues the caller's W3C trace (or starts one) with a span of the gateway's own, and puts
+/// it in the `traceparent` header that [`upstream::Forward`] sends on to the services.
+async fn start_trace(mut request: Request<axum::body::Body>) -> Request<axum::body::Body> {
+    let incoming = request.headers().get(TRACEPARENT_HEADER).and_then(|v| v.to_str().ok());
+    let trace = TraceContext::continue_or_start(incoming);
+    if let Ok(value) = HeaderValue::from_str(&trace.to_string()) {
+        request.headers_mut().insert(TRACEPARENT_HEADER, value);
+    }
+    request
+}
+
+/// Records every request in the REST metrics, by route template (never the raw path, whose ids
+/// would make unbounded label values).
+async fn observe(
+    metrics: Arc<Metrics>,
+    request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let response = next.run(request).await;
+    metrics.record_http(&method, &route, response.status().as_u16(), started.elapsed());
+    response
 }
 
 async fn not_found() -> HttpError {

@@ -26,6 +26,7 @@ use operant_platform::config::Settings;
 use operant_platform::principal::{
     FORWARDED_FOR_HEADER, FORWARDED_USER_AGENT_HEADER, ORGANIZATION_HEADER, REQUEST_ID_HEADER,
 };
+use operant_platform::trace::TRACEPARENT_HEADER;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::transport::Channel;
 
@@ -82,6 +83,8 @@ pub struct Forward {
     authorization: Option<AsciiMetadataValue>,
     organization: Option<AsciiMetadataValue>,
     request_id: Option<AsciiMetadataValue>,
+    /// The gateway's own span of the trace (set by the gateway's `start_trace` middleware).
+    traceparent: Option<AsciiMetadataValue>,
     user_agent: Option<AsciiMetadataValue>,
     peer: Option<IpAddr>,
 }
@@ -106,6 +109,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Forward {
             authorization: ascii_or_invalid(parts, http::header::AUTHORIZATION.as_str()),
             organization: ascii_or_invalid(parts, ORGANIZATION_HEADER),
             request_id: ascii(parts, REQUEST_ID_HEADER),
+            traceparent: ascii(parts, TRACEPARENT_HEADER),
             user_agent: ascii(parts, http::header::USER_AGENT.as_str()),
             peer: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()),
         })
@@ -140,6 +144,9 @@ impl Forward {
         }
         if let Some(v) = &self.request_id {
             md.insert(REQUEST_ID_HEADER, v.clone());
+        }
+        if let Some(v) = &self.traceparent {
+            md.insert(TRACEPARENT_HEADER, v.clone());
         }
         if let Some(v) = &self.user_agent {
             md.insert(FORWARDED_USER_AGENT_HEADER, v.clone());

@@ -26,7 +26,7 @@ mod validate;
 use std::sync::Arc;
 use std::time::Duration;
 
-use operant_platform::config::Settings;
+use operant_platform::config::{Environment, Settings};
 use operant_platform::db;
 use operant_platform::grpc::{ServerSpec, Shutdown, serve};
 use operant_platform::principal::{Access, Authenticator, default_access};
@@ -66,7 +66,8 @@ pub fn access_policy(path: &str) -> Access {
 /// Serves the auth gRPC services on `listener` until `shutdown` fires, with the development
 /// mailer (links are logged).
 pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
-    run_with_mailer(settings, listener, shutdown, Arc::new(LogMailer)).await
+    let mailer = LogMailer { reveal_links: settings.environment != Environment::Production };
+    run_with_mailer(settings, listener, shutdown, Arc::new(mailer)).await
 }
 
 /// [`run`] with a chosen mailer (tests capture emails this way).

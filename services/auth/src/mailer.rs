@@ -36,14 +36,24 @@ pub trait Mailer: Send + Sync + 'static {
     fn send(&self, message: Email) -> BoxFuture<'_, anyhow::Result<()>>;
 }
 
-/// Development mailer: logs the recipient and the link at info level.
+/// The mailer used when no mail transport is configured: in development and tests it logs the
+/// recipient and the link (which carries a single-use token) at info level, so the flows can be
+/// followed by hand; in production it never logs the link, only that nothing was delivered.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct LogMailer;
+pub struct LogMailer {
+    /// Whether the link may be written to the log (never in production).
+    pub reveal_links: bool,
+}
 
 impl Mailer for LogMailer {
     fn send(&self, message: Email) -> BoxFuture<'_, anyhow::Result<()>> {
+        let reveal = self.reveal_links;
         Box::pin(async move {
-            tracing::info!(to = %message.to, kind = ?message.kind, link = %message.link, "email (development mailer: not sent)");
+            if reveal {
+                tracing::info!(to = %message.to, kind = ?message.kind, link = %message.link, "email (development mailer: not sent)");
+            } else {
+                tracing::warn!(kind = ?message.kind, "no mail transport is configured: an email was not delivered");
+            }
             Ok(())
         })
     }

@@ -13,6 +13,8 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::config::TlsConfig;
+use crate::principal::REQUEST_ID_HEADER;
+use crate::trace::TRACEPARENT_HEADER;
 
 /// Metadata key of the service credential.
 pub const SERVICE_TOKEN_HEADER: &str = "x-operant-service-token";
@@ -31,9 +33,20 @@ impl ServiceCredentials {
         Ok(Self { token: token.parse().context("OPERANT_SERVICE_TOKEN must be printable ASCII")? })
     }
 
-    /// Adds the credential to a metadata map (for requests built by hand).
+    /// Adds the credential to a metadata map (for requests built by hand), and, inside a
+    /// request, its request id and a child `traceparent` (see [`crate::trace`]).
     pub fn apply(&self, metadata: &mut MetadataMap) {
         metadata.insert(SERVICE_TOKEN_HEADER, self.token.clone());
+        if let Some(context) = crate::trace::current() {
+            if !metadata.contains_key(REQUEST_ID_HEADER)
+                && let Ok(value) = context.request_id.parse()
+            {
+                metadata.insert(REQUEST_ID_HEADER, value);
+            }
+            if let Ok(value) = context.trace.child().to_string().parse() {
+                metadata.insert(TRACEPARENT_HEADER, value);
+            }
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`clients`]: channels to other services with service credentials.
 //! - [`metrics`]: Prometheus metrics and the admin `/metrics` endpoint.
 //! - [`telemetry`]: tracing setup.
+//! - [`trace`]: W3C `traceparent` and request ids propagated across gRPC hops.
 
 pub mod clients;
 pub mod config;
@@ -21,3 +22,4 @@ pub mod metrics;
 pub mod principal;
 pub mod telemetry;
 pub mod tokens;
+pub mod trace;

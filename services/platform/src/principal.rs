@@ -272,7 +272,19 @@ where
             .map(str::to_owned)
             .unwrap_or_else(|| Uuid::new_v4().to_string());
         let path = request.uri().path().to_owned();
-        let span = tracing::info_span!("rpc", service = self.service_name, method = %path, request_id = %request_id, user_id = tracing::field::Empty);
+        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+        let trace = crate::trace::TraceContext::continue_or_start(header(crate::trace::TRACEPARENT_HEADER));
+        let organization_id = header(ORGANIZATION_HEADER).and_then(|v| Uuid::parse_str(v.trim()).ok());
+        let span = tracing::info_span!(
+            "rpc",
+            service = self.service_name,
+            method = %path,
+            request_id = %request_id,
+            trace_id = %trace.trace_id_hex(),
+            user_id = tracing::field::Empty,
+            organization_id = organization_id.map(tracing::field::display),
+        );
+        let context = crate::trace::RequestContext { request_id: request_id.clone(), trace };
         let peer = request
             .extensions()
             .get::<tonic::transport::server::TcpConnectInfo>()
@@ -289,7 +301,7 @@ where
                             tracing::Span::current().record("user_id", tracing::field::display(user.user_id));
                         }
                         request.extensions_mut().insert(caller);
-                        inner.call(request).await
+                        crate::trace::scope(context, inner.call(request)).await
                     }
                     Err(e) => Ok(tonic::Status::from(e).into_http()),
                 };
