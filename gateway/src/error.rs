@@ -132,6 +132,13 @@ impl HttpError {
     /// A status without `ErrorInfo`: transport failures, timeouts, unimplemented methods. Its
     /// message may carry internal details and is only logged.
     fn from_bare_status(status: &tonic::Status) -> Self {
+        // A status made on this side from a broken connection (the service died mid-call)
+        // carries its transport error as source; the service never answered, so it is
+        // unavailable, whatever code the client library picked.
+        if std::error::Error::source(status).is_some() && status.code() != Code::DeadlineExceeded {
+            tracing::warn!(code = ?status.code(), message = status.message(), "upstream connection failed");
+            return Self::unavailable();
+        }
         match status.code() {
             Code::Unavailable => {
                 tracing::warn!(message = status.message(), "upstream unavailable");

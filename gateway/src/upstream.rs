@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use http::request::Parts;
+use operant_platform::balance::Balanced;
 use operant_platform::clients::{self, ServiceCredentials};
 use operant_platform::config::Settings;
 use operant_platform::principal::{
@@ -28,7 +29,6 @@ use operant_platform::principal::{
 };
 use operant_platform::trace::TRACEPARENT_HEADER;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
-use tonic::transport::Channel;
 
 use crate::error::{HttpError, HttpResult};
 
@@ -38,9 +38,9 @@ pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(15);
 /// Channels to the services, created once (lazily connecting: the services may start later).
 #[derive(Clone)]
 pub struct Upstream {
-    pub auth: Channel,
-    pub tenancy: Channel,
-    pub work: Channel,
+    pub auth: Balanced,
+    pub tenancy: Balanced,
+    pub work: Balanced,
     credentials: ServiceCredentials,
     timeout: Duration,
 }

@@ -35,7 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(jwks))
 }
 
-fn client(state: &AppState) -> AuthServiceClient<tonic::transport::Channel> {
+fn client(state: &AppState) -> AuthServiceClient<operant_platform::balance::Balanced> {
     AuthServiceClient::new(state.upstream().auth.clone())
 }
 

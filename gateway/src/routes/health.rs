@@ -8,8 +8,8 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use operant_platform::balance::Balanced;
 use serde::Serialize;
-use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -35,7 +35,7 @@ pub struct HealthResponse {
     pub status_code: Option<u16>,
 }
 
-async fn check(channel: Channel) -> String {
+async fn check(channel: Balanced) -> String {
     let mut client = HealthClient::new(channel);
     let mut request = tonic::Request::new(HealthCheckRequest { service: String::new() });
     request.set_timeout(CHECK_TIMEOUT);

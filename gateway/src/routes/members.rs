@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/organizations/{id}/transfer-ownership", post(transfer_ownership))
 }
 
-fn client(state: &AppState) -> MemberServiceClient<tonic::transport::Channel> {
+fn client(state: &AppState) -> MemberServiceClient<operant_platform::balance::Balanced> {
     MemberServiceClient::new(state.upstream().tenancy.clone())
 }
 

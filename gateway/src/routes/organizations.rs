@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/organizations/{id}", get(get_one).put(update).patch(update).delete(delete_one))
 }
 
-fn client(state: &AppState) -> OrganizationServiceClient<tonic::transport::Channel> {
+fn client(state: &AppState) -> OrganizationServiceClient<operant_platform::balance::Balanced> {
     OrganizationServiceClient::new(state.upstream().tenancy.clone())
 }
 

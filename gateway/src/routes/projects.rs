@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/projects/{id}", get(get_one).put(update).patch(update).delete(delete_one))
 }
 
-fn client(state: &AppState) -> ProjectServiceClient<tonic::transport::Channel> {
+fn client(state: &AppState) -> ProjectServiceClient<operant_platform::balance::Balanced> {
     ProjectServiceClient::new(state.upstream().work.clone())
 }
 

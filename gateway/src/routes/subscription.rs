@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/organizations/{id}/audit-log", get(audit_log))
 }
 
-fn client(state: &AppState) -> SubscriptionServiceClient<tonic::transport::Channel> {
+fn client(state: &AppState) -> SubscriptionServiceClient<operant_platform::balance::Balanced> {
     SubscriptionServiceClient::new(state.upstream().tenancy.clone())
 }
 

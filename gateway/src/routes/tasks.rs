@@ -29,7 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tasks/{id}", get(get_one).put(update).patch(update).delete(delete_one))
 }
 
-fn client(state: &AppState) -> TaskServiceClient<tonic::transport::Channel> {
+fn client(state: &AppState) -> TaskServiceClient<operant_platform::balance::Balanced> {
     TaskServiceClient::new(state.upstream().work.clone())
 }
 
@@ -83,7 +83,11 @@ pub async fn create(
 /// `due_date`, `priority`, `title` (default `-created_at`).
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", security(("bearer" = [])),
     params(OrganizationHeader, PageParams, TaskListParams),
-    responses(TenantErrors, (status = 200, description = "One page", body = Page<TaskResponse>)))]
+    responses(
+        TenantErrors,
+        (status = 200, description = "One page", body = Page<TaskResponse>),
+        (status = 404, description = "`PROJECT_NOT_FOUND`: `project_id` names no project of the organization", body = ApiErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     fwd: Forward,

@@ -27,7 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users", get(list_users))
 }
 
-fn client(state: &AppState) -> UserServiceClient<tonic::transport::Channel> {
+fn client(state: &AppState) -> UserServiceClient<operant_platform::balance::Balanced> {
     UserServiceClient::new(state.upstream().auth.clone())
 }
 

@@ -32,7 +32,11 @@ async fn logout_by_access_token_and_by_refresh_token() {
     for _ in 0..2 {
         c.auth.logout(pb::LogoutRequest { refresh_token: Some(b.refresh_token.clone()) }).await.unwrap();
     }
-    c.auth.logout(pb::LogoutRequest { refresh_token: Some("ort_unknown".into()) }).await.unwrap();
+    // A well-formed but unknown token is fine (nothing to end); a malformed one is refused.
+    let unknown = format!("ort_{}", "A".repeat(43));
+    c.auth.logout(pb::LogoutRequest { refresh_token: Some(unknown) }).await.unwrap();
+    let malformed = c.auth.logout(pb::LogoutRequest { refresh_token: Some("ort_unknown".into()) }).await;
+    assert_eq!(code(malformed), "INVALID_REFRESH_TOKEN");
     assert_eq!(code(me(&mut c, &b.access_token).await), "TOKEN_REVOKED");
     // Neither kind of token: 401.
     assert_eq!(code(c.auth.logout(pb::LogoutRequest { refresh_token: None }).await), "TOKEN_MISSING");

@@ -1,7 +1,7 @@
 //! Channels to other services.
 //!
-//! Each client takes a list of endpoints (balanced per request by tonic's `balance_list`),
-//! connects lazily (a service may start before the ones it calls) and presents the service
+//! Each client takes a list of endpoints (balanced per request, with ejection of dead ones and
+//! retries: [`crate::balance`]), connects lazily (a service may start before the ones it calls) and presents the service
 //! credential in `x-operant-service-token`.
 
 use std::time::Duration;
@@ -10,7 +10,9 @@ use anyhow::Context;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+
+use crate::balance::Balanced;
 
 use crate::config::TlsConfig;
 use crate::principal::REQUEST_ID_HEADER;
@@ -20,7 +22,7 @@ use crate::trace::TRACEPARENT_HEADER;
 pub const SERVICE_TOKEN_HEADER: &str = "x-operant-service-token";
 
 /// A channel that presents the service credential on every call.
-pub type ServiceChannel = InterceptedService<Channel, ServiceCredentials>;
+pub type ServiceChannel = InterceptedService<Balanced, ServiceCredentials>;
 
 /// Adds the service credential (and nothing else) to every outgoing call.
 #[derive(Clone)]
@@ -57,8 +59,8 @@ impl Interceptor for ServiceCredentials {
     }
 }
 
-/// A lazily connecting channel balanced over `urls`.
-pub fn channel(urls: &[String], tls: &TlsConfig) -> anyhow::Result<Channel> {
+/// A lazily connecting channel balanced over `urls` (see [`crate::balance`]).
+pub fn channel(urls: &[String], tls: &TlsConfig) -> anyhow::Result<Balanced> {
     anyhow::ensure!(!urls.is_empty(), "no endpoint configured");
     let tls_config = match &tls.ca {
         Some(ca) => {
@@ -67,7 +69,7 @@ pub fn channel(urls: &[String], tls: &TlsConfig) -> anyhow::Result<Channel> {
         }
         None => None,
     };
-    let mut endpoints = Vec::with_capacity(urls.len());
+    let mut members = Vec::with_capacity(urls.len());
     for url in urls {
         let mut endpoint = Endpoint::from_shared(url.clone())
             .with_context(|| format!("bad endpoint URL {url:?}"))?
@@ -78,13 +80,9 @@ pub fn channel(urls: &[String], tls: &TlsConfig) -> anyhow::Result<Channel> {
         if let Some(tls_config) = &tls_config {
             endpoint = endpoint.tls_config(tls_config.clone())?;
         }
-        endpoints.push(endpoint);
+        members.push((url.clone(), endpoint.connect_lazy()));
     }
-    Ok(if endpoints.len() == 1 {
-        endpoints.remove(0).connect_lazy()
-    } else {
-        Channel::balance_list(endpoints.into_iter())
-    })
+    Ok(Balanced::new(members))
 }
 
 /// [`channel`] with the service credential attached.

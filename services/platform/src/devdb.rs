@@ -94,10 +94,29 @@ impl PrivatePostgres {
             .to_owned();
         tokio::fs::create_dir_all(&parent).await.with_context(|| format!("creating {}", parent.display()))?;
 
+        // As root the server runs as `postgres`, which may not be able to reach a checkout under
+        // a private home directory (0700): then the cluster lives in the system temporary
+        // directory instead, under a name derived from the requested path (stable across runs).
+        let runner = Runner::detect().await?;
+        let (data_dir, parent) = if runner.can_search(&parent).await {
+            (data_dir, parent)
+        } else {
+            let digest = Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
+            let key: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+            let parent = std::env::temp_dir().join(format!("operant-pg-{key}"));
+            tracing::warn!(
+                requested = %data_dir.display(),
+                used = %parent.join(&name).display(),
+                "the postgres user cannot reach the requested data directory; using the temporary directory"
+            );
+            tokio::fs::create_dir_all(&parent)
+                .await
+                .with_context(|| format!("creating {}", parent.display()))?;
+            (parent.join(&name), parent)
+        };
+
         // Held (the lock lives as long as the open file) until this function returns.
         let _lock = lock_exclusive(&sibling(&parent, &name, ".lock")).await?;
-
-        let runner = Runner::detect().await?;
         if let Some(port) = running_port(&data_dir).await {
             tracing::debug!(data_dir = %data_dir.display(), port, "reusing private PostgreSQL");
             return Ok(Self::new(data_dir, port, runner));
@@ -788,6 +807,22 @@ impl Runner {
                 .with_context(|| format!("chown postgres {}", path.display()))?;
         }
         Ok(())
+    }
+
+    /// Whether the server's user can search `dir` (and so every directory above it).
+    async fn can_search(&self, dir: &Path) -> bool {
+        if matches!(self, Self::CurrentUser) {
+            return true;
+        }
+        let args: Vec<OsString> = vec!["-x".into(), dir.into()];
+        let cmd = self.command(Path::new("test"), &args);
+        tokio::process::Command::from(cmd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .await
+            .is_ok_and(|s| s.success())
     }
 
     /// Fails clearly when the server's user cannot reach `dir` (a parent directory without

@@ -105,8 +105,32 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// Longest message or field description sent: messages travel in HTTP/2 headers, whose total
+/// size is limited, and an error that quotes a huge input must not become a transport failure.
+const MAX_TEXT: usize = 512;
+
+fn bounded(text: String) -> String {
+    if text.len() <= MAX_TEXT {
+        return text;
+    }
+    let mut end = MAX_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Self {
+        let e = ApiError {
+            message: bounded(e.message),
+            violations: e
+                .violations
+                .into_iter()
+                .map(|v| FieldViolation { field: bounded(v.field), description: bounded(v.description) })
+                .collect(),
+            ..e
+        };
         let mut details = ErrorDetails::new();
         details.set_error_info(
             e.error_code,

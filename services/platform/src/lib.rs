@@ -7,11 +7,13 @@
 //! - [`grpc`]: the server builder (health, reflection, grpc-web, CORS, graceful shutdown).
 //! - [`principal`]: who is calling (end user or service) and the authentication interceptor.
 //! - [`tokens`]: access-token verification (Ed25519 JWTs) and the revocation set.
-//! - [`clients`]: channels to other services with service credentials.
+//! - [`clients`], [`balance`]: channels to other services (balanced over endpoints, with
+//!   ejection and retries) presenting the service credential.
 //! - [`metrics`]: Prometheus metrics and the admin `/metrics` endpoint.
 //! - [`telemetry`]: tracing setup.
 //! - [`trace`]: W3C `traceparent` and request ids propagated across gRPC hops.
 
+pub mod balance;
 pub mod clients;
 pub mod config;
 pub mod db;

@@ -55,7 +55,7 @@ impl Page {
         if field.is_none() {
             violations.push(FieldViolation::new(
                 "order_by",
-                format!("unknown sort field {name:?}; allowed: {}", fields.join(", ")),
+                format!("must be one of {} (prefix `-` for descending)", fields.join(", ")),
             ));
         }
         match field {

@@ -139,6 +139,10 @@ pub async fn logout(
 ) -> AuthResult<()> {
     let mut conn = state.conn().await?;
     let session_id = match refresh_token.map(str::trim).filter(|t| !t.is_empty()) {
+        // A token of the wrong shape is bad input (401 like at refresh), not "already ended".
+        Some(token) if !secrets::is_refresh_token_shaped(token) => {
+            return Err(AuthError::InvalidRefreshToken);
+        }
         Some(token) => refresh_tokens::session_of(&mut conn, &secrets::hash_token(token)).await?,
         None => match caller {
             Some(principal) => Some(principal.session_id),
