@@ -1,0 +1,399 @@
+//! The scenarios and, for each, the per-worker [`Op`]s over REST (through the gateway) and over
+//! gRPC (straight to the owning service). Requests and metadata are built once per worker; the
+//! only per-request work is cloning them (and, for refresh chains, the new token's body).
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::future::{BoxFuture, join_all};
+use http::{Method, StatusCode};
+use operant_proto::auth::v1 as auth;
+use operant_proto::work::v1 as work;
+use serde_json::json;
+use tonic::metadata::MetadataMap;
+use tonic::transport::Channel;
+
+use crate::api::Api;
+use crate::driver::{Failure, Op};
+use crate::grpc::{Channels, metadata, request};
+use crate::rest::{Prepared, RestConn, RestTarget};
+use crate::setup::{Fixtures, PASSWORD};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    UsersMe,
+    ListProjects,
+    ListTasksTodo,
+    CreateTask,
+    RefreshChain,
+    Login,
+    Mixed,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 7] = [
+        Self::UsersMe,
+        Self::ListProjects,
+        Self::ListTasksTodo,
+        Self::CreateTask,
+        Self::RefreshChain,
+        Self::Login,
+        Self::Mixed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::UsersMe => "users_me",
+            Self::ListProjects => "list_projects",
+            Self::ListTasksTodo => "list_tasks_todo",
+            Self::CreateTask => "create_task",
+            Self::RefreshChain => "refresh_chain",
+            Self::Login => "login",
+            Self::Mixed => "mixed",
+        }
+    }
+
+    /// What one request is, for the report.
+    pub fn describe(self, transport: Transport) -> &'static str {
+        match (self, transport) {
+            (Self::UsersMe, Transport::Rest) => "GET /users/me",
+            (Self::UsersMe, Transport::Grpc) => "UserService/GetCurrentUser",
+            (Self::ListProjects, Transport::Rest) => "GET /projects?limit=20",
+            (Self::ListProjects, Transport::Grpc) => "ProjectService/ListProjects (limit 20)",
+            (Self::ListTasksTodo, Transport::Rest) => "GET /tasks?project_id=…&status=TODO",
+            (Self::ListTasksTodo, Transport::Grpc) => "TaskService/ListTasks (project, TODO)",
+            (Self::CreateTask, Transport::Rest) => "POST /tasks",
+            (Self::CreateTask, Transport::Grpc) => "TaskService/CreateTask",
+            (Self::RefreshChain, Transport::Rest) => "POST /auth/refresh (per-worker chain)",
+            (Self::RefreshChain, Transport::Grpc) => "AuthService/RefreshToken (per-worker chain)",
+            (Self::Login, Transport::Rest) => "POST /auth/login",
+            (Self::Login, Transport::Grpc) => "AuthService/Login",
+            (Self::Mixed, Transport::Rest) => "GET /users/me during a POST /auth/login storm",
+            (Self::Mixed, Transport::Grpc) => "GetCurrentUser during a Login storm",
+        }
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|sc| sc.name() == s).ok_or_else(|| {
+            format!("unknown scenario {s:?} (known: {})", Self::ALL.map(Self::name).join(", "))
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Rest,
+    Grpc,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rest => "rest",
+            Self::Grpc => "grpc",
+        }
+    }
+}
+
+/// Everything the ops are built from.
+pub struct Ctx {
+    pub rest: Arc<RestTarget>,
+    pub channels: Channels,
+    pub fx: Fixtures,
+    /// A fresh access token of the owner.
+    pub token: String,
+    /// Most logins in flight at once (see `--login-concurrency`).
+    pub login_concurrency: usize,
+}
+
+/// The workers of one run: measured ops, background ops (the login storm of `mixed`) and notes
+/// about ops that could not be prepared.
+pub struct Workers {
+    pub ops: Vec<Box<dyn Op>>,
+    pub background: Vec<Box<dyn Op>>,
+    pub notes: Vec<String>,
+}
+
+/// An op that always fails the same way (its preparation failed, e.g. the worker's login).
+struct Broken(Failure);
+
+impl Op for Broken {
+    fn call(&mut self) -> BoxFuture<'_, Result<(), Failure>> {
+        let failure = self.0.clone();
+        Box::pin(async move { Err(failure) })
+    }
+}
+
+struct RestOp {
+    conn: RestConn,
+    request: Prepared,
+}
+
+impl Op for RestOp {
+    fn call(&mut self) -> BoxFuture<'_, Result<(), Failure>> {
+        Box::pin(async move { self.conn.send(&self.request).await.map(drop) })
+    }
+}
+
+/// A refresh chain over REST: each answer's refresh token is the next request's.
+struct RestRefresh {
+    conn: RestConn,
+    request: Prepared,
+    refresh: String,
+}
+
+impl Op for RestRefresh {
+    fn call(&mut self) -> BoxFuture<'_, Result<(), Failure>> {
+        Box::pin(async move {
+            let body = Bytes::from(json!({"refresh_token": self.refresh}).to_string());
+            let answer = self.conn.send(&self.request.with_body(body)).await?;
+            let value: serde_json::Value =
+                serde_json::from_slice(&answer).map_err(|e| Failure::new("json", e.to_string()))?;
+            let next = value.get("refresh_token").and_then(|v| v.as_str());
+            self.refresh = next.ok_or_else(|| Failure::new("shape", "no refresh_token"))?.to_owned();
+            Ok(())
+        })
+    }
+}
+
+/// Declares a gRPC op: a client, pre-built metadata and message, one RPC per call.
+macro_rules! grpc_op {
+    ($name:ident, $client:ty, $method:ident, $message:ty) => {
+        struct $name {
+            client: $client,
+            md: MetadataMap,
+            message: $message,
+        }
+
+        impl Op for $name {
+            fn call(&mut self) -> BoxFuture<'_, Result<(), Failure>> {
+                Box::pin(async move {
+                    self.client
+                        .$method(request(self.message.clone(), &self.md))
+                        .await
+                        .map(drop)
+                        .map_err(|s| Failure::from_status(&s))
+                })
+            }
+        }
+    };
+}
+
+type UserClient = auth::user_service_client::UserServiceClient<Channel>;
+type AuthClient = auth::auth_service_client::AuthServiceClient<Channel>;
+type ProjectClient = work::project_service_client::ProjectServiceClient<Channel>;
+type TaskClient = work::task_service_client::TaskServiceClient<Channel>;
+
+grpc_op!(GrpcUsersMe, UserClient, get_current_user, auth::GetCurrentUserRequest);
+grpc_op!(GrpcListProjects, ProjectClient, list_projects, work::ListProjectsRequest);
+grpc_op!(GrpcListTasks, TaskClient, list_tasks, work::ListTasksRequest);
+grpc_op!(GrpcCreateTask, TaskClient, create_task, work::CreateTaskRequest);
+grpc_op!(GrpcLogin, AuthClient, login, auth::LoginRequest);
+
+struct GrpcRefresh {
+    client: AuthClient,
+    refresh: String,
+}
+
+impl Op for GrpcRefresh {
+    fn call(&mut self) -> BoxFuture<'_, Result<(), Failure>> {
+        Box::pin(async move {
+            let message = auth::RefreshTokenRequest { refresh_token: self.refresh.clone() };
+            let answer = self.client.refresh_token(message).await.map_err(|s| Failure::from_status(&s))?;
+            let tokens = answer.into_inner().tokens.ok_or_else(|| Failure::new("shape", "no tokens"))?;
+            self.refresh = tokens.refresh_token;
+            Ok(())
+        })
+    }
+}
+
+fn page(limit: i32) -> Option<operant_proto::common::v1::PageRequest> {
+    Some(operant_proto::common::v1::PageRequest { skip: 0, limit, order_by: String::new() })
+}
+
+impl Ctx {
+    fn org(&self) -> Option<&str> {
+        Some(self.fx.organization_id.as_str()).filter(|s| !s.is_empty())
+    }
+
+    fn rest_op(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        expect: StatusCode,
+    ) -> anyhow::Result<Box<dyn Op>> {
+        let request =
+            Prepared::new(&self.rest, method, path, Some(&self.token), self.org(), body.as_ref(), expect)?;
+        Ok(Box::new(RestOp { conn: RestConn::new(self.rest.clone()), request }))
+    }
+
+    fn login_email(&self, worker: usize) -> String {
+        self.fx.login_emails[worker % self.fx.login_emails.len()].clone()
+    }
+
+    fn login_op(&self, transport: Transport, worker: usize) -> anyhow::Result<Box<dyn Op>> {
+        let email = self.login_email(worker);
+        Ok(match transport {
+            Transport::Rest => self.rest_op(
+                Method::POST,
+                "/auth/login",
+                Some(json!({"email": email, "password": PASSWORD})),
+                StatusCode::OK,
+            )?,
+            Transport::Grpc => Box::new(GrpcLogin {
+                client: AuthClient::new(self.channels.auth(worker)),
+                md: MetadataMap::new(),
+                message: auth::LoginRequest { email, password: PASSWORD.to_owned() },
+            }),
+        })
+    }
+
+    fn users_me_op(
+        &self,
+        transport: Transport,
+        worker: usize,
+        md: &MetadataMap,
+    ) -> anyhow::Result<Box<dyn Op>> {
+        Ok(match transport {
+            Transport::Rest => self.rest_op(Method::GET, "/users/me", None, StatusCode::OK)?,
+            Transport::Grpc => Box::new(GrpcUsersMe {
+                client: UserClient::new(self.channels.auth(worker)),
+                md: md.clone(),
+                message: auth::GetCurrentUserRequest {},
+            }),
+        })
+    }
+
+    /// Builds `concurrency` workers (and, for `mixed`, `storm` background login workers).
+    pub async fn workers(
+        &self,
+        scenario: Scenario,
+        transport: Transport,
+        concurrency: usize,
+        storm: usize,
+    ) -> anyhow::Result<Workers> {
+        let md = metadata(Some(&self.token), self.org())?;
+        let fx = &self.fx;
+        let mut w =
+            Workers { ops: Vec::with_capacity(concurrency), background: Vec::new(), notes: Vec::new() };
+        if scenario == Scenario::RefreshChain {
+            return self.refresh_workers(transport, concurrency).await;
+        }
+        // Logins are capped: the product throttles at 20 reserved attempts per client address
+        // (and 5 per account), and every bench worker shares 127.0.0.1.
+        let workers =
+            if scenario == Scenario::Login { concurrency.min(self.login_concurrency) } else { concurrency };
+        for i in 0..workers {
+            let op: Box<dyn Op> = match (scenario, transport) {
+                (Scenario::UsersMe | Scenario::Mixed, _) => self.users_me_op(transport, i, &md)?,
+                (Scenario::Login, _) => self.login_op(transport, i)?,
+                (Scenario::ListProjects, Transport::Rest) => {
+                    self.rest_op(Method::GET, "/projects?limit=20", None, StatusCode::OK)?
+                }
+                (Scenario::ListProjects, Transport::Grpc) => Box::new(GrpcListProjects {
+                    client: ProjectClient::new(self.channels.work(i)),
+                    md: md.clone(),
+                    message: work::ListProjectsRequest { page: page(20), ..Default::default() },
+                }),
+                (Scenario::ListTasksTodo, Transport::Rest) => {
+                    let path = format!("/tasks?project_id={}&status=TODO", fx.tasks_project_id);
+                    self.rest_op(Method::GET, &path, None, StatusCode::OK)?
+                }
+                (Scenario::ListTasksTodo, Transport::Grpc) => Box::new(GrpcListTasks {
+                    client: TaskClient::new(self.channels.work(i)),
+                    md: md.clone(),
+                    message: work::ListTasksRequest {
+                        page: page(20),
+                        project_id: Some(fx.tasks_project_id.clone()),
+                        statuses: vec![work::TaskStatus::Todo as i32],
+                        ..Default::default()
+                    },
+                }),
+                (Scenario::CreateTask, Transport::Rest) => self.rest_op(
+                    Method::POST,
+                    "/tasks",
+                    Some(json!({"project_id": fx.sink_project_id, "title": "bench load task", "priority": "HIGH"})),
+                    StatusCode::CREATED,
+                )?,
+                (Scenario::CreateTask, Transport::Grpc) => Box::new(GrpcCreateTask {
+                    client: TaskClient::new(self.channels.work(i)),
+                    md: md.clone(),
+                    message: work::CreateTaskRequest {
+                        project_id: fx.sink_project_id.clone(),
+                        title: "bench load task".to_owned(),
+                        priority: work::TaskPriority::High as i32,
+                        ..Default::default()
+                    },
+                }),
+                (Scenario::RefreshChain, _) => unreachable_refresh()?,
+            };
+            w.ops.push(op);
+        }
+        if scenario == Scenario::Mixed {
+            for i in 0..storm.min(self.login_concurrency) {
+                w.background.push(self.login_op(transport, i)?);
+            }
+        }
+        Ok(w)
+    }
+
+    /// Each worker logs in once (concurrently, before the clock starts) and then chains
+    /// refreshes on its own session.
+    async fn refresh_workers(&self, transport: Transport, concurrency: usize) -> anyhow::Result<Workers> {
+        let gate = Arc::new(tokio::sync::Semaphore::new(self.login_concurrency.max(1)));
+        let logins = (0..concurrency).map(|i| {
+            let email = self.login_email(i);
+            let mut api = match transport {
+                Transport::Rest => Api::rest(self.rest.clone()),
+                Transport::Grpc => Api::grpc(self.channels.clone()),
+            };
+            let gate = gate.clone();
+            async move {
+                let _permit = gate.acquire().await;
+                api.login(&email, PASSWORD).await
+            }
+        });
+        let mut w =
+            Workers { ops: Vec::with_capacity(concurrency), background: Vec::new(), notes: Vec::new() };
+        let refresh = Prepared::new(
+            &self.rest,
+            Method::POST,
+            "/auth/refresh",
+            None,
+            None,
+            Some(&json!({})),
+            StatusCode::OK,
+        )?;
+        for (i, login) in join_all(logins).await.into_iter().enumerate() {
+            match login {
+                Ok(tokens) => w.ops.push(match transport {
+                    Transport::Rest => Box::new(RestRefresh {
+                        conn: RestConn::new(self.rest.clone()),
+                        request: refresh.clone(),
+                        refresh: tokens.refresh,
+                    }),
+                    Transport::Grpc => Box::new(GrpcRefresh {
+                        client: AuthClient::new(self.channels.auth(i)),
+                        refresh: tokens.refresh,
+                    }),
+                }),
+                Err(e) => {
+                    if w.notes.is_empty() {
+                        w.notes.push(format!("worker login failed: {e}"));
+                    }
+                    w.ops.push(Box::new(Broken(e)));
+                }
+            }
+        }
+        Ok(w)
+    }
+}
+
+fn unreachable_refresh() -> anyhow::Result<Box<dyn Op>> {
+    anyhow::bail!("refresh_chain workers are built by refresh_workers")
+}

@@ -1,0 +1,236 @@
+//! The machine side of the report: cores, memory and CPU model (from /proc), peak RSS of the
+//! tracked processes (sampled from /proc/<pid>/status during the whole run), the bcrypt
+//! ceiling and the pgbench select-only ceiling.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    pub cores: usize,
+    pub memory_mib: u64,
+    pub cpu_model: String,
+    pub kernel: String,
+}
+
+fn proc_field(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        (k.trim() == key).then(|| v.trim().to_owned())
+    })
+}
+
+fn kib(value: Option<String>) -> Option<u64> {
+    value?.split_whitespace().next()?.parse().ok()
+}
+
+pub fn machine() -> Machine {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    Machine {
+        cores,
+        memory_mib: kib(proc_field(&meminfo, "MemTotal")).unwrap_or(0) / 1024,
+        cpu_model: proc_field(&cpuinfo, "model name").unwrap_or_else(|| "unknown".to_owned()),
+        kernel: kernel.trim().to_owned(),
+    }
+}
+
+/// Memory of one tracked process.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProcessMemory {
+    pub pid: u32,
+    /// Largest VmRSS seen by the sampler, MiB.
+    pub max_rss_mib: f64,
+    /// VmHWM (the kernel's own peak RSS over the process' life) at the last sample, MiB.
+    pub hwm_mib: f64,
+    /// Last VmRSS, MiB.
+    pub last_rss_mib: f64,
+    pub samples: u64,
+    /// Set when /proc could not be read (the process is gone or never existed).
+    pub error: Option<String>,
+}
+
+impl ProcessMemory {
+    pub fn peak_mib(&self) -> f64 {
+        self.max_rss_mib.max(self.hwm_mib)
+    }
+}
+
+/// Samples the tracked processes every 200 ms until dropped.
+pub struct RssSampler {
+    state: Arc<Mutex<BTreeMap<String, ProcessMemory>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RssSampler {
+    pub fn start(pids: Vec<(String, u32)>) -> Self {
+        let state: Arc<Mutex<BTreeMap<String, ProcessMemory>>> = Arc::new(Mutex::new(
+            pids.iter().map(|(n, p)| (n.clone(), ProcessMemory { pid: *p, ..Default::default() })).collect(),
+        ));
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(200));
+            loop {
+                tick.tick().await;
+                for (name, pid) in &pids {
+                    let status = std::fs::read_to_string(format!("/proc/{pid}/status"));
+                    let Ok(mut map) = shared.lock() else { return };
+                    let Some(entry) = map.get_mut(name) else { continue };
+                    match status {
+                        Ok(text) => {
+                            let rss = kib(proc_field(&text, "VmRSS")).unwrap_or(0) as f64 / 1024.0;
+                            let hwm = kib(proc_field(&text, "VmHWM")).unwrap_or(0) as f64 / 1024.0;
+                            entry.last_rss_mib = rss;
+                            entry.max_rss_mib = entry.max_rss_mib.max(rss);
+                            entry.hwm_mib = entry.hwm_mib.max(hwm);
+                            entry.samples += 1;
+                        }
+                        Err(e) => {
+                            entry.error.get_or_insert(format!("/proc/{pid}/status: {e}"));
+                        }
+                    }
+                }
+            }
+        });
+        Self { state, task }
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<String, ProcessMemory> {
+        self.state.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for RssSampler {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One cost-12 bcrypt hash timed in this process (best of `rounds`), and the login ceiling it
+/// implies: `cores / hash time`.
+#[derive(Debug, Clone, Serialize)]
+pub struct BcryptCeiling {
+    pub cost: u32,
+    pub hash_ms: f64,
+    pub cores: usize,
+    pub logins_per_sec: f64,
+}
+
+pub async fn bcrypt_ceiling(cores: usize, rounds: usize) -> anyhow::Result<BcryptCeiling> {
+    const COST: u32 = 12;
+    let best = tokio::task::spawn_blocking(move || -> anyhow::Result<Duration> {
+        let mut best = Duration::MAX;
+        for _ in 0..rounds.max(1) {
+            let t = Instant::now();
+            bcrypt::hash("bench-password-123", COST)?;
+            best = best.min(t.elapsed());
+        }
+        Ok(best)
+    })
+    .await??;
+    let secs = best.as_secs_f64();
+    Ok(BcryptCeiling { cost: COST, hash_ms: secs * 1000.0, cores, logins_per_sec: cores as f64 / secs })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pgbench {
+    pub command: String,
+    pub scale: u32,
+    pub clients: usize,
+    pub tps: Option<f64>,
+    pub error: Option<String>,
+}
+
+/// `url` with its database replaced (`postgres://u@h:p/db?x` → `.../name?x`).
+fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
+    let (scheme, rest) = url.split_once("://").context("--pgbench-url must be a postgres:// URL")?;
+    let (authority, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    Ok(format!("{scheme}://{authority}/{name}{query}"))
+}
+
+async fn psql_exec(url: &str, sql: &str) -> anyhow::Result<()> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    let conn = tokio::spawn(connection);
+    client.batch_execute(sql).await.with_context(|| sql.to_owned())?;
+    drop(client);
+    let _ = conn.await;
+    Ok(())
+}
+
+/// Creates a scratch database next to `url`'s, runs `pgbench -i` and the select-only run, and
+/// drops the scratch database again.
+pub async fn pgbench(bin: &str, url: &str, scale: u32, clients: usize, duration: Duration) -> Pgbench {
+    const DB: &str = "operant_bench_pgbench";
+    let secs = duration.as_secs().max(1);
+    let mut result = Pgbench { command: String::new(), scale, clients, tps: None, error: None };
+    let run = async {
+        psql_exec(url, &format!("DROP DATABASE IF EXISTS {DB}")).await?;
+        psql_exec(url, &format!("CREATE DATABASE {DB}")).await?;
+        let scratch = with_database(url, DB)?;
+        let init = tokio::process::Command::new(bin)
+            .args(["-i", "-q", "-s", &scale.to_string(), &scratch])
+            .output()
+            .await
+            .with_context(|| format!("running {bin}"))?;
+        anyhow::ensure!(init.status.success(), "pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
+        let args = [
+            "-S".to_owned(),
+            "-M".to_owned(),
+            "prepared".to_owned(),
+            "-c".to_owned(),
+            clients.to_string(),
+            "-j".to_owned(),
+            "2".to_owned(),
+            "-T".to_owned(),
+            secs.to_string(),
+            scratch.clone(),
+        ];
+        result.command = format!("{bin} {}", args.join(" "));
+        let out = tokio::process::Command::new(bin).args(&args).output().await?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        anyhow::ensure!(out.status.success(), "pgbench: {}{}", stdout, String::from_utf8_lossy(&out.stderr));
+        let tps = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("tps = ")?.split_whitespace().next()?.parse::<f64>().ok())
+            .with_context(|| format!("no `tps = ` line in pgbench output:\n{stdout}"))?;
+        anyhow::Ok(tps)
+    };
+    match run.await {
+        Ok(tps) => result.tps = Some(tps),
+        Err(e) => result.error = Some(format!("{e:#}")),
+    }
+    if let Err(e) = psql_exec(url, &format!("DROP DATABASE IF EXISTS {DB}")).await {
+        result.error.get_or_insert(format!("dropping {DB}: {e:#}"));
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_database() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "x").ok(),
+            Some("postgres://postgres@127.0.0.1:5432/x?sslmode=disable".to_owned())
+        );
+        assert_eq!(with_database("postgres://h:1", "x").ok(), Some("postgres://h:1/x".to_owned()));
+    }
+
+    #[test]
+    fn reads_proc_fields() {
+        let text = "Name:\toperant\nVmHWM:\t  40960 kB\nVmRSS:\t  20480 kB\n";
+        assert_eq!(kib(proc_field(text, "VmHWM")), Some(40960));
+        assert_eq!(kib(proc_field(text, "VmRSS")), Some(20480));
+    }
+}
