@@ -135,7 +135,13 @@ impl HttpError {
         // A status made on this side from a broken connection (the service died mid-call)
         // carries its transport error as source; the service never answered, so it is
         // unavailable, whatever code the client library picked.
-        if std::error::Error::source(status).is_some() && status.code() != Code::DeadlineExceeded {
+        let timed_out = status.code() == Code::DeadlineExceeded
+            || (status.code() == Code::Cancelled
+                && status.message().to_ascii_lowercase().contains("timeout"));
+        if timed_out {
+            return Self::timeout();
+        }
+        if std::error::Error::source(status).is_some() {
             tracing::warn!(code = ?status.code(), message = status.message(), "upstream connection failed");
             return Self::unavailable();
         }

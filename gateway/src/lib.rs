@@ -22,6 +22,7 @@ pub mod models;
 pub mod openapi;
 pub mod pagination;
 pub mod routes;
+pub mod tls;
 pub mod upstream;
 
 use std::any::Any;
@@ -99,9 +100,14 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     tokio::spawn(serve_admin(admin, state.metrics().clone(), shutdown.clone()));
     let app = router(state);
     tracing::info!(%addr, "REST gateway listening");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move { shutdown.wait().await })
-        .await?;
+    match (&settings.tls.cert, &settings.tls.key) {
+        (Some(cert), Some(key)) => tls::serve(listener, app, cert, key, shutdown).await?,
+        _ => {
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move { shutdown.wait().await })
+                .await?
+        }
+    }
     tracing::info!("REST gateway stopped");
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! listener serves TLS (rustls), and with `OPERANT_TLS_CA` every service client verifies the
 //! servers it calls. Shown end to end: a client over TLS creates an organization at the tenancy
 //! service, which verifies the caller's access token with keys it fetched from the auth service
-//! over TLS; a plaintext client is refused.
+//! over TLS, and the REST gateway answers over HTTPS, calling auth over TLS; plaintext is
+//! refused everywhere.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -57,6 +58,8 @@ async fn services_talk_tls_when_configured() {
     let db = TestDb::new().await;
     let auth = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let tenancy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway_port = gateway.local_addr().unwrap().port();
     let (auth_port, tenancy_port) = (auth.local_addr().unwrap().port(), tenancy.local_addr().unwrap().port());
 
     let mut settings = Settings::for_tests(db.url.clone());
@@ -69,9 +72,12 @@ async fn services_talk_tls_when_configured() {
     let mut auth_settings = settings.clone();
     auth_settings.listen.auth_admin = ([127, 0, 0, 1], 0).into();
     settings.listen.tenancy_admin = ([127, 0, 0, 1], 0).into();
+    settings.listen.gateway_admin = ([127, 0, 0, 1], 0).into();
+    let settings = Arc::new(settings);
     let (_trigger, shutdown) = Shutdown::new();
     tokio::spawn(operant_auth::run(Arc::new(auth_settings), auth, shutdown.clone()));
-    tokio::spawn(operant_tenancy::run(Arc::new(settings), tenancy, shutdown));
+    tokio::spawn(operant_tenancy::run(settings.clone(), tenancy, shutdown.clone()));
+    tokio::spawn(operant_gateway::run(settings, gateway, shutdown));
 
     let mut accounts = AuthServiceClient::new(tls_channel(auth_port, &ca).await);
     let credentials = ("tls@example.com".to_owned(), "correct horse battery".to_owned());
@@ -108,5 +114,24 @@ async fn services_talk_tls_when_configured() {
         let answer = client.create_organization(CreateOrganizationRequest::default()).await;
         assert!(answer.is_err(), "a plaintext call was answered");
     }
+
+    // The REST gateway serves HTTPS and reaches the services over TLS.
+    let https = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap())
+        .build()
+        .unwrap();
+    let me = https
+        .get(format!("https://localhost:{gateway_port}/api/v1/users/me"))
+        .bearer_auth(&tokens.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let me: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(me["email"], "tls@example.com");
+    assert!(
+        reqwest::get(format!("http://127.0.0.1:{gateway_port}/health")).await.is_err(),
+        "plain HTTP answered"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
