@@ -128,6 +128,7 @@ pub fn cors(settings: &Settings) -> CorsLayer {
 fn with_standard_routes(
     routes: Routes,
     health: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+    service_names: &[&'static str],
 ) -> anyhow::Result<Routes> {
     let sets = [
         operant_proto::FILE_DESCRIPTOR_SET,
@@ -139,6 +140,17 @@ fn with_standard_routes(
     for set in sets {
         v1 = v1.register_encoded_file_descriptor_set(set);
         v1alpha = v1alpha.register_encoded_file_descriptor_set(set);
+    }
+    // Every descriptor is available (so types of other packages resolve), but only the services
+    // this server really serves are listed.
+    let standard = [
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ];
+    for name in service_names.iter().copied().chain(standard) {
+        v1 = v1.with_service_name(name);
+        v1alpha = v1alpha.with_service_name(name);
     }
     Ok(routes
         .add_service(health)
@@ -175,7 +187,7 @@ pub async fn serve(
     set_health(&reporter, &spec.service_names, false).await;
     tokio::spawn(health_probe(reporter, spec.service_names.clone(), spec.pool.clone(), shutdown.clone()));
 
-    let routes = with_standard_routes(spec.routes, health)?;
+    let routes = with_standard_routes(spec.routes, health, &spec.service_names)?;
     spec.metrics.watch_pool(spec.pool.clone());
     let admin = TcpListener::bind(spec.admin)
         .await
