@@ -103,6 +103,14 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     match (&settings.tls.cert, &settings.tls.key) {
         (Some(cert), Some(key)) => tls::serve(listener, app, cert, key, shutdown).await?,
         _ => {
+            // TCP_NODELAY on every accepted socket: a response written in two segments must not
+            // wait for the client's delayed ACK.
+            use axum::serve::ListenerExt as _;
+            let listener = listener.tap_io(|tcp| {
+                if let Err(error) = tcp.set_nodelay(true) {
+                    tracing::debug!(%error, "cannot set TCP_NODELAY");
+                }
+            });
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move { shutdown.wait().await })
                 .await?

@@ -56,6 +56,7 @@ pub async fn serve(
             },
             _ = shutdown.wait() => break,
         };
+        let _ = stream.set_nodelay(true);
         let (acceptor, app, shutdown) = (acceptor.clone(), app.clone(), shutdown.clone());
         connections.spawn(async move {
             let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
