@@ -14,11 +14,21 @@
 //! is back it rejoins at once. When every endpoint is ejected the least recently ejected one is
 //! tried anyway, so a lone replica that comes back is found immediately.
 //!
+//! An endpoint whose host is a name (not an IP address) is re-resolved every [`DNS_REFRESH`]
+//! while the channel is in use, and every address it resolves to becomes a member of its own.
+//! With a Kubernetes headless Service (`http://work-headless:9103`), DNS answers with the address
+//! of every ready pod, so calls are balanced per request across all replicas, pods that appear
+//! are picked up and pods that go away are dropped — instead of one HTTP/2 connection pinned to
+//! whichever pod the name resolved to first. Until the first resolution (or while a name does
+//! not resolve) the name itself is used, connected the ordinary way.
+//!
 //! Request bodies are buffered (every Operant RPC has a unary request) so that they can be sent
 //! again; response bodies, including server streams, pass through untouched.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -26,21 +36,102 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use http_body_util::{BodyExt, Full};
 use tonic::body::Body;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tower::{Service, ServiceExt};
 
 /// How long an endpoint whose connection failed is left out.
 pub const EJECT_FOR: Duration = Duration::from_secs(1);
 
+/// How often a host name is resolved again while its channel is in use.
+pub const DNS_REFRESH: Duration = Duration::from_secs(5);
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-struct Member {
+/// Turns a host name into addresses. [`SystemResolver`] in production; tests substitute one.
+pub trait Resolve: Send + Sync + 'static {
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>>;
+}
+
+/// The operating system's resolver (`getaddrinfo`, through tokio).
+pub struct SystemResolver;
+
+impl Resolve for SystemResolver {
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>> {
+        let host = host.to_owned();
+        Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), port)).await?.collect()) })
+    }
+}
+
+/// One configured endpoint: how to build a channel to it, or to one of its addresses.
+pub struct Target {
     url: String,
+    endpoint: Endpoint,
+    tls: Option<ClientTlsConfig>,
+    /// `(host, port)` when the host is a name to resolve.
+    name: Option<(String, u16)>,
+}
+
+impl Target {
+    /// `endpoint` was built from `url` (timeouts and TLS already set); `tls` is its TLS
+    /// configuration, re-applied with the host name as the server name for resolved addresses.
+    pub fn new(url: &str, endpoint: Endpoint, tls: Option<ClientTlsConfig>) -> Self {
+        let uri = endpoint.uri();
+        let name = uri.host().filter(|host| {
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            bare.parse::<std::net::IpAddr>().is_err()
+        });
+        let default_port = if uri.scheme_str() == Some("https") { 443 } else { 80 };
+        let name = name.map(|host| (host.to_owned(), uri.port_u16().unwrap_or(default_port)));
+        Self { url: url.to_owned(), endpoint, tls, name }
+    }
+
+    /// A lazily connecting channel to one resolved address of this target; requests still
+    /// carry the name in `:authority` and TLS still verifies the certificate for the name.
+    fn channel_to(&self, addr: SocketAddr) -> Result<Channel, BoxError> {
+        let uri = self.endpoint.uri();
+        let scheme = uri.scheme_str().unwrap_or("http");
+        let mut endpoint =
+            configure(Endpoint::from_shared(format!("{scheme}://{addr}"))?).origin(uri.clone());
+        if let (Some(tls), Some((host, _))) = (&self.tls, &self.name) {
+            endpoint = endpoint.tls_config(tls.clone().domain_name(host.clone()))?;
+        }
+        Ok(endpoint.connect_lazy())
+    }
+}
+
+/// The connection settings of every channel to a service: connect timeout, `TCP_NODELAY` and
+/// HTTP/2 keep-alive pings (so a peer that vanished without a FIN is noticed).
+pub fn configure(endpoint: Endpoint) -> Endpoint {
+    endpoint
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(20))
+        .keep_alive_timeout(Duration::from_secs(10))
+}
+
+/// Connect timeout of every channel.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+struct Member {
+    /// The configured URL, and the resolved address when it came from a name.
+    url: String,
+    addr: Option<SocketAddr>,
     channel: Channel,
     ejected_until: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Member {
+    fn new(url: String, addr: Option<SocketAddr>, channel: Channel) -> Arc<Self> {
+        Arc::new(Self { url, addr, channel, ejected_until: std::sync::Mutex::new(None) })
+    }
+
+    fn label(&self) -> String {
+        match self.addr {
+            Some(addr) => format!("{} ({addr})", self.url),
+            None => self.url.clone(),
+        }
+    }
+
     fn ejected_until(&self) -> Option<Instant> {
         self.ejected_until.lock().ok().and_then(|e| *e).filter(|until| *until > Instant::now())
     }
@@ -48,7 +139,7 @@ impl Member {
     fn eject(&self, error: &BoxError) {
         if let Ok(mut until) = self.ejected_until.lock() {
             if until.is_none_or(|u| u <= Instant::now()) {
-                tracing::warn!(endpoint = %self.url, %error, "endpoint ejected for {EJECT_FOR:?}");
+                tracing::warn!(endpoint = %self.label(), %error, "endpoint ejected for {EJECT_FOR:?}");
             }
             *until = Some(Instant::now() + EJECT_FOR);
         }
@@ -58,42 +149,179 @@ impl Member {
         if let Ok(mut until) = self.ejected_until.lock()
             && until.take().is_some()
         {
-            tracing::info!(endpoint = %self.url, "endpoint answers again");
+            tracing::info!(endpoint = %self.label(), "endpoint answers again");
         }
     }
+}
+
+struct Shared {
+    targets: Vec<Target>,
+    /// Per target, its current members (one for a fixed address or an unresolved name).
+    members: RwLock<Vec<Vec<Arc<Member>>>>,
+    next: AtomicUsize,
+    resolver: Arc<dyn Resolve>,
+    refresh: Duration,
+    resolved_at: std::sync::Mutex<Option<Instant>>,
+    resolving: AtomicBool,
 }
 
 /// A channel over several endpoints of one service. Cheap to clone.
 #[derive(Clone)]
 pub struct Balanced {
-    members: Arc<Vec<Member>>,
-    next: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
 }
 
 impl Balanced {
-    /// `(url, lazily connecting channel)` pairs; at least one.
-    pub fn new(endpoints: Vec<(String, Channel)>) -> Self {
-        let members = endpoints
-            .into_iter()
-            .map(|(url, channel)| Member { url, channel, ejected_until: std::sync::Mutex::new(None) })
-            .collect();
-        Self { members: Arc::new(members), next: Arc::new(AtomicUsize::new(0)) }
+    /// Balances over `targets` (at least one), resolving names with the system resolver.
+    pub fn new(targets: Vec<Target>) -> Self {
+        Self::with_resolver(targets, Arc::new(SystemResolver), DNS_REFRESH)
     }
 
-    /// The order in which this call tries the endpoints: live ones round-robin, then ejected
-    /// ones by ejection expiry.
-    fn order(&self) -> Vec<usize> {
-        let n = self.members.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let (mut live, mut ejected): (Vec<usize>, Vec<(Instant, usize)>) = (Vec::new(), Vec::new());
+    /// [`Self::new`] with another resolver and refresh interval (tests).
+    pub fn with_resolver(targets: Vec<Target>, resolver: Arc<dyn Resolve>, refresh: Duration) -> Self {
+        let members = targets
+            .iter()
+            .map(|t| vec![Member::new(t.url.clone(), None, t.endpoint.connect_lazy())])
+            .collect();
+        Self {
+            shared: Arc::new(Shared {
+                targets,
+                members: RwLock::new(members),
+                next: AtomicUsize::new(0),
+                resolver,
+                refresh,
+                resolved_at: std::sync::Mutex::new(None),
+                resolving: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The addresses calls currently go to (`None` for a name not resolved yet), by target.
+    pub fn addresses(&self) -> Vec<Vec<Option<SocketAddr>>> {
+        self.shared
+            .members
+            .read()
+            .map(|m| m.iter().map(|t| t.iter().map(|m| m.addr).collect()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Starts a background re-resolution when a name's addresses are older than the refresh
+    /// interval (never more than one at a time; calls never wait for it).
+    fn refresh_if_due(&self) {
+        let shared = &self.shared;
+        if shared.targets.iter().all(|t| t.name.is_none()) {
+            return;
+        }
+        let due = shared
+            .resolved_at
+            .lock()
+            .map(|at| at.is_none_or(|at| at.elapsed() >= shared.refresh))
+            .unwrap_or(false);
+        if !due || shared.resolving.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            shared.resolving.store(false, Ordering::Release);
+            return;
+        };
+        let this = self.clone();
+        runtime.spawn(async move {
+            this.resolve_all().await;
+            if let Ok(mut at) = this.shared.resolved_at.lock() {
+                *at = Some(Instant::now());
+            }
+            this.shared.resolving.store(false, Ordering::Release);
+        });
+    }
+
+    /// Resolves every named target now (calls do this by themselves every [`DNS_REFRESH`]).
+    pub async fn resolve_now(&self) {
+        self.resolve_all().await;
+        if let Ok(mut at) = self.shared.resolved_at.lock() {
+            *at = Some(Instant::now());
+        }
+    }
+
+    /// Resolves every named target and swaps in its new member list, keeping the members
+    /// (connections and ejection state) of addresses that are still there. A name that fails
+    /// to resolve, or resolves to nothing, keeps its previous members.
+    async fn resolve_all(&self) {
+        let shared = &self.shared;
+        for (index, target) in shared.targets.iter().enumerate() {
+            let Some((host, port)) = &target.name else { continue };
+            let resolved =
+                tokio::time::timeout(Duration::from_secs(5), shared.resolver.resolve(host, *port)).await;
+            let mut addrs = match resolved {
+                Ok(Ok(addrs)) if !addrs.is_empty() => addrs,
+                Ok(Ok(_)) => {
+                    tracing::warn!(endpoint = %target.url, "name resolved to no address; keeping the last ones");
+                    continue;
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!(endpoint = %target.url, %error, "cannot resolve; keeping the last addresses");
+                    continue;
+                }
+                Err(_) => {
+                    tracing::warn!(endpoint = %target.url, "resolution timed out; keeping the last addresses");
+                    continue;
+                }
+            };
+            addrs.sort();
+            addrs.dedup();
+            let current: HashMap<SocketAddr, Arc<Member>> = shared
+                .members
+                .read()
+                .map(|m| m[index].iter().filter_map(|m| m.addr.map(|a| (a, m.clone()))).collect())
+                .unwrap_or_default();
+            if current.len() == addrs.len() && addrs.iter().all(|a| current.contains_key(a)) {
+                continue;
+            }
+            let mut next = Vec::with_capacity(addrs.len());
+            for addr in addrs {
+                match current.get(&addr) {
+                    Some(member) => next.push(member.clone()),
+                    None => match target.channel_to(addr) {
+                        Ok(channel) => next.push(Member::new(target.url.clone(), Some(addr), channel)),
+                        Err(error) => tracing::warn!(endpoint = %target.url, %addr, %error, "bad address"),
+                    },
+                }
+            }
+            if next.is_empty() {
+                continue;
+            }
+            tracing::info!(
+                endpoint = %target.url,
+                addresses = ?next.iter().filter_map(|m| m.addr).collect::<Vec<_>>(),
+                "endpoint resolved"
+            );
+            if let Ok(mut members) = shared.members.write() {
+                members[index] = next;
+            }
+        }
+    }
+
+    /// The members this call tries, in order: live ones round-robin, then ejected ones by
+    /// ejection expiry.
+    fn order(&self) -> Vec<Arc<Member>> {
+        let all: Vec<Arc<Member>> = match self.shared.members.read() {
+            Ok(members) => members.iter().flatten().cloned().collect(),
+            Err(_) => return Vec::new(),
+        };
+        let n = all.len();
+        if n == 0 {
+            return all;
+        }
+        let start = self.shared.next.fetch_add(1, Ordering::Relaxed);
+        let mut live = Vec::with_capacity(n);
+        let mut ejected: Vec<(Instant, usize)> = Vec::new();
         for i in (0..n).map(|k| (start + k) % n) {
-            match self.members[i].ejected_until() {
-                None => live.push(i),
+            match all[i].ejected_until() {
+                None => live.push(all[i].clone()),
                 Some(until) => ejected.push((until, i)),
             }
         }
         ejected.sort();
-        live.extend(ejected.into_iter().map(|(_, i)| i));
+        live.extend(ejected.into_iter().map(|(_, i)| all[i].clone()));
         live
     }
 }
@@ -121,7 +349,8 @@ fn never_sent(error: &BoxError) -> bool {
         {
             return true;
         }
-        if e.to_string().contains("tcp connect error") {
+        let text = e.to_string();
+        if text.contains("tcp connect error") || text.contains("dns error") {
             return true;
         }
         source = e.source();
@@ -149,14 +378,14 @@ impl Service<http::Request<Body>> for Balanced {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        self.refresh_if_due();
         let this = self.clone();
         Box::pin(async move {
             let (parts, body) = request.into_parts();
             let body = body.collect().await.map_err(|status| Box::new(status) as BoxError)?.to_bytes();
             let idempotent = is_idempotent(parts.uri.path());
             let mut last_error: Option<BoxError> = None;
-            for index in this.order() {
-                let member = &this.members[index];
+            for member in this.order() {
                 let mut channel = member.channel.clone();
                 let attempt = async {
                     channel.ready().await.map_err(BoxError::from)?;

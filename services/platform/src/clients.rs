@@ -1,10 +1,9 @@
 //! Channels to other services.
 //!
-//! Each client takes a list of endpoints (balanced per request, with ejection of dead ones and
-//! retries: [`crate::balance`]), connects lazily (a service may start before the ones it calls) and presents the service
+//! Each client takes a list of endpoints (balanced per request, with ejection of dead ones,
+//! retries, and host names re-resolved so every replica behind a name is used:
+//! [`crate::balance`]), connects lazily (a service may start before the ones it calls) and presents the service
 //! credential in `x-operant-service-token`.
-
-use std::time::Duration;
 
 use anyhow::Context;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
@@ -12,7 +11,7 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 
-use crate::balance::Balanced;
+use crate::balance::{self, Balanced, Target};
 
 use crate::config::TlsConfig;
 use crate::principal::REQUEST_ID_HEADER;
@@ -36,7 +35,8 @@ impl ServiceCredentials {
     }
 
     /// Adds the credential to a metadata map (for requests built by hand), and, inside a
-    /// request, its request id and a child `traceparent` (see [`crate::trace`]).
+    /// request, its request id and the `traceparent` of the current server span, which becomes
+    /// the parent of the callee's span (see [`crate::trace`]).
     pub fn apply(&self, metadata: &mut MetadataMap) {
         metadata.insert(SERVICE_TOKEN_HEADER, self.token.clone());
         if let Some(context) = crate::trace::current() {
@@ -45,7 +45,7 @@ impl ServiceCredentials {
             {
                 metadata.insert(REQUEST_ID_HEADER, value);
             }
-            if let Ok(value) = context.trace.child().to_string().parse() {
+            if let Ok(value) = context.trace.to_string().parse() {
                 metadata.insert(TRACEPARENT_HEADER, value);
             }
         }
@@ -69,20 +69,17 @@ pub fn channel(urls: &[String], tls: &TlsConfig) -> anyhow::Result<Balanced> {
         }
         None => None,
     };
-    let mut members = Vec::with_capacity(urls.len());
+    let mut targets = Vec::with_capacity(urls.len());
     for url in urls {
-        let mut endpoint = Endpoint::from_shared(url.clone())
-            .with_context(|| format!("bad endpoint URL {url:?}"))?
-            .connect_timeout(Duration::from_secs(2))
-            .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_secs(20))
-            .keep_alive_timeout(Duration::from_secs(10));
+        let mut endpoint = balance::configure(
+            Endpoint::from_shared(url.clone()).with_context(|| format!("bad endpoint URL {url:?}"))?,
+        );
         if let Some(tls_config) = &tls_config {
             endpoint = endpoint.tls_config(tls_config.clone())?;
         }
-        members.push((url.clone(), endpoint.connect_lazy()));
+        targets.push(Target::new(url, endpoint, tls_config.clone()));
     }
-    Ok(Balanced::new(members))
+    Ok(Balanced::new(targets))
 }
 
 /// [`channel`] with the service credential attached.
