@@ -1,7 +1,9 @@
 //! Queries on `projects`. Every function is scoped to one organization.
 
 use diesel::dsl::now;
+use diesel::dsl::sql;
 use diesel::pg::Pg;
+use diesel::sql_types::BigInt;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -184,7 +186,17 @@ pub async fn list(
     filter: &ProjectFilter,
     page: &Page<ProjectSort>,
 ) -> QueryResult<Paged<Project>> {
-    let total = filtered(organization_id, filter).count().get_result(conn).await?;
-    let items = list_query(organization_id, filter, page).load(conn).await?;
-    Ok(Paged { items, total })
+    // One round trip: the total rides on every row as a window count over the filtered rows
+    // (computed before OFFSET/LIMIT, in the same snapshot as the page). Only a page past the end,
+    // which has no row to carry it, asks for the count separately.
+    let rows: Vec<(Project, i64)> = list_query(organization_id, filter, page)
+        .select((Project::as_select(), sql::<BigInt>("count(*) OVER ()")))
+        .load(conn)
+        .await?;
+    let total = match rows.as_slice().first() {
+        Some((_, total)) => *total,
+        None if page.skip == 0 => 0,
+        None => filtered(organization_id, filter).count().get_result(conn).await?,
+    };
+    Ok(Paged { items: rows.into_iter().map(|(row, _)| row).collect(), total })
 }

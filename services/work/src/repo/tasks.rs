@@ -5,7 +5,9 @@
 //! and delivers rows in `created_at, id` order for the board view without a sort.
 
 use diesel::dsl::now;
+use diesel::dsl::sql;
 use diesel::pg::Pg;
+use diesel::sql_types::BigInt;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -225,9 +227,19 @@ pub async fn list(
     filter: &TaskFilter,
     page: &Page<TaskSort>,
 ) -> QueryResult<Paged<Task>> {
-    let total = filtered(organization_id, filter).count().get_result(conn).await?;
-    let items = list_query(organization_id, filter, page).load(conn).await?;
-    Ok(Paged { items, total })
+    // One round trip: the total rides on every row as a window count over the filtered rows
+    // (computed before OFFSET/LIMIT, in the same snapshot as the page). Only a page past the end,
+    // which has no row to carry it, asks for the count separately.
+    let rows: Vec<(Task, i64)> = list_query(organization_id, filter, page)
+        .select((Task::as_select(), sql::<BigInt>("count(*) OVER ()")))
+        .load(conn)
+        .await?;
+    let total = match rows.as_slice().first() {
+        Some((_, total)) => *total,
+        None if page.skip == 0 => 0,
+        None => filtered(organization_id, filter).count().get_result(conn).await?,
+    };
+    Ok(Paged { items: rows.into_iter().map(|(row, _)| row).collect(), total })
 }
 
 /// The plan PostgreSQL chooses for [`list_query`], one line per row of `EXPLAIN`.
