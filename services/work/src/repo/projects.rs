@@ -1,9 +1,8 @@
 //! Queries on `projects`. Every function is scoped to one organization.
 
+use diesel::dsl::count as count_of;
 use diesel::dsl::now;
-use diesel::dsl::sql;
 use diesel::pg::Pg;
-use diesel::sql_types::BigInt;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -187,10 +186,11 @@ pub async fn list(
     page: &Page<ProjectSort>,
 ) -> QueryResult<Paged<Project>> {
     // One round trip: the total rides on every row as a window count over the filtered rows
+    // (built with diesel's `over()`, not a SQL literal, so the statement stays prepared and cached)
     // (computed before OFFSET/LIMIT, in the same snapshot as the page). Only a page past the end,
     // which has no row to carry it, asks for the count separately.
     let rows: Vec<(Project, i64)> = list_query(organization_id, filter, page)
-        .select((Project::as_select(), sql::<BigInt>("count(*) OVER ()")))
+        .select((Project::as_select(), count_of(projects::id).over()))
         .load(conn)
         .await?;
     let total = match rows.as_slice().first() {

@@ -4,10 +4,9 @@
 //! is compared with `=` (not `= ANY`), so that `tasks_project_status_created_idx` both filters
 //! and delivers rows in `created_at, id` order for the board view without a sort.
 
+use diesel::dsl::count as count_of;
 use diesel::dsl::now;
-use diesel::dsl::sql;
 use diesel::pg::Pg;
-use diesel::sql_types::BigInt;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -228,10 +227,11 @@ pub async fn list(
     page: &Page<TaskSort>,
 ) -> QueryResult<Paged<Task>> {
     // One round trip: the total rides on every row as a window count over the filtered rows
+    // (built with diesel's `over()`, not a SQL literal, so the statement stays prepared and cached)
     // (computed before OFFSET/LIMIT, in the same snapshot as the page). Only a page past the end,
     // which has no row to carry it, asks for the count separately.
     let rows: Vec<(Task, i64)> = list_query(organization_id, filter, page)
-        .select((Task::as_select(), sql::<BigInt>("count(*) OVER ()")))
+        .select((Task::as_select(), count_of(tasks::id).over()))
         .load(conn)
         .await?;
     let total = match rows.as_slice().first() {
