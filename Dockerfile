@@ -13,6 +13,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock rustfmt.toml ./
 COPY proto/Cargo.toml proto/build.rs proto/
 COPY proto/operant proto/operant
+COPY proto/vendor proto/vendor
 COPY services/platform/Cargo.toml services/platform/
 COPY services/auth/Cargo.toml services/auth/
 COPY services/tenancy/Cargo.toml services/tenancy/

@@ -1,5 +1,8 @@
 //! Compiles `operant/**/*.proto` with protox (pure Rust, no system `protoc`) and generates
 //! tonic/prost code plus one encoded `FileDescriptorSet` used by gRPC server reflection.
+//!
+//! The vendored OTLP trace contracts under `vendor/` are compiled too (into
+//! `operant_proto::otlp`), but kept out of that descriptor set: they are not Operant's API.
 
 use std::path::{Path, PathBuf};
 
@@ -20,8 +23,13 @@ fn main() {
     let mut files = Vec::new();
     collect(&root.join("operant"), &mut files);
     files.sort();
+    let vendor = root.join("vendor");
+    let mut otlp = Vec::new();
+    collect(&vendor.join("opentelemetry"), &mut otlp);
+    otlp.sort();
     println!("cargo:rerun-if-changed=operant");
-    for f in &files {
+    println!("cargo:rerun-if-changed=vendor");
+    for f in files.iter().chain(&otlp) {
         println!("cargo:rerun-if-changed={}", f.display());
     }
 
@@ -35,4 +43,12 @@ fn main() {
         .build_client(true)
         .compile_fds(fds)
         .expect("generate code");
+
+    // OTLP: code only (the exporter's client, and the server half for tests' fake collectors).
+    let otlp_fds = protox::compile(&otlp, [&vendor]).expect("vendored OTLP protos compile");
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .compile_fds(otlp_fds)
+        .expect("generate OTLP code");
 }

@@ -11,6 +11,8 @@
 //! - [`openapi`] and [`docs`]: `/openapi.json`, Swagger UI at `/docs`, ReDoc at `/redoc`.
 //!
 //! Around the routes ([`router`]): request ids (`X-Request-Id`, generated when absent and echoed),
+//! the W3C trace context (the gateway's own span, exported over OTLP when
+//! `OPERANT_OTLP_ENDPOINT` is set), metrics by route,
 //! a tracing span per request with method, path, status and latency, CORS, the body size limit,
 //! a panic catcher answering 500 in the error body, and a last safety net that turns any
 //! non-JSON error response (axum's own 404/405, for example) into the error body.
@@ -37,6 +39,7 @@ use axum::response::{IntoResponse, Response};
 use operant_platform::config::Settings;
 use operant_platform::grpc::Shutdown;
 use operant_platform::metrics::{Metrics, serve_admin};
+use operant_platform::otlp::{self, Exporter, FinishedSpan};
 use operant_platform::principal::{ORGANIZATION_HEADER, REQUEST_ID_HEADER};
 use operant_platform::trace::{TRACEPARENT_HEADER, TraceContext};
 use tokio::net::TcpListener;
@@ -50,7 +53,8 @@ use tracing::Level;
 use crate::error::HttpError;
 use crate::upstream::Upstream;
 
-/// What every handler shares: the settings and the channels to the services.
+/// What every handler shares: the settings, the channels to the services, the metrics and the
+/// OTLP exporter.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
@@ -58,13 +62,15 @@ struct Inner {
     settings: Arc<Settings>,
     upstream: Upstream,
     metrics: Arc<Metrics>,
+    exporter: Exporter,
 }
 
 impl AppState {
-    /// Creates the (lazily connecting) channels; fails only on malformed endpoint settings.
+    /// Creates the (lazily connecting) channels and, when `OPERANT_OTLP_ENDPOINT` is set, the
+    /// exporter (which needs a tokio runtime then); fails only on malformed endpoint settings.
     pub fn new(settings: Arc<Settings>) -> anyhow::Result<Self> {
         let upstream = Upstream::new(&settings)?;
-        Ok(Self(Arc::new(Inner { settings, upstream, metrics: Metrics::new("gateway") })))
+        Self::with_upstream(settings, upstream)
     }
 
     /// [`AppState::new`] with another timeout for each gRPC call.
@@ -73,7 +79,13 @@ impl AppState {
         timeout: std::time::Duration,
     ) -> anyhow::Result<Self> {
         let upstream = Upstream::new(&settings)?.with_timeout(timeout);
-        Ok(Self(Arc::new(Inner { settings, upstream, metrics: Metrics::new("gateway") })))
+        Self::with_upstream(settings, upstream)
+    }
+
+    fn with_upstream(settings: Arc<Settings>, upstream: Upstream) -> anyhow::Result<Self> {
+        let metrics = Metrics::new("gateway");
+        let exporter = Exporter::from_settings(&settings, "gateway", metrics.clone())?;
+        Ok(Self(Arc::new(Inner { settings, upstream, metrics, exporter })))
     }
 
     pub fn settings(&self) -> &Settings {
@@ -87,6 +99,11 @@ impl AppState {
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.0.metrics
     }
+
+    /// The OTLP exporter (disabled unless `OPERANT_OTLP_ENDPOINT` is set).
+    pub fn exporter(&self) -> &Exporter {
+        &self.0.exporter
+    }
 }
 
 /// Serves the REST API on `listener` until `shutdown` fires, then lets in-flight requests finish.
@@ -98,6 +115,7 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     })?;
     tracing::info!(addr = %admin.local_addr()?, "gateway metrics at /metrics");
     tokio::spawn(serve_admin(admin, state.metrics().clone(), shutdown.clone()));
+    let exporter = state.exporter().clone();
     let app = router(state);
     tracing::info!(%addr, "REST gateway listening");
     match (&settings.tls.cert, &settings.tls.key) {
@@ -116,6 +134,8 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
                 .await?
         }
     }
+    // The spans of the last requests.
+    exporter.shutdown().await;
     tracing::info!("REST gateway stopped");
     Ok(())
 }
@@ -140,6 +160,7 @@ pub fn router(state: AppState) -> Router {
 pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let settings = state.settings().clone();
     let metrics = state.metrics().clone();
+    let exporter = state.exporter().clone();
     let request_id = header::HeaderName::from_static(REQUEST_ID_HEADER);
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<_>| {
@@ -159,7 +180,9 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
             .layer(axum::middleware::map_request(start_trace))
-            .layer(axum::middleware::from_fn(move |request, next| observe(metrics.clone(), request, next)))
+            .layer(axum::middleware::from_fn(move |request, next| {
+                observe(metrics.clone(), exporter.clone(), request, next)
+            }))
             .layer(trace)
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(operant_platform::grpc::cors(&settings))
@@ -169,34 +192,74 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     )
 }
 
-/// Continues the caller's W3C trace (or starts one) with a span of the gateway's own, and puts
-/// it in the `traceparent` header that [`upstream::Forward`] sends on to the services.
+/// Continues the caller's W3C trace (or starts one) with a span of the gateway's own (whose
+/// parent is the client's span), puts it in the `traceparent` header that [`upstream::Forward`]
+/// sends on to the services (so it becomes their parent), and in the request extensions for
+/// [`observe`].
 async fn start_trace(mut request: Request<axum::body::Body>) -> Request<axum::body::Body> {
     let incoming = request.headers().get(TRACEPARENT_HEADER).and_then(|v| v.to_str().ok());
     let trace = TraceContext::continue_or_start(incoming);
     if let Ok(value) = HeaderValue::from_str(&trace.to_string()) {
         request.headers_mut().insert(TRACEPARENT_HEADER, value);
     }
+    request.extensions_mut().insert(trace);
     request
 }
 
 /// Records every request in the REST metrics, by route template (never the raw path, whose ids
-/// would make unbounded label values).
+/// would make unbounded label values), and, when the exporter is enabled and the trace sampled,
+/// as the gateway's SERVER span (not for `/health`, which probes call all the time).
 async fn observe(
     metrics: Arc<Metrics>,
+    exporter: Exporter,
     request: Request<axum::body::Body>,
     next: axum::middleware::Next,
 ) -> Response {
     let started = std::time::Instant::now();
     let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let matched = request.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_owned());
+    let export = match request.extensions().get::<TraceContext>() {
+        Some(trace) if exporter.is_enabled() && trace.sampled && matched.as_deref() != Some("/health") => {
+            Some((*trace, std::time::SystemTime::now()))
+        }
+        _ => None,
+    };
     let response = next.run(request).await;
-    metrics.record_http(&method, &route, response.status().as_u16(), started.elapsed());
+    let status = response.status();
+    let elapsed = started.elapsed();
+    let route = matched.as_deref().unwrap_or("unmatched");
+    metrics.record_http(&method, route, status.as_u16(), elapsed);
+    if let Some((trace, start)) = export {
+        exporter.record(http_span(&method, matched.as_deref(), status, trace, start, start + elapsed));
+    }
     response
+}
+
+/// The gateway's SERVER span of one REST request, with the OpenTelemetry HTTP attributes; ERROR
+/// on a 5xx answer.
+fn http_span(
+    method: &str,
+    route: Option<&str>,
+    status: StatusCode,
+    trace: TraceContext,
+    start: std::time::SystemTime,
+    end: std::time::SystemTime,
+) -> FinishedSpan {
+    let mut attributes = vec![
+        otlp::string("http.request.method", method),
+        otlp::int("http.response.status_code", i64::from(status.as_u16())),
+    ];
+    if let Some(route) = route {
+        attributes.push(otlp::string("http.route", route));
+    }
+    FinishedSpan {
+        trace,
+        name: route.map_or_else(|| method.to_owned(), |route| format!("{method} {route}")),
+        start,
+        end,
+        attributes,
+        error: status.is_server_error().then(|| status.as_u16().to_string()),
+    }
 }
 
 async fn not_found() -> HttpError {

@@ -116,6 +116,9 @@ pub struct Settings {
     pub public_url: String,
     /// `OPERANT_LOG_FORMAT`: `text` (default) or `json`.
     pub log_json: bool,
+    /// `OPERANT_OTLP_ENDPOINT`: an OTLP/gRPC collector (`http://collector:4317`) that receives
+    /// the server spans of sampled traces; unset (default): no exporter at all.
+    pub otlp_endpoint: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -208,6 +211,7 @@ impl Settings {
                 Some("json") => true,
                 Some(other) => bail!("OPERANT_LOG_FORMAT={other:?}: expected text or json"),
             },
+            otlp_endpoint: var("OPERANT_OTLP_ENDPOINT"),
         };
         settings.validate()?;
         Ok(settings)
@@ -250,6 +254,7 @@ impl Settings {
             max_body_bytes: 1024 * 1024,
             public_url: "http://localhost:8000".into(),
             log_json: false,
+            otlp_endpoint: None,
         }
     }
 
@@ -266,6 +271,14 @@ impl Settings {
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             bail!("OPERANT_TLS_CERT and OPERANT_TLS_KEY go together");
+        }
+        if let Some(endpoint) = &self.otlp_endpoint {
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                bail!("OPERANT_OTLP_ENDPOINT={endpoint:?}: expected an http:// or https:// URL");
+            }
+            if endpoint.starts_with("https://") && self.tls.ca.is_none() {
+                bail!("OPERANT_OTLP_ENDPOINT over https:// needs OPERANT_TLS_CA to verify the collector");
+            }
         }
         if self.environment == Environment::Production {
             if self.service_token == DEV_SERVICE_TOKEN || self.service_token.len() < 32 {

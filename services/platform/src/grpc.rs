@@ -1,7 +1,8 @@
 //! The gRPC server every service runs: its own services plus grpc.health.v1, server reflection
 //! (v1 and v1alpha, with the health and rich-error descriptor sets so grpcurl can decode
-//! `ErrorInfo`), grpc-web over HTTP/1.1 with CORS, the [`CallContextLayer`] and graceful
-//! shutdown that lets in-flight calls finish.
+//! `ErrorInfo`), grpc-web over HTTP/1.1 with CORS, the [`CallContextLayer`] (with the server's
+//! OTLP [`Exporter`] when `OPERANT_OTLP_ENDPOINT` is set) and graceful shutdown that lets
+//! in-flight calls finish.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::config::Settings;
 use crate::db::{self, PgPool};
 use crate::metrics::{Metrics, serve_admin};
+use crate::otlp::Exporter;
 use crate::principal::{Authenticator, CallContextLayer};
 
 /// A cloneable "stop now" signal.
@@ -188,6 +190,7 @@ pub async fn serve(
     tokio::spawn(health_probe(reporter, spec.service_names.clone(), spec.pool.clone(), shutdown.clone()));
 
     let routes = with_standard_routes(spec.routes, health, &spec.service_names)?;
+    let exporter = Exporter::from_settings(settings, spec.name, spec.metrics.clone())?;
     spec.metrics.watch_pool(spec.pool.clone());
     let admin = TcpListener::bind(spec.admin)
         .await
@@ -212,11 +215,13 @@ pub async fn serve(
     builder
         .layer(cors(settings))
         .layer(tonic_web::GrpcWebLayer::new())
-        .layer(CallContextLayer::new(spec.authenticator, spec.name, spec.metrics))
+        .layer(CallContextLayer::new(spec.authenticator, spec.name, spec.metrics, exporter.clone()))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, async move { shutdown.wait().await })
         .await
         .with_context(|| format!("{} server on {addr}", spec.name))?;
+    // The spans of the last calls.
+    exporter.shutdown().await;
     tracing::info!(service = spec.name, "gRPC server stopped");
     Ok(())
 }

@@ -12,6 +12,7 @@
 //! - [`metrics`]: Prometheus metrics and the admin `/metrics` endpoint.
 //! - [`telemetry`]: tracing setup.
 //! - [`trace`]: W3C `traceparent` and request ids propagated across gRPC hops.
+//! - [`otlp`]: the optional OTLP/gRPC exporter of server spans (`OPERANT_OTLP_ENDPOINT`).
 
 pub mod balance;
 pub mod clients;
@@ -21,6 +22,7 @@ pub mod devdb;
 pub mod error;
 pub mod grpc;
 pub mod metrics;
+pub mod otlp;
 pub mod principal;
 pub mod telemetry;
 pub mod tokens;

@@ -10,7 +10,9 @@
 //! - `operant_db_pool_connections{state}`: `max`, `open`, `idle` and `waiting` (callers queued
 //!   for a connection), read from the pool at scrape time;
 //! - `operant_bcrypt_queue_depth`: password hashes waiting for or running on the blocking pool
-//!   (the auth service).
+//!   (the auth service);
+//! - `operant_otlp_spans_dropped_total{reason}`: spans the OTLP exporter ([`crate::otlp`]) could
+//!   not deliver: `queue_full`, `export_failed` or `rejected` (by the collector).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,6 +41,11 @@ struct HttpLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DropLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -57,6 +64,7 @@ pub struct Metrics {
     http_latency: Family<HttpLabels, Histogram, fn() -> Histogram>,
     pool_connections: Family<PoolLabels, Gauge>,
     bcrypt_queue: Gauge,
+    otlp_dropped: Family<DropLabels, Counter>,
     pool: Mutex<Option<PgPool>>,
 }
 
@@ -73,6 +81,7 @@ impl Metrics {
             http_latency: Family::new_with_constructor(latency_histogram),
             pool_connections: Family::default(),
             bcrypt_queue: Gauge::default(),
+            otlp_dropped: Family::default(),
             pool: Mutex::new(None),
             registry: Mutex::new(Registry::default()),
         };
@@ -106,6 +115,11 @@ impl Metrics {
             "password hashes queued for or running on the blocking pool",
             metrics.bcrypt_queue.clone(),
         );
+        registry.register(
+            "otlp_spans_dropped",
+            "spans the OTLP exporter dropped, by reason (queue_full, export_failed, rejected)",
+            metrics.otlp_dropped.clone(),
+        );
         if let Ok(mut r) = metrics.registry.lock() {
             *r = registry;
         }
@@ -129,6 +143,11 @@ impl Metrics {
         let labels = HttpLabels { method: method.to_owned(), route: route.to_owned(), status };
         self.http_requests.get_or_create(&labels).inc();
         self.http_latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts `spans` the OTLP exporter dropped for `reason`.
+    pub fn record_otlp_dropped(&self, reason: &'static str, spans: u64) {
+        self.otlp_dropped.get_or_create(&DropLabels { reason }).inc_by(spans);
     }
 
     /// The bcrypt queue gauge (incremented when a hash is queued, decremented when it is done).
@@ -156,7 +175,8 @@ impl Metrics {
     }
 }
 
-fn code_name(code: tonic::Code) -> &'static str {
+/// The canonical name of a gRPC status code (`NOT_FOUND`).
+pub fn code_name(code: tonic::Code) -> &'static str {
     use tonic::Code::*;
     match code {
         Ok => "OK",

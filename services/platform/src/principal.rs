@@ -9,6 +9,9 @@
 //! Internal RPCs (services named `*InternalService`) refuse callers without the service token,
 //! whatever else they present. The result is a [`Caller`] in the request extensions, read by
 //! handlers with [`caller`].
+//!
+//! When the call ends the layer records its metrics and, with an OTLP exporter configured, its
+//! SERVER span ([`crate::otlp`]).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -24,6 +27,7 @@ use uuid::Uuid;
 use crate::clients::SERVICE_TOKEN_HEADER;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::otlp::Exporter;
 use crate::tokens::{TokenVerifier, UserPrincipal, unauthenticated};
 
 /// Metadata key of the tenant.
@@ -206,17 +210,23 @@ impl Authenticator {
 }
 
 /// The tower layer that runs [`Authenticator::authenticate`] for every request and records its
-/// outcome in the service's [`Metrics`].
+/// outcome in the service's [`Metrics`] and, when enabled, as a span sent by the [`Exporter`].
 #[derive(Clone)]
 pub struct CallContextLayer {
     auth: Arc<Authenticator>,
     service_name: &'static str,
     metrics: Arc<Metrics>,
+    exporter: Exporter,
 }
 
 impl CallContextLayer {
-    pub fn new(auth: Arc<Authenticator>, service_name: &'static str, metrics: Arc<Metrics>) -> Self {
-        Self { auth, service_name, metrics }
+    pub fn new(
+        auth: Arc<Authenticator>,
+        service_name: &'static str,
+        metrics: Arc<Metrics>,
+        exporter: Exporter,
+    ) -> Self {
+        Self { auth, service_name, metrics, exporter }
     }
 }
 
@@ -229,6 +239,7 @@ impl<S> tower::Layer<S> for CallContextLayer {
             auth: self.auth.clone(),
             service_name: self.service_name,
             metrics: self.metrics.clone(),
+            exporter: self.exporter.clone(),
         }
     }
 }
@@ -240,6 +251,7 @@ pub struct CallContext<S> {
     auth: Arc<Authenticator>,
     service_name: &'static str,
     metrics: Arc<Metrics>,
+    exporter: Exporter,
 }
 
 impl<S, B> tower::Service<http::Request<B>> for CallContext<S>
@@ -291,9 +303,16 @@ where
             .and_then(|info| info.remote_addr())
             .map(|addr| addr.ip());
         let metrics = self.metrics.clone();
+        // Health checks and reflection make no spans: probes would drown the real traffic.
+        let exporter = if self.exporter.is_enabled() && trace.sampled && !is_probe(&path) {
+            Some(self.exporter.clone())
+        } else {
+            None
+        };
         Box::pin(
             async move {
                 let started = std::time::Instant::now();
+                let export = exporter.map(|exporter| (exporter, trace, std::time::SystemTime::now()));
                 let header_value = http::HeaderValue::from_str(&request_id).ok();
                 let result = match auth.authenticate(&path, request.headers(), peer, request_id).await {
                     Ok(caller) => {
@@ -310,7 +329,8 @@ where
                     if let Some(value) = header_value {
                         parts.headers.insert(REQUEST_ID_HEADER, value);
                     }
-                    let recorder = Recorder { metrics, path, started, span: tracing::Span::current() };
+                    let recorder =
+                        Recorder { metrics, path, started, span: tracing::Span::current(), export };
                     // A trailers-only answer (every error) carries its status in the headers.
                     let body = match grpc_code(&parts.headers) {
                         Some(code) => {
@@ -335,20 +355,56 @@ fn grpc_code(headers: &http::HeaderMap) -> Option<tonic::Code> {
         .map(tonic::Code::from_i32)
 }
 
+fn is_probe(path: &str) -> bool {
+    path.starts_with("/grpc.health.") || path.starts_with("/grpc.reflection.")
+}
+
 /// Records one finished call.
 struct Recorder {
     metrics: Arc<Metrics>,
     path: String,
     started: std::time::Instant,
     span: tracing::Span,
+    /// Set when the call's span is exported: the exporter, the call's span and its start.
+    export: Option<(Exporter, crate::trace::TraceContext, std::time::SystemTime)>,
 }
 
 impl Recorder {
     fn finish(self, code: tonic::Code) {
         let elapsed = self.started.elapsed();
         self.metrics.record_grpc(&self.path, code, elapsed);
+        if let Some((exporter, trace, start)) = self.export {
+            exporter.record(grpc_span(&self.path, code, trace, start, start + elapsed));
+        }
         let _entered = self.span.enter();
         tracing::debug!(elapsed_ms = elapsed.as_secs_f64() * 1e3, grpc_code = ?code, "rpc finished");
+    }
+}
+
+/// The SERVER span of a gRPC call to `path` (`/operant.work.v1.ProjectService/ListProjects`),
+/// with the OpenTelemetry RPC attributes; ERROR unless the code is OK.
+fn grpc_span(
+    path: &str,
+    code: tonic::Code,
+    trace: crate::trace::TraceContext,
+    start: std::time::SystemTime,
+    end: std::time::SystemTime,
+) -> crate::otlp::FinishedSpan {
+    use crate::otlp::{int, string};
+    let name = path.trim_start_matches('/');
+    let (service, method) = name.split_once('/').unwrap_or((name, ""));
+    crate::otlp::FinishedSpan {
+        trace,
+        name: name.to_owned(),
+        start,
+        end,
+        attributes: vec![
+            string("rpc.system", "grpc"),
+            string("rpc.service", service),
+            string("rpc.method", method),
+            int("rpc.grpc.status_code", code as i64),
+        ],
+        error: (code != tonic::Code::Ok).then(|| crate::metrics::code_name(code).to_owned()),
     }
 }
 

@@ -5,7 +5,12 @@
 //! trace id in the request's log span and makes them the *current* context of the handler
 //! (a tokio task-local), so a service calling another one (work → tenancy, tenancy → auth)
 //! forwards both without any plumbing: [`ServiceCredentials`] adds them to every outgoing call.
-//! An OTLP exporter is not part of this (see the README).
+//!
+//! Each hop is one span: a server continuing an incoming `traceparent` gets a new span id whose
+//! parent is the caller's span ([`TraceContext::parent_span_id`]), and what it sends on is its
+//! *own* span id, so the spans of one request form a tree: client → gateway → work → tenancy.
+//! When `OPERANT_OTLP_ENDPOINT` is set, every server span of a sampled trace is exported by
+//! [`crate::otlp`].
 //!
 //! [`CallContextLayer`]: crate::principal::CallContextLayer
 //! [`ServiceCredentials`]: crate::clients::ServiceCredentials
@@ -17,11 +22,15 @@ use rand::Rng;
 /// Header (and gRPC metadata key) of the W3C trace context.
 pub const TRACEPARENT_HEADER: &str = "traceparent";
 
-/// One hop of a trace.
+/// One hop (span) of a trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TraceContext {
     pub trace_id: [u8; 16],
+    /// This span; what is sent on as the parent id of `traceparent`.
     pub span_id: [u8; 8],
+    /// The caller's span, when this one continues an incoming trace (`None` for a root).
+    pub parent_span_id: Option<[u8; 8]>,
+    /// The W3C `sampled` flag: only sampled traces are exported.
     pub sampled: bool,
 }
 
@@ -47,11 +56,12 @@ impl TraceContext {
         let mut trace_id = [0u8; 16];
         rng.fill(&mut trace_id);
         trace_id[0] |= 1; // never all zeros
-        Self { trace_id, span_id: new_span_id(), sampled: true }
+        Self { trace_id, span_id: new_span_id(), parent_span_id: None, sampled: true }
     }
 
-    /// Parses `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`; anything else (or an all-zero
-    /// id, which the spec forbids) is `None`.
+    /// Parses `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`: the caller's span (its
+    /// `parent_span_id` is unknown, `None`); anything else (or an all-zero id, which the spec
+    /// forbids) is `None`.
     pub fn parse(header: &str) -> Option<Self> {
         let mut parts = header.trim().split('-');
         let (version, trace, parent, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
@@ -64,10 +74,11 @@ impl TraceContext {
         if trace_id == [0; 16] || span_id == [0; 8] {
             return None;
         }
-        Some(Self { trace_id, span_id, sampled: flags[0] & 1 == 1 })
+        Some(Self { trace_id, span_id, parent_span_id: None, sampled: flags[0] & 1 == 1 })
     }
 
-    /// The incoming context continued by a new span of ours, or a new trace.
+    /// The incoming context continued by a new span of ours (whose parent is the caller's span),
+    /// or a new trace.
     pub fn continue_or_start(header: Option<&str>) -> Self {
         match header.and_then(Self::parse) {
             Some(parent) => parent.child(),
@@ -75,13 +86,17 @@ impl TraceContext {
         }
     }
 
-    /// The same trace, a new span.
+    /// The same trace, a new span whose parent is this one.
     pub fn child(&self) -> Self {
-        Self { span_id: new_span_id(), ..*self }
+        Self { span_id: new_span_id(), parent_span_id: Some(self.span_id), ..*self }
     }
 
     pub fn trace_id_hex(&self) -> String {
         hex(&self.trace_id)
+    }
+
+    pub fn span_id_hex(&self) -> String {
+        hex(&self.span_id)
     }
 }
 
@@ -129,9 +144,27 @@ mod tests {
         let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         let parsed = TraceContext::parse(header).expect("valid");
         assert_eq!(parsed.to_string(), header);
+        assert_eq!(parsed.parent_span_id, None);
         let child = TraceContext::continue_or_start(Some(header));
         assert_eq!(child.trace_id, parsed.trace_id);
         assert_ne!(child.span_id, parsed.span_id);
+        assert_eq!(child.parent_span_id, Some(parsed.span_id), "the caller's span is the parent");
+        assert!(child.sampled);
+        // What a hop sends on is its own span, so the next hop's parent is this one.
+        let next = TraceContext::continue_or_start(Some(&child.to_string()));
+        assert_eq!(next.parent_span_id, Some(child.span_id));
+        assert_eq!(next.trace_id, parsed.trace_id);
+    }
+
+    #[test]
+    fn roots_have_no_parent_and_unsampled_stays_unsampled() {
+        let root = TraceContext::continue_or_start(None);
+        assert_eq!(root.parent_span_id, None);
+        assert!(root.sampled);
+        let unsampled =
+            TraceContext::continue_or_start(Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"));
+        assert!(!unsampled.sampled);
+        assert!(unsampled.to_string().ends_with("-00"));
     }
 
     #[test]
