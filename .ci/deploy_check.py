@@ -49,6 +49,8 @@ CALLERS = {
     "gateway": {"*"},
 }
 PRESTOP_MARGIN_SECS = 10
+DRAIN_MARGIN_SECS = 3
+LIVENESS_SERVICE = "operant.liveness"
 
 passed = 0
 failed = 0
@@ -353,7 +355,13 @@ def semantic_checks(overlay: str, docs: list[dict], template_keys: set[str]) -> 
     check(f"{pre}: a Deployment per service and the gateway; resources and non-root everywhere",
           problems)
 
-    # Probes and graceful shutdown.
+    # Probes and graceful shutdown: the kubelet's SIGKILL must come after the preStop sleep
+    # plus the servers' own drain bound (OPERANT_SHUTDOWN_GRACE in the ConfigMap, default 20).
+    config = {}
+    for d in docs:
+        if d.get("kind") == "ConfigMap" and "OPERANT_ENV" in (d.get("data") or {}):
+            config = d["data"]
+    drain = int(config.get("OPERANT_SHUTDOWN_GRACE", "20"))
     problems = []
     for name, d in deployments.items():
         spec = pod_spec(d)
@@ -364,6 +372,10 @@ def semantic_checks(overlay: str, docs: list[dict], template_keys: set[str]) -> 
                 problems.append(f"{name}: no {probe}")
             elif name in GRPC_SERVICES and p.get("grpc", {}).get("port") != GRPC_SERVICES[name]:
                 problems.append(f"{name}: {probe} is not a native gRPC probe on {GRPC_SERVICES[name]}")
+            elif (name in GRPC_SERVICES and probe == "livenessProbe"
+                  and p.get("grpc", {}).get("service") != LIVENESS_SERVICE):
+                problems.append(f"{name}: livenessProbe must ask for {LIVENESS_SERVICE!r} "
+                                "(the overall status follows the database)")
         grace = spec.get("terminationGracePeriodSeconds")
         sleep = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
         if grace is None:
@@ -371,6 +383,9 @@ def semantic_checks(overlay: str, docs: list[dict], template_keys: set[str]) -> 
         elif name in APPS and grace < sleep + PRESTOP_MARGIN_SECS:
             problems.append(f"{name}: grace period {grace}s leaves under {PRESTOP_MARGIN_SECS}s "
                             f"after the {sleep}s preStop")
+        elif name in APPS and grace < sleep + drain + DRAIN_MARGIN_SECS:
+            problems.append(f"{name}: grace period {grace}s < preStop {sleep}s + "
+                            f"OPERANT_SHUTDOWN_GRACE {drain}s + {DRAIN_MARGIN_SECS}s")
         if name in APPS and not sleep:
             problems.append(f"{name}: no preStop sleep to let the endpoints drop the pod first")
     check(f"{pre}: readiness+liveness probes (native gRPC for the gRPC services), "

@@ -118,8 +118,12 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     let exporter = state.exporter().clone();
     let app = router(state);
     tracing::info!(%addr, "REST gateway listening");
+    let grace = settings.shutdown_grace;
     match (&settings.tls.cert, &settings.tls.key) {
-        (Some(cert), Some(key)) => tls::serve(listener, app, cert, key, shutdown).await?,
+        (Some(cert), Some(key)) => {
+            let server = tls::serve(listener, app, cert, key, shutdown.clone());
+            operant_platform::grpc::bounded_drain("gateway", server, &shutdown, grace).await?
+        }
         _ => {
             // TCP_NODELAY on every accepted socket: a response written in two segments must not
             // wait for the client's delayed ACK.
@@ -129,9 +133,11 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
                     tracing::debug!(%error, "cannot set TCP_NODELAY");
                 }
             });
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move { shutdown.wait().await })
-                .await?
+            let stop = shutdown.clone();
+            let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move { stop.wait().await })
+                .into_future();
+            operant_platform::grpc::bounded_drain("gateway", server, &shutdown, grace).await?
         }
     }
     // The spans of the last requests.

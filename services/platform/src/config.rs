@@ -119,6 +119,10 @@ pub struct Settings {
     /// `OPERANT_OTLP_ENDPOINT`: an OTLP/gRPC collector (`http://collector:4317`) that receives
     /// the server spans of sampled traces; unset (default): no exporter at all.
     pub otlp_endpoint: Option<String>,
+    /// `OPERANT_SHUTDOWN_GRACE` (seconds, default 20): after SIGTERM, how long in-flight calls
+    /// (and open streams) may run before the server stops anyway. Keep it below the platform's
+    /// kill deadline (Kubernetes `terminationGracePeriodSeconds` minus the preStop sleep).
+    pub shutdown_grace: Duration,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -212,6 +216,7 @@ impl Settings {
                 Some(other) => bail!("OPERANT_LOG_FORMAT={other:?}: expected text or json"),
             },
             otlp_endpoint: var("OPERANT_OTLP_ENDPOINT"),
+            shutdown_grace: Duration::from_secs(parse("OPERANT_SHUTDOWN_GRACE", 20u64)?),
         };
         settings.validate()?;
         Ok(settings)
@@ -255,6 +260,7 @@ impl Settings {
             public_url: "http://localhost:8000".into(),
             log_json: false,
             otlp_endpoint: None,
+            shutdown_grace: Duration::from_secs(5),
         }
     }
 

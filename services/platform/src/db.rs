@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -68,20 +69,37 @@ pub async fn conn(pool: &PgPool) -> Result<PgConn, ApiError> {
 
 /// Applies every pending migration to the database at `database_url`. Re-running it is a no-op.
 pub async fn run_migrations(database_url: &str) -> anyhow::Result<()> {
-    let conn = AsyncPgConnection::establish(database_url).await?;
+    let mut conn = AsyncPgConnection::establish(database_url).await?;
+    // Replicas starting together (or a migration Job beside them) would race to create the
+    // same tables: one runs the migrations, the others wait here and then find nothing pending.
+    // A session lock, released by the unlock below or, at the latest, when the connection closes.
+    diesel::sql_query("SELECT pg_advisory_lock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+        .execute(&mut conn)
+        .await
+        .context("waiting for the migration lock")?;
     let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
     let applied = tokio::task::block_in_place(|| {
         harness
             .run_pending_migrations(MIGRATIONS)
             .map(|versions| versions.iter().map(ToString::to_string).collect::<Vec<_>>())
             .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))
-    })?;
-    drop(harness.into_inner());
+    });
+    let mut conn = harness.into_inner();
+    let _ = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+        .execute(&mut conn)
+        .await;
+    drop(conn);
+    let applied = applied?;
     if !applied.is_empty() {
         tracing::info!(?applied, "applied migrations");
     }
     Ok(())
 }
+
+/// Advisory lock key held while migrations run ("operant-migrate" in ASCII, truncated).
+const MIGRATION_LOCK: i64 = 0x6f70_6572_616e_746d;
 
 /// Whether the database answers `SELECT 1` within `timeout`.
 pub async fn ping(pool: &PgPool, timeout: Duration) -> bool {

@@ -177,8 +177,15 @@ pub struct ServerSpec {
     pub admin: SocketAddr,
 }
 
+/// The grpc.health.v1 service name of the liveness check: SERVING from start to shutdown,
+/// whatever the database does. Liveness probes use it (a database outage must make pods
+/// unready, not restart them all); readiness probes use the overall status (`""`), which
+/// follows the database.
+pub const LIVENESS_SERVICE: &str = "operant.liveness";
+
 /// Runs a gRPC server on `listener` until `shutdown` fires, then stops accepting and waits for
-/// in-flight calls to finish.
+/// in-flight calls to finish, at most `settings.shutdown_grace` (then the remaining calls and
+/// streams are cut).
 pub async fn serve(
     settings: &Settings,
     listener: TcpListener,
@@ -187,6 +194,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, &spec.service_names, false).await;
+    reporter.set_service_status(LIVENESS_SERVICE, ServingStatus::Serving).await;
     tokio::spawn(health_probe(reporter, spec.service_names.clone(), spec.pool.clone(), shutdown.clone()));
 
     let routes = with_standard_routes(spec.routes, health, &spec.service_names)?;
@@ -212,18 +220,38 @@ pub async fn serve(
     // every accepted socket runs Nagle's algorithm and small responses wait for delayed ACKs
     // (40 ms stalls, seen in the benchmark).
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    builder
+    let stop = shutdown.clone();
+    let server = builder
         .layer(cors(settings))
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(CallContextLayer::new(spec.authenticator, spec.name, spec.metrics, exporter.clone()))
         .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming, async move { shutdown.wait().await })
+        .serve_with_incoming_shutdown(incoming, async move { stop.wait().await });
+    bounded_drain(spec.name, server, &shutdown, settings.shutdown_grace)
         .await
         .with_context(|| format!("{} server on {addr}", spec.name))?;
     // The spans of the last calls.
     exporter.shutdown().await;
     tracing::info!(service = spec.name, "gRPC server stopped");
     Ok(())
+}
+
+/// Runs `server` to its end, or until `grace` has passed since `shutdown` fired: then it is
+/// dropped, which closes the connections still open (long-lived streams, stuck calls).
+pub async fn bounded_drain<E>(
+    name: &str,
+    server: impl std::future::Future<Output = Result<(), E>>,
+    shutdown: &Shutdown,
+    grace: Duration,
+) -> Result<(), E> {
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result,
+        _ = async { shutdown.wait().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(service = name, ?grace, "calls still open after the shutdown grace period; closing them");
+            Ok(())
+        }
+    }
 }
 
 async fn set_health(reporter: &HealthReporter, names: &[&'static str], serving: bool) {

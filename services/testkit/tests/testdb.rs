@@ -135,3 +135,35 @@ async fn drop_works_in_a_multi_thread_runtime() {
     drop(db);
     assert!(!database_exists(&server_url, &name).await);
 }
+
+// Replicas starting together each run the migrations: the advisory lock in `run_migrations`
+// lets one apply them while the others wait, then find nothing pending. Without it they race to
+// create the same tables and all but one fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_migration_runs_on_an_empty_database_all_succeed() {
+    let probe = TestDb::new().await;
+    let name = format!("operant_test_race_{}", uuid::Uuid::new_v4().simple());
+    connect(probe.server_url())
+        .await
+        .execute(&format!("CREATE DATABASE {name}"), &[])
+        .await
+        .expect("create an empty database");
+    let base = probe.server_url().rsplit_once('/').map(|(base, _)| base.to_owned()).expect("server url");
+    let url = format!("{base}/{name}");
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { operant_platform::db::run_migrations(&url).await })
+        })
+        .collect();
+    for (i, run) in runs.into_iter().enumerate() {
+        run.await.expect("task").unwrap_or_else(|e| panic!("migration run {i} failed: {e:#}"));
+    }
+    let client = connect(&url).await;
+    for table in ["users", "organizations", "projects", "tasks"] {
+        assert!(table_exists(&client, table).await, "table {table} missing");
+    }
+    drop(client);
+    let _ =
+        connect(probe.server_url()).await.execute(&format!("DROP DATABASE {name} WITH (FORCE)"), &[]).await;
+}
