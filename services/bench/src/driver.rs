@@ -7,6 +7,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::system::{CpuSnapshot, CpuWindow};
+
 use futures::future::BoxFuture;
 use hdrhistogram::Histogram;
 
@@ -167,15 +169,26 @@ async fn work(
 /// Runs every op as its own worker task for `timing.warmup + timing.duration` and merges the
 /// results. `background` ops (e.g. a login storm) run over the same window and are measured
 /// separately.
+///
+/// The CPU counters of the machine and of `pids` are read when the measured window opens and
+/// when it closes ([`CpuWindow`]).
 pub async fn drive(
     ops: Vec<Box<dyn Op>>,
     background: Vec<Box<dyn Op>>,
     timing: Timing,
-) -> anyhow::Result<(Measured, Option<Measured>)> {
+    pids: &[(String, u32)],
+) -> anyhow::Result<(Measured, Option<Measured>, CpuWindow)> {
     // A short delay so every worker starts at the same instant.
     let start = Instant::now() + Duration::from_millis(50);
     let measure_from = start + timing.warmup;
     let end = measure_from + timing.duration;
+    let cpu_pids = pids.to_vec();
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        let before = CpuSnapshot::take(&cpu_pids);
+        tokio::time::sleep_until(end.into()).await;
+        before.until(&CpuSnapshot::take(&cpu_pids))
+    });
     let spawn_all = |ops: Vec<Box<dyn Op>>| {
         ops.into_iter().map(|op| tokio::spawn(work(op, start, measure_from, end))).collect::<Vec<_>>()
     };
@@ -190,5 +203,6 @@ pub async fn drive(
     for handle in bg {
         bg_measured.absorb(handle.await??)?;
     }
-    Ok((measured, has_background.then_some(bg_measured)))
+    let cpu = cpu.await?;
+    Ok((measured, has_background.then_some(bg_measured), cpu))
 }

@@ -167,7 +167,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let pids = parse_pids(&cli.pids)?;
     let started_at = now();
     let machine = system::machine();
-    let sampler = system::RssSampler::start(pids);
+    let sampler = system::RssSampler::start(pids.clone());
     let timing = Timing { warmup: cli.warmup, duration: cli.duration };
     let mut notes = Vec::new();
 
@@ -204,7 +204,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 
     let login_concurrency = cli.login_concurrency.clamp(1, 20);
-    let mut ctx = Ctx { rest, channels, fx: fixtures, token: String::new(), login_concurrency };
+    let mut ctx =
+        Ctx { rest, channels, fx: fixtures, token: String::new(), login_concurrency, pids: pids.clone() };
     let mut results: Vec<ScenarioResult> = Vec::new();
     for &scenario in &scenarios {
         for &transport in &transports {
@@ -302,8 +303,9 @@ async fn measure(
     eprintln!("{} / {}: preparing workers…", scenario.name(), transport.name());
     let workers = ctx.workers(scenario, transport, cli.concurrency, cli.storm_concurrency).await?;
     let concurrency = workers.ops.len();
-    let (measured, storm) = drive(workers.ops, workers.background, timing).await?;
+    let (measured, storm, cpu) = drive(workers.ops, workers.background, timing, &ctx.pids).await?;
     let mut result = ScenarioResult::new(scenario, transport, concurrency, &measured, workers.notes);
+    result.set_cpu(cpu);
     let storm_workers = cli.storm_concurrency.min(ctx.login_concurrency);
     result.storm = storm.map(|s| Storm {
         concurrency: storm_workers,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::driver::Measured;
 use crate::scenarios::{Scenario, Transport};
 use crate::setup::Fixtures;
-use crate::system::{BcryptCeiling, Machine, Pgbench, ProcessMemory};
+use crate::system::{BcryptCeiling, CpuWindow, Machine, Pgbench, ProcessMemory};
 
 /// The background login storm of a `mixed` run.
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +46,12 @@ pub struct ScenarioResult {
     /// `mixed` only: the storm, and `users_me`'s p99 without it (same transport, this run).
     pub storm: Option<Storm>,
     pub baseline_p99_ms: Option<f64>,
+    /// CPU used during the measured window.
+    pub cpu: CpuWindow,
+    /// Machine CPU µs per successful request (suite + PostgreSQL + load tool).
+    pub machine_cpu_us_per_req: Option<f64>,
+    /// CPU µs per successful request of each tracked process (`--pids`).
+    pub process_cpu_us_per_req: BTreeMap<String, f64>,
 }
 
 impl ScenarioResult {
@@ -75,7 +81,18 @@ impl ScenarioResult {
             notes,
             storm: None,
             baseline_p99_ms: None,
+            cpu: CpuWindow::default(),
+            machine_cpu_us_per_req: None,
+            process_cpu_us_per_req: BTreeMap::new(),
         }
+    }
+
+    pub fn set_cpu(&mut self, cpu: CpuWindow) {
+        let per_req = |seconds: f64| (self.ok > 0).then(|| seconds * 1e6 / self.ok as f64);
+        self.machine_cpu_us_per_req = per_req(cpu.machine_cpu_s);
+        self.process_cpu_us_per_req =
+            cpu.process_cpu_s.iter().filter_map(|(name, s)| Some((name.clone(), per_req(*s)?))).collect();
+        self.cpu = cpu;
     }
 }
 
@@ -275,17 +292,21 @@ pub fn markdown(r: &Report) -> String {
     let _ = writeln!(
         s,
         "req/s counts successful requests completed inside the measured window; `late` = requests \
-         still in flight when it closed (awaited, not counted); latencies are of successful requests.\n"
+         still in flight when it closed (awaited, not counted); latencies are of successful requests. \
+         CPU columns are read from /proc over the same window: `CPU busy` is the share of all cores in \
+         use, `CPU µs/req (machine)` the CPU time of everything on the machine (suite, PostgreSQL, \
+         load tool) per successful request, `(tracked)` that of each `--pids` process. Unlike req/s, \
+         CPU per request does not depend on how much of the machine the run was given.\n"
     );
     let _ = writeln!(
         s,
-        "| scenario | transport | request | workers | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | late |"
+        "| scenario | transport | request | workers | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | late | CPU busy | CPU µs/req (machine) | CPU µs/req (tracked) |"
     );
-    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for x in &r.results {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} % | {} | {} |",
             x.scenario,
             x.transport,
             x.what,
@@ -297,7 +318,18 @@ pub fn markdown(r: &Report) -> String {
             ms(x.p99_ms),
             ms(x.max_ms),
             x.errors,
-            x.in_flight_at_end
+            x.in_flight_at_end,
+            x.cpu.machine_busy_pct,
+            x.machine_cpu_us_per_req.map(|v| format!("{v:.0}")).unwrap_or_else(|| "—".to_owned()),
+            if x.process_cpu_us_per_req.is_empty() {
+                "—".to_owned()
+            } else {
+                x.process_cpu_us_per_req
+                    .iter()
+                    .map(|(name, v)| format!("{name} {v:.0}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
         );
     }
     for x in r.results.iter().filter(|x| x.storm.is_some()) {

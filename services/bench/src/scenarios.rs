@@ -108,6 +108,8 @@ pub struct Ctx {
     pub token: String,
     /// Most logins in flight at once (see `--login-concurrency`).
     pub login_concurrency: usize,
+    /// Processes whose CPU time is read around each measured window (`--pids`).
+    pub pids: Vec<(String, u32)>,
 }
 
 /// The workers of one run: measured ops, background ops (the login storm of `mixed`) and notes

@@ -234,3 +234,93 @@ mod tests {
         assert_eq!(kib(proc_field(text, "VmRSS")), Some(20480));
     }
 }
+
+/// CPU counters at one instant: the machine's (from `/proc/stat`) and each tracked process's
+/// (utime + stime from `/proc/<pid>/stat`), in clock ticks (USER_HZ, 100 per second on Linux).
+#[derive(Debug, Clone, Default)]
+pub struct CpuSnapshot {
+    busy: u64,
+    total: u64,
+    processes: BTreeMap<String, u64>,
+}
+
+/// CPU used over a measured window: what each request cost, whatever else the machine did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CpuWindow {
+    /// Share of all cores busy (user, nice, system, irq, softirq, steal) over the window, %.
+    pub machine_busy_pct: f64,
+    /// CPU seconds the whole machine spent (every process: suite, PostgreSQL, load tool).
+    pub machine_cpu_s: f64,
+    /// CPU seconds of each tracked process.
+    pub process_cpu_s: BTreeMap<String, f64>,
+}
+
+const TICKS_PER_SEC: f64 = 100.0;
+
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    let get = |i: usize| v.get(i).copied().unwrap_or(0);
+    let busy = get(0) + get(1) + get(2) + get(5) + get(6) + get(7);
+    Some((busy, busy + get(3) + get(4)))
+}
+
+fn process_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after `state`.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+impl CpuSnapshot {
+    pub fn take(pids: &[(String, u32)]) -> Self {
+        let (busy, total) = machine_ticks().unwrap_or((0, 0));
+        let processes =
+            pids.iter().filter_map(|(name, pid)| Some((name.clone(), process_ticks(*pid)?))).collect();
+        Self { busy, total, processes }
+    }
+
+    /// What was used between `self` and `later`.
+    pub fn until(&self, later: &CpuSnapshot) -> CpuWindow {
+        let busy = later.busy.saturating_sub(self.busy) as f64;
+        let total = later.total.saturating_sub(self.total) as f64;
+        let process_cpu_s = later
+            .processes
+            .iter()
+            .filter_map(|(name, after)| {
+                let before = self.processes.get(name)?;
+                Some((name.clone(), after.saturating_sub(*before) as f64 / TICKS_PER_SEC))
+            })
+            .collect();
+        CpuWindow {
+            machine_busy_pct: if total > 0.0 { 100.0 * busy / total } else { 0.0 },
+            machine_cpu_s: busy / TICKS_PER_SEC,
+            process_cpu_s,
+        }
+    }
+}
+
+#[cfg(test)]
+mod cpu_tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_of_a_busy_process_is_counted() {
+        let me = vec![("self".to_owned(), std::process::id())];
+        let before = CpuSnapshot::take(&me);
+        let started = Instant::now();
+        let mut x = 0u64;
+        while started.elapsed() < Duration::from_millis(300) {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+        let window = before.until(&CpuSnapshot::take(&me));
+        let own = window.process_cpu_s.get("self").copied().unwrap_or(0.0);
+        assert!(own >= 0.15, "300 ms of spinning counted as {own} s");
+        assert!(window.machine_cpu_s >= own * 0.9, "{window:?}");
+        assert!(window.machine_busy_pct > 0.0 && window.machine_busy_pct <= 100.0, "{window:?}");
+    }
+}
