@@ -4,7 +4,6 @@
 //! is compared with `=` (not `= ANY`), so that `tasks_project_status_created_idx` both filters
 //! and delivers rows in `created_at, id` order for the board view without a sort.
 
-use diesel::dsl::count as count_of;
 use diesel::dsl::now;
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -226,20 +225,15 @@ pub async fn list(
     filter: &TaskFilter,
     page: &Page<TaskSort>,
 ) -> QueryResult<Paged<Task>> {
-    // One round trip: the total rides on every row as a window count over the filtered rows
-    // (built with diesel's `over()`, not a SQL literal, so the statement stays prepared and cached)
-    // (computed before OFFSET/LIMIT, in the same snapshot as the page). Only a page past the end,
-    // which has no row to carry it, asks for the count separately.
-    let rows: Vec<(Task, i64)> = list_query(organization_id, filter, page)
-        .select((Task::as_select(), count_of(tasks::id).over()))
-        .load(conn)
-        .await?;
-    let total = match rows.as_slice().first() {
-        Some((_, total)) => *total,
-        None if page.skip == 0 => 0,
-        None => filtered(organization_id, filter).count().get_result(conn).await?,
-    };
-    Ok(Paged { items: rows.into_iter().map(|(row, _)| row).collect(), total })
+    // The count and the page are sent together (pipelined on the one connection: one round
+    // trip) and both stay prepared statements. A window count (`count(*) OVER ()`) would save
+    // the second statement but makes PostgreSQL materialise every matching row before LIMIT:
+    // measured slower on a 200-task list (BENCHMARKS.md).
+    let shared: &AsyncPgConnection = conn;
+    let count = filtered(organization_id, filter).count().get_result::<i64>(&mut &*shared);
+    let items = list_query(organization_id, filter, page).load::<Task>(&mut &*shared);
+    let (total, items) = tokio::try_join!(count, items)?;
+    Ok(Paged { items, total })
 }
 
 /// The plan PostgreSQL chooses for [`list_query`], one line per row of `EXPLAIN`.
