@@ -295,8 +295,9 @@ pub fn markdown(r: &Report) -> String {
          still in flight when it closed (awaited, not counted); latencies are of successful requests. \
          CPU columns are read from /proc over the same window: `CPU busy` is the share of all cores in \
          use, `CPU µs/req (machine)` the CPU time of everything on the machine (suite, PostgreSQL, \
-         load tool) per successful request, `(tracked)` that of each `--pids` process. Unlike req/s, \
-         CPU per request does not depend on how much of the machine the run was given.\n"
+         load tool) per successful request, `(tracked)` that of each `--pids` process. CPU per \
+         request separates what a request costs from how much of the machine the run got, though on \
+         a virtual machine it still moves with the host's load.\n"
     );
     let _ = writeln!(
         s,
