@@ -171,7 +171,13 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<_>| {
             let header = |name| request.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
-            let trace_id = TraceContext::parse(header(TRACEPARENT_HEADER)).map(|t| t.trace_id_hex());
+            // The gateway's own span, put there by `start_trace` (which runs first).
+            let trace_id = request
+                .extensions()
+                .get::<TraceContext>()
+                .copied()
+                .or_else(|| TraceContext::parse(header(TRACEPARENT_HEADER)))
+                .map(|t| t.trace_id_hex());
             tracing::info_span!(
                 "http",
                 method = %request.method(),

@@ -34,8 +34,15 @@ pub struct TraceContext {
     pub sampled: bool,
 }
 
+/// Lower-case hex in one allocation (this runs several times per request on every hop).
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
