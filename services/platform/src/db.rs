@@ -124,9 +124,45 @@ pub async fn lock_quota(
     resource: &str,
 ) -> Result<(), diesel::result::Error> {
     use diesel::sql_types::Text;
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<Text, _>(format!("quota:{resource}:{organization_id}"))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    Prepared(
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<Text, _>(format!("quota:{resource}:{organization_id}")),
+    )
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// A raw SQL statement (`diesel::sql_query(CONSTANT).bind(..)`) that is kept as a prepared
+/// statement on its connection, like the statements diesel's DSL builds.
+///
+/// diesel never caches `sql_query` statements (their text could be built at run time), so
+/// PostgreSQL parses and plans them on every call: for the refresh-token rotation (three
+/// CTEs) that was a large share of the database's CPU per refresh. Wrap only statements whose
+/// text is a constant: the cache is keyed by the SQL text (and bind types), so a statement whose
+/// text varied would fill the cache.
+pub struct Prepared<Q>(pub Q);
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q> diesel::query_builder::QueryId for Prepared<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
+    diesel::query_builder::QueryFragment<diesel::pg::Pg> for Prepared<Q>
+{
+    fn walk_ast<'b>(
+        &'b self,
+        pass: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &diesel::pg::Pg) -> diesel::QueryResult<bool> {
+        Ok(true)
+    }
 }

@@ -167,3 +167,40 @@ async fn concurrent_migration_runs_on_an_empty_database_all_succeed() {
     let _ =
         connect(probe.server_url()).await.execute(&format!("DROP DATABASE {name} WITH (FORCE)"), &[]).await;
 }
+
+// `db::Prepared` keeps a raw SQL statement prepared on its connection (diesel re-parses plain
+// `sql_query` statements on every call): seen in the connection's own `pg_prepared_statements`.
+#[tokio::test]
+async fn prepared_raw_sql_stays_prepared_and_plain_raw_sql_does_not() {
+    use diesel::sql_types::{BigInt, Integer};
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use operant_platform::db::Prepared;
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    let db = TestDb::new().await;
+    let mut conn = AsyncPgConnection::establish(&db.url).await.expect("connect");
+    for _ in 0..3 {
+        Prepared(diesel::sql_query("SELECT $1::int AS cached_probe").bind::<Integer, _>(1))
+            .execute(&mut conn)
+            .await
+            .expect("prepared");
+        diesel::sql_query("SELECT $1::int AS plain_probe")
+            .bind::<Integer, _>(1)
+            .execute(&mut conn)
+            .await
+            .expect("plain");
+    }
+    let count = |probe: &'static str| {
+        diesel::sql_query("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE $1")
+            .bind::<diesel::sql_types::Text, _>(format!("%{probe}%"))
+    };
+    let cached: Count = count("cached_probe").get_result(&mut conn).await.expect("count");
+    let plain: Count = count("plain_probe").get_result(&mut conn).await.expect("count");
+    assert_eq!(cached.n, 1, "one named prepared statement, reused");
+    assert_eq!(plain.n, 0, "plain sql_query is never kept");
+}

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{Double, Integer, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use operant_platform::db::Prepared;
 
 #[derive(Debug, QueryableByName)]
 pub struct Counter {
@@ -21,7 +22,7 @@ pub async fn reserve(
     key: &str,
     window_secs: f64,
 ) -> diesel::QueryResult<Counter> {
-    diesel::sql_query(
+    Prepared(diesel::sql_query(
         "INSERT INTO login_attempts AS a (throttle_key, failures, window_start) VALUES ($1, 1, now()) \
          ON CONFLICT (throttle_key) DO UPDATE SET \
            failures = CASE WHEN a.window_start + make_interval(secs => $2) <= now() THEN 1 ELSE a.failures + 1 END, \
@@ -29,25 +30,26 @@ pub async fn reserve(
          RETURNING failures, window_start",
     )
     .bind::<Text, _>(key)
-    .bind::<Double, _>(window_secs)
+    .bind::<Double, _>(window_secs))
     .get_result(conn)
     .await
 }
 
 /// Gives back an attempt reserved by [`reserve`] (a successful login does not count).
 pub async fn release(conn: &mut AsyncPgConnection, key: &str) -> diesel::QueryResult<usize> {
-    diesel::sql_query(
-        "UPDATE login_attempts SET failures = greatest(failures - 1, 0) WHERE throttle_key = $1",
+    Prepared(
+        diesel::sql_query(
+            "UPDATE login_attempts SET failures = greatest(failures - 1, 0) WHERE throttle_key = $1",
+        )
+        .bind::<Text, _>(key),
     )
-    .bind::<Text, _>(key)
     .execute(conn)
     .await
 }
 
 /// Forgets every failure of `key`.
 pub async fn reset(conn: &mut AsyncPgConnection, key: &str) -> diesel::QueryResult<usize> {
-    diesel::sql_query("DELETE FROM login_attempts WHERE throttle_key = $1")
-        .bind::<Text, _>(key)
+    Prepared(diesel::sql_query("DELETE FROM login_attempts WHERE throttle_key = $1").bind::<Text, _>(key))
         .execute(conn)
         .await
 }

@@ -7,6 +7,7 @@ use diesel::QueryableByName;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Bytea, Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use operant_platform::db::Prepared;
 use uuid::Uuid;
 
 use crate::schema::refresh_tokens;
@@ -44,29 +45,31 @@ pub async fn rotate(
     new_hash: &[u8],
     expires_at: DateTime<Utc>,
 ) -> QueryResult<Option<Rotated>> {
-    diesel::sql_query(
-        "WITH spent AS ( \
-           UPDATE refresh_tokens rt SET used_at = now() \
-           WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND rt.expires_at > now() \
-             AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
-                         WHERE s.id = rt.session_id AND s.revoked_at IS NULL \
-                           AND s.expires_at > now() AND u.is_active) \
-           RETURNING rt.session_id \
-         ), touched AS ( \
-           UPDATE sessions s SET last_used_at = now(), expires_at = greatest(s.expires_at, $3) \
-           FROM spent WHERE s.id = spent.session_id AND s.revoked_at IS NULL \
-           RETURNING s.id, s.user_id \
-         ), successor AS ( \
-           INSERT INTO refresh_tokens (token_hash, session_id, expires_at) \
-           SELECT $2, touched.id, $3 FROM touched \
-           RETURNING session_id \
-         ) \
-         SELECT touched.id AS session_id, touched.user_id FROM touched \
-         JOIN successor ON successor.session_id = touched.id",
+    Prepared(
+        diesel::sql_query(
+            "WITH spent AS ( \
+               UPDATE refresh_tokens rt SET used_at = now() \
+               WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND rt.expires_at > now() \
+                 AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
+                             WHERE s.id = rt.session_id AND s.revoked_at IS NULL \
+                               AND s.expires_at > now() AND u.is_active) \
+               RETURNING rt.session_id \
+             ), touched AS ( \
+               UPDATE sessions s SET last_used_at = now(), expires_at = greatest(s.expires_at, $3) \
+               FROM spent WHERE s.id = spent.session_id AND s.revoked_at IS NULL \
+               RETURNING s.id, s.user_id \
+             ), successor AS ( \
+               INSERT INTO refresh_tokens (token_hash, session_id, expires_at) \
+               SELECT $2, touched.id, $3 FROM touched \
+               RETURNING session_id \
+             ) \
+             SELECT touched.id AS session_id, touched.user_id FROM touched \
+             JOIN successor ON successor.session_id = touched.id",
+        )
+        .bind::<Bytea, _>(old_hash)
+        .bind::<Bytea, _>(new_hash)
+        .bind::<Timestamptz, _>(expires_at),
     )
-    .bind::<Bytea, _>(old_hash)
-    .bind::<Bytea, _>(new_hash)
-    .bind::<Timestamptz, _>(expires_at)
     .get_result(conn)
     .await
     .optional()
