@@ -226,10 +226,7 @@ impl Balanced {
         };
         let this = self.clone();
         runtime.spawn(async move {
-            this.resolve_all().await;
-            if let Ok(mut at) = this.shared.resolved_at.lock() {
-                *at = Some(Instant::now());
-            }
+            this.resolve_now().await;
             this.shared.resolving.store(false, Ordering::Release);
         });
     }
@@ -303,26 +300,18 @@ impl Balanced {
     /// The members this call tries, in order: live ones round-robin, then ejected ones by
     /// ejection expiry.
     fn order(&self) -> Vec<Arc<Member>> {
-        let all: Vec<Arc<Member>> = match self.shared.members.read() {
+        let mut members: Vec<Arc<Member>> = match self.shared.members.read() {
             Ok(members) => members.iter().flatten().cloned().collect(),
             Err(_) => return Vec::new(),
         };
-        let n = all.len();
-        if n == 0 {
-            return all;
+        if !members.is_empty() {
+            let start = self.shared.next.fetch_add(1, Ordering::Relaxed) % members.len();
+            members.rotate_left(start);
+            // Stable, with each key read once: live members (`None`) keep their round-robin
+            // order, ejected ones follow by expiry.
+            members.sort_by_cached_key(|m| m.ejected_until());
         }
-        let start = self.shared.next.fetch_add(1, Ordering::Relaxed);
-        let mut live = Vec::with_capacity(n);
-        let mut ejected: Vec<(Instant, usize)> = Vec::new();
-        for i in (0..n).map(|k| (start + k) % n) {
-            match all[i].ejected_until() {
-                None => live.push(all[i].clone()),
-                Some(until) => ejected.push((until, i)),
-            }
-        }
-        ejected.sort();
-        live.extend(ejected.into_iter().map(|(_, i)| all[i].clone()));
-        live
+        members
     }
 }
 

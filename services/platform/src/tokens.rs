@@ -133,7 +133,7 @@ const VERIFIED_CACHE_CAPACITY: usize = 4096;
 /// signature and claim parsing: its expiry and its session's revocation are checked on every
 /// use, exactly as on a miss, and the cache is emptied whenever the key set changes (so a
 /// retired or removed key stops validating its tokens at once). Lookups compare the whole token,
-/// so only byte-identical tokens hit; failures are never cached.
+/// so only byte-identical tokens hit; a token whose signature or claims fail is never cached.
 #[derive(Default)]
 struct VerifiedCache {
     entries: RwLock<HashMap<Box<str>, UserPrincipal>>,
@@ -160,6 +160,10 @@ impl VerifiedCache {
             entries.clear();
         }
     }
+}
+
+fn expired() -> ApiError {
+    unauthenticated("TOKEN_EXPIRED", "the access token has expired")
 }
 
 fn unix_now() -> i64 {
@@ -252,22 +256,24 @@ impl TokenVerifier {
     pub fn verify_now(&self, token: &str) -> Result<UserPrincipal, ApiError> {
         let now = unix_now();
         let leeway = self.validation.leeway as i64;
-        if let Some(principal) = self.verified.get(token) {
-            // The same checks `jsonwebtoken` makes on `exp` (with the leeway), then revocation.
-            if principal.expires_at + leeway < now {
-                return Err(unauthenticated("TOKEN_EXPIRED", "the access token has expired"));
+        let principal = match self.verified.get(token) {
+            // The same check `jsonwebtoken` makes on `exp`, with the leeway.
+            Some(principal) if principal.expires_at + leeway < now => return Err(expired()),
+            Some(principal) => principal,
+            None => {
+                let principal = self.verify_signed(token)?;
+                self.verified.insert(token, &principal, now, leeway);
+                principal
             }
-            if self.revoked.is_revoked(&principal.session_id) {
-                return Err(unauthenticated("TOKEN_REVOKED", "the session of this access token has ended"));
-            }
-            return Ok(principal);
+        };
+        if self.revoked.is_revoked(&principal.session_id) {
+            return Err(unauthenticated("TOKEN_REVOKED", "the session of this access token has ended"));
         }
-        let principal = self.verify_signed(token)?;
-        self.verified.insert(token, &principal, now, leeway);
         Ok(principal)
     }
 
-    /// The full check: signature, claims, key retirement and revocation.
+    /// The full check: signature, claims and key retirement (revocation is checked by the caller,
+    /// on every use).
     fn verify_signed(&self, token: &str) -> Result<UserPrincipal, ApiError> {
         if token.starts_with(REFRESH_TOKEN_PREFIX) {
             return Err(unauthenticated(
@@ -302,9 +308,7 @@ impl TokenVerifier {
             jsonwebtoken::decode::<AccessClaims>(token, &entry.key, &self.validation).map_err(|e| match e
                 .kind()
             {
-                ErrorKind::ExpiredSignature => {
-                    unauthenticated("TOKEN_EXPIRED", "the access token has expired")
-                }
+                ErrorKind::ExpiredSignature => expired(),
                 ErrorKind::InvalidAudience => {
                     unauthenticated("TOKEN_WRONG_AUDIENCE", "the access token is for another audience")
                 }
@@ -337,9 +341,6 @@ impl TokenVerifier {
         let (Ok(user_id), Ok(session_id)) = (claims.sub.parse::<Uuid>(), claims.sid.parse::<Uuid>()) else {
             return Err(malformed());
         };
-        if self.revoked.is_revoked(&session_id) {
-            return Err(unauthenticated("TOKEN_REVOKED", "the session of this access token has ended"));
-        }
         Ok(UserPrincipal { user_id, session_id, expires_at: claims.exp })
     }
 }
