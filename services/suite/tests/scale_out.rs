@@ -108,15 +108,18 @@ async fn load_survives_a_killed_work_replica() {
 
     // Load: workers alternate between the gateways until told to stop.
     let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let stop = Arc::new(tokio::sync::Notify::new());
+    // A watch, not a Notify: a worker that is between two requests when the stop comes still
+    // sees it (`notify_waiters` only wakes tasks already waiting; a worker that missed it would
+    // loop for ever, the likely cause of a CI run that timed out in this test).
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
     for w in 0..8 {
-        let (http, token, org, ok, failed, stop) =
-            (http.clone(), token.clone(), org.clone(), ok.clone(), failed.clone(), stop.clone());
+        let (http, token, org, ok, failed, mut stopped) =
+            (http.clone(), token.clone(), org.clone(), ok.clone(), failed.clone(), stopped.clone());
         let urls = [api(0), api(1)];
         workers.push(tokio::spawn(async move {
             let mut i = w;
-            loop {
+            while !*stopped.borrow_and_update() {
                 let request = http
                     .get(format!("{}/projects", urls[i % 2]))
                     .bearer_auth(&token)
@@ -137,7 +140,7 @@ async fn load_survives_a_killed_work_replica() {
                             }
                         };
                     }
-                    _ = stop.notified() => return,
+                    _ = stopped.changed() => return,
                 }
                 i += 1;
             }
@@ -158,7 +161,7 @@ async fn load_survives_a_killed_work_replica() {
     let after_switch = ok.load(Ordering::Relaxed);
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let served_by_b_alone = ok.load(Ordering::Relaxed) - after_switch;
-    stop.notify_waiters();
+    let _ = stop.send(true);
     for worker in workers {
         let _ = worker.await;
     }
