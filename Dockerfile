@@ -14,19 +14,19 @@ COPY Cargo.toml Cargo.lock rustfmt.toml ./
 COPY proto/Cargo.toml proto/build.rs proto/
 COPY proto/operant proto/operant
 COPY proto/vendor proto/vendor
-COPY services/platform/Cargo.toml services/platform/
+COPY libs/platform/Cargo.toml libs/platform/
 COPY services/auth/Cargo.toml services/auth/
 COPY services/tenancy/Cargo.toml services/tenancy/
 COPY services/work/Cargo.toml services/work/
-COPY services/suite/Cargo.toml services/suite/
-COPY services/testkit/Cargo.toml services/testkit/
-COPY services/bench/Cargo.toml services/bench/
+COPY apps/suite/Cargo.toml apps/suite/
+COPY libs/testkit/Cargo.toml libs/testkit/
+COPY apps/bench/Cargo.toml apps/bench/
 COPY gateway/Cargo.toml gateway/
 RUN set -eu; \
-    for d in proto services/platform services/auth services/tenancy services/work services/testkit gateway; do \
+    for d in proto libs/platform services/auth services/tenancy services/work libs/testkit gateway; do \
         mkdir -p "$d/src" && : > "$d/src/lib.rs"; \
     done; \
-    for d in services/suite services/bench; do \
+    for d in apps/suite apps/bench; do \
         mkdir -p "$d/src" && echo 'fn main() {}' > "$d/src/main.rs"; \
     done; \
     cargo build --release --locked -p operant-suite
@@ -35,7 +35,7 @@ RUN set -eu; \
 #    touch every source file to make cargo rebuild the workspace crates for real.
 COPY . .
 RUN set -eu; \
-    find proto services gateway -name '*.rs' -path '*/src/*' -exec touch {} +; \
+    find proto libs services apps gateway -name '*.rs' -path '*/src/*' -exec touch {} +; \
     cargo build --release --locked -p operant-suite; \
     cp target/release/operant /operant
 
