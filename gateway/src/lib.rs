@@ -37,11 +37,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use operant_platform::config::Settings;
-use operant_platform::grpc::Shutdown;
+use operant_platform::headers::{ORGANIZATION_HEADER, REQUEST_ID_HEADER, TRACEPARENT_HEADER};
 use operant_platform::metrics::{Metrics, serve_admin};
 use operant_platform::otlp::{self, Exporter, FinishedSpan};
-use operant_platform::principal::{ORGANIZATION_HEADER, REQUEST_ID_HEADER};
-use operant_platform::trace::{TRACEPARENT_HEADER, TraceContext};
+use operant_platform::shutdown::Shutdown;
+use operant_platform::trace::TraceContext;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
@@ -122,7 +122,7 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     match (&settings.tls.cert, &settings.tls.key) {
         (Some(cert), Some(key)) => {
             let server = tls::serve(listener, app, cert, key, shutdown.clone());
-            operant_platform::grpc::bounded_drain("gateway", server, &shutdown, grace).await?
+            operant_platform::shutdown::bounded_drain("gateway", server, &shutdown, grace).await?
         }
         _ => {
             // TCP_NODELAY on every accepted socket: a response written in two segments must not
@@ -137,7 +137,7 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
             let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move { stop.wait().await })
                 .into_future();
-            operant_platform::grpc::bounded_drain("gateway", server, &shutdown, grace).await?
+            operant_platform::shutdown::bounded_drain("gateway", server, &shutdown, grace).await?
         }
     }
     // The spans of the last requests.

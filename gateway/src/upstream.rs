@@ -24,10 +24,10 @@ use http::request::Parts;
 use operant_platform::balance::Balanced;
 use operant_platform::clients::{self, ServiceCredentials};
 use operant_platform::config::Settings;
-use operant_platform::principal::{
+use operant_platform::headers::{
     FORWARDED_FOR_HEADER, FORWARDED_USER_AGENT_HEADER, ORGANIZATION_HEADER, REQUEST_ID_HEADER,
+    TRACEPARENT_HEADER,
 };
-use operant_platform::trace::TRACEPARENT_HEADER;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 
 use crate::error::{HttpError, HttpResult};

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use operant_platform::config::Settings;
-use operant_platform::grpc::{Shutdown, termination_signal};
+use operant_platform::shutdown::{Shutdown, termination_signal};
 use operant_platform::{db, devdb, telemetry};
 use tokio::net::TcpListener;
 

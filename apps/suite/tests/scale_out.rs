@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use operant_platform::config::Settings;
-use operant_platform::grpc::Shutdown;
+use operant_platform::shutdown::Shutdown;
 use operant_testkit::TestDb;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -29,7 +29,7 @@ fn any_port() -> SocketAddr {
 fn spawn_work(
     settings: &Settings,
     listener: TcpListener,
-) -> (JoinHandle<anyhow::Result<()>>, operant_platform::grpc::ShutdownTrigger) {
+) -> (JoinHandle<anyhow::Result<()>>, operant_platform::shutdown::ShutdownTrigger) {
     let mut settings = settings.clone();
     settings.listen.work_admin = any_port();
     let (trigger, shutdown) = Shutdown::new();

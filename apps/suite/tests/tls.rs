@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use operant_platform::config::Settings;
-use operant_platform::grpc::Shutdown;
+use operant_platform::shutdown::Shutdown;
 use operant_proto::auth::v1::auth_service_client::AuthServiceClient;
 use operant_proto::auth::v1::{LoginRequest, RegisterRequest};
 use operant_proto::tenancy::v1::CreateOrganizationRequest;

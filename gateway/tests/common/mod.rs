@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use operant_gateway::AppState;
 use operant_platform::config::Settings;
-use operant_platform::grpc::{Shutdown, ShutdownTrigger};
+use operant_platform::shutdown::{Shutdown, ShutdownTrigger};
 use serde_json::Value;
 use tokio::net::TcpListener;
 

@@ -12,13 +12,8 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 
 use crate::balance::{self, Balanced, Target};
-
 use crate::config::TlsConfig;
-use crate::principal::REQUEST_ID_HEADER;
-use crate::trace::TRACEPARENT_HEADER;
-
-/// Metadata key of the service credential.
-pub const SERVICE_TOKEN_HEADER: &str = "x-operant-service-token";
+use crate::headers::{REQUEST_ID_HEADER, SERVICE_TOKEN_HEADER, TRACEPARENT_HEADER};
 
 /// A channel that presents the service credential on every call.
 pub type ServiceChannel = InterceptedService<Balanced, ServiceCredentials>;

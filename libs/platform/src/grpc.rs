@@ -1,8 +1,9 @@
 //! The gRPC server every service runs: its own services plus grpc.health.v1, server reflection
 //! (v1 and v1alpha, with the health and rich-error descriptor sets so grpcurl can decode
 //! `ErrorInfo`), grpc-web over HTTP/1.1 with CORS, the [`CallContextLayer`] (with the server's
-//! OTLP [`Exporter`] when `OPERANT_OTLP_ENDPOINT` is set) and graceful shutdown that lets
-//! in-flight calls finish.
+//! OTLP [`Exporter`] when `OPERANT_OTLP_ENDPOINT` is set), the admin `/metrics` endpoint, health
+//! that follows the database, and graceful shutdown that lets in-flight calls finish. The top
+//! layer of the crate.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,91 +19,30 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::call_context::CallContextLayer;
 use crate::config::Settings;
 use crate::db::{self, PgPool};
+use crate::headers::{ORGANIZATION_HEADER, REQUEST_ID_HEADER, TRACEPARENT_HEADER};
 use crate::metrics::{Metrics, serve_admin};
 use crate::otlp::Exporter;
-use crate::principal::{Authenticator, CallContextLayer};
-
-/// A cloneable "stop now" signal.
-#[derive(Clone, Debug)]
-pub struct Shutdown {
-    rx: tokio::sync::watch::Receiver<bool>,
-}
-
-/// Fires a [`Shutdown`].
-#[derive(Debug)]
-pub struct ShutdownTrigger {
-    tx: tokio::sync::watch::Sender<bool>,
-}
-
-impl Shutdown {
-    /// A new signal and its trigger.
-    pub fn new() -> (ShutdownTrigger, Shutdown) {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        (ShutdownTrigger { tx }, Shutdown { rx })
-    }
-
-    /// Resolves once the trigger fired (or was dropped).
-    pub async fn wait(&self) {
-        let mut rx = self.rx.clone();
-        let _ = rx.wait_for(|stop| *stop).await;
-    }
-
-    pub fn is_triggered(&self) -> bool {
-        *self.rx.borrow()
-    }
-}
-
-impl ShutdownTrigger {
-    pub fn trigger(&self) {
-        let _ = self.tx.send(true);
-    }
-}
-
-impl Drop for ShutdownTrigger {
-    fn drop(&mut self) {
-        let _ = self.tx.send(true);
-    }
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn termination_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-}
+use crate::principal::Authenticator;
+use crate::shutdown::{Shutdown, bounded_drain};
 
 /// Request headers a browser may send to grpc-web.
 const CORS_ALLOW_HEADERS: [&str; 9] = [
     "if-match",
     "authorization",
-    "x-organization-id",
+    ORGANIZATION_HEADER,
     "x-grpc-web",
     "x-user-agent",
     "grpc-timeout",
     "content-type",
-    "x-request-id",
-    "traceparent",
+    REQUEST_ID_HEADER,
+    TRACEPARENT_HEADER,
 ];
 /// Response headers a browser may read.
 const CORS_EXPOSE_HEADERS: [&str; 4] =
-    ["grpc-status", "grpc-message", "grpc-status-details-bin", "x-request-id"];
+    ["grpc-status", "grpc-message", "grpc-status-details-bin", REQUEST_ID_HEADER];
 
 /// CORS for grpc-web and REST, from `OPERANT_CORS_ORIGINS`.
 pub fn cors(settings: &Settings) -> CorsLayer {
@@ -190,7 +130,7 @@ pub async fn serve(
     settings: &Settings,
     listener: TcpListener,
     spec: ServerSpec,
-    shutdown: crate::grpc::Shutdown,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, &spec.service_names, false).await;
@@ -234,24 +174,6 @@ pub async fn serve(
     exporter.shutdown().await;
     tracing::info!(service = spec.name, "gRPC server stopped");
     Ok(())
-}
-
-/// Runs `server` to its end, or until `grace` has passed since `shutdown` fired: then it is
-/// dropped, which closes the connections still open (long-lived streams, stuck calls).
-pub async fn bounded_drain<E>(
-    name: &str,
-    server: impl std::future::Future<Output = Result<(), E>>,
-    shutdown: &Shutdown,
-    grace: Duration,
-) -> Result<(), E> {
-    tokio::pin!(server);
-    tokio::select! {
-        result = &mut server => result,
-        _ = async { shutdown.wait().await; tokio::time::sleep(grace).await } => {
-            tracing::warn!(service = name, ?grace, "calls still open after the shutdown grace period; closing them");
-            Ok(())
-        }
-    }
 }
 
 async fn set_health(reporter: &HealthReporter, names: &[&'static str], serving: bool) {

@@ -1,29 +1,56 @@
 //! Shared platform of every Operant service.
 //!
-//! - [`config`]: settings from `OPERANT_*` environment variables.
-//! - [`error`]: the error → `tonic::Status` mapping with `ErrorInfo`/`BadRequest` details.
-//! - [`db`]: the diesel-async connection pool, migrations and the database health probe.
-//! - [`devdb`]: a private PostgreSQL server started from the installed binaries.
-//! - [`grpc`]: the server builder (health, reflection, grpc-web, CORS, graceful shutdown).
-//! - [`principal`]: who is calling (end user or service) and the authentication interceptor.
-//! - [`tokens`]: access-token verification (Ed25519 JWTs) and the revocation set.
-//! - [`clients`], [`balance`]: channels to other services (balanced over endpoints, with
-//!   ejection and retries) presenting the service credential.
-//! - [`metrics`]: Prometheus metrics and the admin `/metrics` endpoint.
-//! - [`telemetry`]: tracing setup.
-//! - [`trace`]: W3C `traceparent` and request ids propagated across gRPC hops.
-//! - [`otlp`]: the optional OTLP/gRPC exporter of server spans (`OPERANT_OTLP_ENDPOINT`).
+//! Modules, in layers: each one uses only modules below it (checked by `tests/layers.rs`).
+//!
+//! ```text
+//!  6  grpc            the server: services + health + reflection + grpc-web + CORS + drain
+//!      |
+//!  5  call_context    per-call layer: request id, trace, span, authentication, metrics, OTLP span
+//!      |
+//!  4  principal       who is calling (Caller, Access), the Authenticator
+//!     keysync         keeps a verifier's keys and revocations in step with auth over gRPC
+//!      |
+//!  3  tokens          access-token verification (Ed25519 JWTs), the verified-token cache
+//!     clients         channels to other services presenting the service credential
+//!     otlp            OTLP/gRPC exporter of server spans
+//!      |
+//!  2  metrics         Prometheus metrics and the admin `/metrics` endpoint
+//!      |
+//!  1  db              diesel-async pool, migrations, database health probe
+//!     revocations     the revoked-session set
+//!     balance         balanced, ejecting, retrying channel over endpoints
+//!      |
+//!  0  error           ApiError → tonic::Status; `error::ErrorCode`, the registry of every code
+//!     config          settings from `OPERANT_*` environment variables
+//!     headers         every header / metadata key name
+//!     shutdown        Shutdown signal, termination signals, bounded drain
+//!     trace           W3C traceparent and request id of the current call
+//!     telemetry       tracing subscriber setup
+//!
+//!     devdb           a private PostgreSQL server from the installed binaries (standalone)
+//! ```
+//!
+//! The uses, module by module: `grpc` → call_context, principal, metrics, otlp, db, config,
+//! headers, shutdown; `call_context` → principal, metrics, otlp, headers, trace;
+//! `principal` → tokens, error, headers; `keysync` → tokens, clients, shutdown;
+//! `tokens` → revocations, error; `clients` → balance, config, headers, trace;
+//! `otlp` → metrics, config, trace; `metrics` → db, shutdown; `db` → config, error.
 
 pub mod balance;
+pub mod call_context;
 pub mod clients;
 pub mod config;
 pub mod db;
 pub mod devdb;
 pub mod error;
 pub mod grpc;
+pub mod headers;
+pub mod keysync;
 pub mod metrics;
 pub mod otlp;
 pub mod principal;
+pub mod revocations;
+pub mod shutdown;
 pub mod telemetry;
 pub mod tokens;
 pub mod trace;

@@ -4,7 +4,7 @@
 //! - `operant_grpc_requests_total{method, code}` and
 //!   `operant_grpc_request_duration_seconds{method, code}`: every gRPC call, by full method
 //!   path and final gRPC status code name (read from the trailers, or from the headers of a
-//!   trailers-only answer), recorded by the [`CallContextLayer`](crate::principal::CallContextLayer);
+//!   trailers-only answer), recorded by the [`CallContextLayer`](crate::call_context::CallContextLayer);
 //! - `operant_http_requests_total{method, route, status}` and
 //!   `operant_http_request_duration_seconds{method, route, status}`: REST calls (the gateway);
 //! - `operant_db_pool_connections{state}`: `max`, `open`, `idle` and `waiting` (callers queued
@@ -25,7 +25,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::db::PgPool;
-use crate::grpc::Shutdown;
+use crate::shutdown::Shutdown;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct GrpcLabels {

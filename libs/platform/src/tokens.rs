@@ -1,11 +1,11 @@
 //! Access-token verification, done locally by every service.
 //!
 //! Access tokens are Ed25519 (EdDSA) JWTs signed by the auth service. A [`TokenVerifier`] holds
-//! the public keys (by `kid`) and a [`RevocationSet`] of sessions whose tokens must be refused
-//! before they expire (logout, password change, theft detection). Outside the auth service both
-//! are kept fresh from the auth service over gRPC by [`remote::spawn_sync`]: keys are re-read
-//! periodically and whenever a token names an unknown `kid`, and revocations arrive as a stream,
-//! so a logout is seen everywhere within milliseconds without a call to auth per request.
+//! the public keys (by `kid`), a cache of tokens already verified, and a [`RevocationSet`] of
+//! sessions whose tokens must be refused before they expire (logout, password change, theft
+//! detection). Outside the auth service both are kept fresh by
+//! [`keysync::spawn_sync`](crate::keysync::spawn_sync); a token naming an unknown `kid` asks it
+//! for a refresh ([`TokenVerifier::refresh_requested`]).
 //!
 //! Every way a token can be wrong has its own `error_code` (all 401).
 
@@ -22,6 +22,7 @@ use tonic::Code;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::revocations::RevocationSet;
 
 /// Prefix of opaque refresh tokens, so that one presented as an access token is recognised.
 pub const REFRESH_TOKEN_PREFIX: &str = "ort_";
@@ -55,47 +56,6 @@ pub struct UserPrincipal {
 /// 401 with the given code.
 pub fn unauthenticated(error_code: &'static str, message: &str) -> ApiError {
     ApiError::new(Code::Unauthenticated, 401, error_code, message)
-}
-
-/// Sessions whose access tokens are refused, each kept until no token of it can still be valid.
-#[derive(Debug, Default)]
-pub struct RevocationSet {
-    inner: RwLock<HashMap<Uuid, i64>>,
-}
-
-impl RevocationSet {
-    pub fn is_revoked(&self, session_id: &Uuid) -> bool {
-        self.inner.read().map(|m| m.contains_key(session_id)).unwrap_or(true)
-    }
-
-    /// Records a revocation, remembered until `forget_after` (unix seconds).
-    pub fn insert(&self, session_id: Uuid, forget_after: i64) {
-        if let Ok(mut m) = self.inner.write() {
-            m.insert(session_id, forget_after);
-        }
-    }
-
-    /// Replaces everything with a snapshot.
-    pub fn replace(&self, entries: impl IntoIterator<Item = (Uuid, i64)>) {
-        if let Ok(mut m) = self.inner.write() {
-            *m = entries.into_iter().collect();
-        }
-    }
-
-    /// Forgets revocations whose tokens have all expired.
-    pub fn purge(&self, now: i64) {
-        if let Ok(mut m) = self.inner.write() {
-            m.retain(|_, forget_after| *forget_after >= now);
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.inner.read().map(|m| m.len()).unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[derive(Deserialize)]
@@ -342,102 +302,6 @@ impl TokenVerifier {
             return Err(malformed());
         };
         Ok(UserPrincipal { user_id, session_id, expires_at: claims.exp })
-    }
-}
-
-/// Keeping a verifier in step with the auth service over gRPC.
-pub mod remote {
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use futures::StreamExt;
-    use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
-    use operant_proto::auth::v1::{ListSigningKeysRequest, WatchRevokedSessionsRequest};
-    use uuid::Uuid;
-
-    use super::TokenVerifier;
-    use crate::clients::ServiceChannel;
-    use crate::grpc::Shutdown;
-
-    /// Fetches the keys once; used at start so the first requests already verify.
-    pub async fn load_keys(
-        verifier: &TokenVerifier,
-        client: &mut AuthInternalServiceClient<ServiceChannel>,
-    ) -> Result<(), tonic::Status> {
-        let keys = client.list_signing_keys(ListSigningKeysRequest {}).await?.into_inner();
-        verifier.set_keys(
-            keys.keys.into_iter().map(|k| (k.kid, k.public_key, k.verify_until.map(|t| t.seconds))),
-        );
-        Ok(())
-    }
-
-    /// Spawns the key refresher (every 60 s and on demand) and the revocation watcher (a stream
-    /// that reconnects with backoff and starts each connection with a full snapshot).
-    pub fn spawn_sync(
-        verifier: Arc<TokenVerifier>,
-        client: AuthInternalServiceClient<ServiceChannel>,
-        shutdown: Shutdown,
-    ) {
-        {
-            let verifier = verifier.clone();
-            let mut client = client.clone();
-            let shutdown = shutdown.clone();
-            tokio::spawn(async move {
-                loop {
-                    if let Err(status) = load_keys(&verifier, &mut client).await {
-                        tracing::warn!(%status, "could not refresh signing keys");
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(60)) => {}
-                        _ = verifier.refresh_requested() => {}
-                        _ = shutdown.wait() => return,
-                    }
-                }
-            });
-        }
-        tokio::spawn(async move {
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                let result = watch_once(&verifier, &mut client.clone(), &mut backoff).await;
-                if let Err(status) = result {
-                    tracing::warn!(%status, "revocation stream interrupted; reconnecting");
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = shutdown.wait() => return,
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-            }
-        });
-    }
-
-    async fn watch_once(
-        verifier: &TokenVerifier,
-        client: &mut AuthInternalServiceClient<ServiceChannel>,
-        backoff: &mut Duration,
-    ) -> Result<(), tonic::Status> {
-        let mut stream = client.watch_revoked_sessions(WatchRevokedSessionsRequest {}).await?.into_inner();
-        let mut purge = tokio::time::interval(Duration::from_secs(30));
-        loop {
-            tokio::select! {
-                message = stream.next() => {
-                    let Some(message) = message else { return Ok(()) };
-                    let message = message?;
-                    *backoff = Duration::from_millis(100);
-                    let entries = message.sessions.into_iter().filter_map(|s| {
-                        Some((s.session_id.parse::<Uuid>().ok()?, s.forget_after.map(|t| t.seconds).unwrap_or(i64::MAX)))
-                    });
-                    if message.snapshot {
-                        verifier.revocations().replace(entries);
-                    } else {
-                        for (sid, until) in entries {
-                            verifier.revocations().insert(sid, until);
-                        }
-                    }
-                }
-                _ = purge.tick() => verifier.revocations().purge(chrono::Utc::now().timestamp()),
-            }
-        }
     }
 }
 

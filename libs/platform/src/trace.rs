@@ -12,15 +12,12 @@
 //! When `OPERANT_OTLP_ENDPOINT` is set, every server span of a sampled trace is exported by
 //! [`crate::otlp`].
 //!
-//! [`CallContextLayer`]: crate::principal::CallContextLayer
+//! [`CallContextLayer`]: crate::call_context::CallContextLayer
 //! [`ServiceCredentials`]: crate::clients::ServiceCredentials
 
 use std::fmt;
 
 use rand::Rng;
-
-/// Header (and gRPC metadata key) of the W3C trace context.
-pub const TRACEPARENT_HEADER: &str = "traceparent";
 
 /// One hop (span) of a trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use operant_platform::config::Settings;
-use operant_platform::grpc::{Shutdown, ShutdownTrigger};
+use operant_platform::shutdown::{Shutdown, ShutdownTrigger};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};

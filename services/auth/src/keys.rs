@@ -22,7 +22,7 @@ use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use operant_platform::config::Settings;
 use operant_platform::db::PgPool;
-use operant_platform::grpc::Shutdown;
+use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::{AccessClaims, TokenVerifier};
 use uuid::Uuid;
 

@@ -28,8 +28,9 @@ use std::time::Duration;
 
 use operant_platform::config::{Environment, Settings};
 use operant_platform::db;
-use operant_platform::grpc::{ServerSpec, Shutdown, serve};
+use operant_platform::grpc::{ServerSpec, serve};
 use operant_platform::principal::{Access, Authenticator, default_access};
+use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::TokenVerifier;
 use operant_proto::auth::v1::auth_internal_service_server::AuthInternalServiceServer;
 use operant_proto::auth::v1::auth_service_server::AuthServiceServer;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures::StreamExt;
-use operant_platform::grpc::Shutdown;
+use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::TokenVerifier;
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;

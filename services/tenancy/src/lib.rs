@@ -25,9 +25,11 @@ use anyhow::Context;
 use operant_platform::clients::service_channel;
 use operant_platform::config::Settings;
 use operant_platform::db;
-use operant_platform::grpc::{ServerSpec, Shutdown};
+use operant_platform::grpc::ServerSpec;
+use operant_platform::keysync;
 use operant_platform::principal::{Authenticator, default_access};
-use operant_platform::tokens::{TokenVerifier, remote};
+use operant_platform::shutdown::Shutdown;
+use operant_platform::tokens::TokenVerifier;
 use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
 use operant_proto::tenancy::v1::member_service_server::MemberServiceServer;
 use operant_proto::tenancy::v1::organization_service_server::OrganizationServiceServer;
@@ -55,7 +57,7 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
         .context("work service endpoint")?;
 
     let verifier = Arc::new(TokenVerifier::new(&settings.tokens.issuer, &settings.tokens.audience));
-    remote::spawn_sync(verifier.clone(), AuthInternalServiceClient::new(auth.clone()), shutdown.clone());
+    keysync::spawn_sync(verifier.clone(), AuthInternalServiceClient::new(auth.clone()), shutdown.clone());
     let authenticator = Arc::new(Authenticator::new(verifier, &settings.service_token, default_access));
     let metrics = operant_platform::metrics::Metrics::new("tenancy");
 

@@ -14,9 +14,11 @@ use std::sync::Arc;
 use operant_platform::clients::service_channel;
 use operant_platform::config::Settings;
 use operant_platform::db;
-use operant_platform::grpc::{ServerSpec, Shutdown, serve};
+use operant_platform::grpc::{ServerSpec, serve};
+use operant_platform::keysync;
 use operant_platform::principal::{Authenticator, default_access};
-use operant_platform::tokens::{TokenVerifier, remote};
+use operant_platform::shutdown::Shutdown;
+use operant_platform::tokens::TokenVerifier;
 use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
 use operant_proto::work::v1::project_service_server::ProjectServiceServer;
 use operant_proto::work::v1::task_service_server::TaskServiceServer;
@@ -40,7 +42,7 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
 
     let verifier = Arc::new(TokenVerifier::new(&settings.tokens.issuer, &settings.tokens.audience));
     let auth = service_channel(&settings.endpoints.auth, &settings.tls, &settings.service_token)?;
-    remote::spawn_sync(verifier.clone(), AuthInternalServiceClient::new(auth), shutdown.clone());
+    keysync::spawn_sync(verifier.clone(), AuthInternalServiceClient::new(auth), shutdown.clone());
     let authenticator = Arc::new(Authenticator::new(verifier, &settings.service_token, default_access));
     let metrics = operant_platform::metrics::Metrics::new("work");
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use operant_platform::config::Settings;
-use operant_platform::grpc::{Shutdown, ShutdownTrigger};
+use operant_platform::shutdown::{Shutdown, ShutdownTrigger};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use operant_platform::grpc::Shutdown;
+use operant_platform::shutdown::Shutdown;
 use operant_proto::auth::v1 as pb;
 use operant_proto::auth::v1::auth_internal_service_server::AuthInternalService;
 use tokio::sync::{broadcast, mpsc};

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use operant_auth::{Email, Mailer};
-use operant_platform::clients::{SERVICE_TOKEN_HEADER, ServiceCredentials};
+use operant_platform::clients::ServiceCredentials;
 use operant_platform::config::Settings;
 use operant_platform::error::error_code_of;
-use operant_platform::grpc::{Shutdown, ShutdownTrigger};
+use operant_platform::headers::SERVICE_TOKEN_HEADER;
+use operant_platform::shutdown::{Shutdown, ShutdownTrigger};
 use operant_proto::auth::v1 as pb;
 use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
 use operant_proto::auth::v1::auth_service_client::AuthServiceClient;

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use operant_platform::clients::SERVICE_TOKEN_HEADER;
 use operant_platform::error::error_code_of;
-use operant_platform::principal::ORGANIZATION_HEADER;
+use operant_platform::headers::ORGANIZATION_HEADER;
+use operant_platform::headers::SERVICE_TOKEN_HEADER;
 use operant_proto::auth::v1::auth_service_client::AuthServiceClient;
 use operant_proto::auth::v1::{LoginRequest, RegisterRequest};
 use operant_proto::common::v1::PageRequest;
