@@ -16,6 +16,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
+use operant_platform::error::ErrorCode;
 use serde::Serialize;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -56,7 +57,15 @@ pub struct HttpError {
 pub type HttpResult<T> = Result<T, HttpError>;
 
 impl HttpError {
-    pub fn new(status: StatusCode, error_code: &str, detail: impl Into<String>) -> Self {
+    /// An error of the registry, with the code's HTTP status.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self::from_parts(status, code.as_str(), detail)
+    }
+
+    /// An error with the status and code given as they are: a service's answer (whose code and
+    /// status come from its `ErrorInfo`), or a framework error body replaced by the safety net.
+    pub fn from_parts(status: StatusCode, error_code: &str, detail: impl Into<String>) -> Self {
         Self {
             status,
             body: ApiErrorBody {
@@ -72,34 +81,25 @@ impl HttpError {
     /// 422 `VALIDATION_ERROR` naming one field.
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         let (field, message) = (field.into(), message.into());
-        let mut e =
-            Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", format!("{field}: {message}"));
+        let mut e = Self::new(ErrorCode::ValidationError, format!("{field}: {message}"));
         e.body.errors.push(FieldError { field, message });
         e
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route")
+        Self::new(ErrorCode::NotFound, "no such route")
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "internal server error")
+        Self::new(ErrorCode::InternalError, "internal server error")
     }
 
     pub fn unavailable() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
-            "an upstream service is unavailable; retry later",
-        )
+        Self::new(ErrorCode::ServiceUnavailable, "an upstream service is unavailable; retry later")
     }
 
     pub fn timeout() -> Self {
-        Self::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "UPSTREAM_TIMEOUT",
-            "an upstream service did not answer in time",
-        )
+        Self::new(ErrorCode::UpstreamTimeout, "an upstream service did not answer in time")
     }
 
     /// Maps a gRPC status of a service to the REST error.
@@ -114,7 +114,7 @@ impl HttpError {
             .and_then(|s| s.parse::<u16>().ok())
             .and_then(|c| StatusCode::from_u16(c).ok())
             .unwrap_or_else(|| fallback_status(status.code()));
-        let mut e = Self::new(http, &info.reason, status.message());
+        let mut e = Self::from_parts(http, &info.reason, status.message());
         if let Some(bad) = details.bad_request() {
             e.body.errors = bad
                 .field_violations
@@ -152,17 +152,15 @@ impl HttpError {
             }
             Code::DeadlineExceeded => Self::timeout(),
             Code::Cancelled if status.message().to_ascii_lowercase().contains("timeout") => Self::timeout(),
-            Code::Unimplemented => Self::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "NOT_IMPLEMENTED",
-                "this operation is not available yet",
-            ),
-            Code::Unauthenticated => Self::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", status.message()),
-            Code::PermissionDenied => Self::new(StatusCode::FORBIDDEN, "PERMISSION_DENIED", status.message()),
-            Code::NotFound => Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", status.message()),
-            Code::InvalidArgument => Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", status.message()),
+            Code::Unimplemented => {
+                Self::new(ErrorCode::NotImplemented, "this operation is not available yet")
+            }
+            Code::Unauthenticated => Self::new(ErrorCode::Unauthenticated, status.message()),
+            Code::PermissionDenied => Self::new(ErrorCode::PermissionDenied, status.message()),
+            Code::NotFound => Self::new(ErrorCode::NotFound, status.message()),
+            Code::InvalidArgument => Self::new(ErrorCode::BadRequest, status.message()),
             Code::ResourceExhausted => {
-                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", status.message());
+                let mut e = Self::new(ErrorCode::TooManyRequests, status.message());
                 e.retry_after = Some(Duration::from_secs(1));
                 e
             }

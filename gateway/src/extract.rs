@@ -22,6 +22,8 @@ use http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use operant_platform::error::ErrorCode;
+
 use crate::error::{HttpError, HttpResult};
 
 /// A JSON object body deserialized into `T`, with the keys that were present.
@@ -59,18 +61,14 @@ async fn read_body<S: Send + Sync>(
         BytesRejection::FailedToBufferBody(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             payload_too_large()
         }
-        other => HttpError::new(
-            StatusCode::BAD_REQUEST,
-            "INVALID_BODY",
-            format!("could not read the body: {other}"),
-        ),
+        other => HttpError::new(ErrorCode::InvalidBody, format!("could not read the body: {other}")),
     })?;
     Ok((content_type, bytes))
 }
 
 /// 413 `PAYLOAD_TOO_LARGE`.
 pub fn payload_too_large() -> HttpError {
-    HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "the request body is too large")
+    HttpError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
 }
 
 fn parse_json<T: DeserializeOwned>(
@@ -79,19 +77,12 @@ fn parse_json<T: DeserializeOwned>(
 ) -> HttpResult<JsonBody<T>> {
     if !is_json(content_type) {
         return Err(HttpError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::UnsupportedMediaType,
             "the body must be JSON with `Content-Type: application/json`",
         ));
     }
     let value = serde_json::from_slice::<StrictValue>(bytes)
-        .map_err(|e| {
-            HttpError::new(
-                StatusCode::BAD_REQUEST,
-                "INVALID_JSON",
-                format!("the body is not valid JSON: {e}"),
-            )
-        })?
+        .map_err(|e| HttpError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}")))?
         .0;
     let keys = match &value {
         serde_json::Value::Object(map) => map.keys().cloned().collect(),

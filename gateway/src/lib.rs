@@ -8,7 +8,8 @@
 //! - [`pagination`]: `skip`/`limit`/`order_by` and the list envelope.
 //! - [`models`]: JSON bodies and their protobuf conversions.
 //! - [`routes`]: one module of handlers per resource.
-//! - [`openapi`] and [`docs`]: `/openapi.json`, Swagger UI at `/docs`, ReDoc at `/redoc`.
+//! - [`openapi`] and [`docs`]: `/openapi.json`, Swagger UI at `/docs`, ReDoc at `/redoc`;
+//!   [`openapi_errors`]: its shared error responses, generated from the registry of error codes.
 //!
 //! Around the routes ([`router`]): request ids (`X-Request-Id`, generated when absent and echoed),
 //! the W3C trace context (the gateway's own span, exported over OTLP when
@@ -22,6 +23,7 @@ pub mod error;
 pub mod extract;
 pub mod models;
 pub mod openapi;
+pub mod openapi_errors;
 pub mod pagination;
 pub mod routes;
 pub mod tls;
@@ -37,6 +39,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use operant_platform::config::Settings;
+use operant_platform::error::ErrorCode;
 use operant_platform::headers::{ORGANIZATION_HEADER, REQUEST_ID_HEADER, TRACEPARENT_HEADER};
 use operant_platform::metrics::{Metrics, serve_admin};
 use operant_platform::otlp::{self, Exporter, FinishedSpan};
@@ -279,7 +282,7 @@ async fn not_found() -> HttpError {
 }
 
 async fn method_not_allowed() -> HttpError {
-    HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "method not allowed for this route")
+    HttpError::new(ErrorCode::MethodNotAllowed, "method not allowed for this route")
 }
 
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
@@ -294,11 +297,11 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 
 fn error_code_for(status: StatusCode) -> String {
     match status {
-        StatusCode::NOT_FOUND => "NOT_FOUND".to_owned(),
-        StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED".to_owned(),
-        StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE".to_owned(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE".to_owned(),
-        StatusCode::INTERNAL_SERVER_ERROR => "INTERNAL_ERROR".to_owned(),
+        StatusCode::NOT_FOUND => ErrorCode::NotFound.as_str().to_owned(),
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed.as_str().to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge.as_str().to_owned(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType.as_str().to_owned(),
+        StatusCode::INTERNAL_SERVER_ERROR => ErrorCode::InternalError.as_str().to_owned(),
         other => other.canonical_reason().unwrap_or("ERROR").to_ascii_uppercase().replace([' ', '-'], "_"),
     }
 }
@@ -322,7 +325,7 @@ where
     }
     let (parts, _) = response.into_parts();
     let detail = status.canonical_reason().unwrap_or("error").to_ascii_lowercase();
-    let mut replaced = HttpError::new(status, &error_code_for(status), detail).into_response();
+    let mut replaced = HttpError::from_parts(status, &error_code_for(status), detail).into_response();
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             replaced.headers_mut().insert(name.clone(), value.clone());

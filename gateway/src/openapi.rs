@@ -6,57 +6,18 @@
 //! (422); a secured route can answer 401; a tenant route 400/403 for its `X-Organization-Id`; any
 //! route 500/503/504 — are listed once here as [`IntoResponses`] sets, named in each handler's
 //! `responses(...)`, so the document lists every status a route can return without forty copies
-//! of the same lines. Every error response uses the one [`ApiErrorBody`] schema.
+//! of the same lines; their codes and statuses come from the registry ([`crate::openapi_errors`]).
+//! Every error response uses the one [`ApiErrorBody`] schema.
 
 use std::collections::BTreeMap;
 
+use utoipa::openapi::RefOr;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi};
 
 use crate::error::{ApiErrorBody, FieldError};
+use crate::openapi_errors::{JSON_BODY, PARAMS, TENANT, UPSTREAM, USER, error_responses};
 use crate::routes;
-
-const E400_JSON: &str = "`INVALID_JSON`: the body is not well-formed JSON";
-const E400_TENANT: &str = "`ORGANIZATION_REQUIRED` / `INVALID_ORGANIZATION_ID`: the X-Organization-Id header is missing or not a UUID";
-const E401: &str =
-    "`TOKEN_MISSING`, `TOKEN_EXPIRED`, `TOKEN_INVALID`, `TOKEN_REVOKED`, ...: no valid access token";
-const E403_TENANT: &str =
-    "`NOT_A_MEMBER`: the caller is not a member of the organization (or it does not exist)";
-const E413: &str = "`PAYLOAD_TOO_LARGE`: the body exceeds the size limit";
-const E415: &str = "`UNSUPPORTED_MEDIA_TYPE`: the body is not `application/json`";
-const E422_BODY: &str =
-    "`VALIDATION_ERROR`: a field is missing, of the wrong type or invalid (named in `errors`)";
-const E422_PARAMS: &str = "`VALIDATION_ERROR`: a path or query parameter is invalid (named in `errors`)";
-const E500: &str = "`INTERNAL_ERROR`";
-const E503: &str = "`SERVICE_UNAVAILABLE` / `DATABASE_UNAVAILABLE`: a service or the database is unreachable";
-const E504: &str = "`UPSTREAM_TIMEOUT`: a service did not answer in time";
-
-const UPSTREAM: [(u16, &str); 3] = [(500, E500), (503, E503), (504, E504)];
-
-/// Error responses from `(status, description)` pairs; descriptions of one status are joined.
-fn error_responses(sets: &[&[(u16, &str)]]) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
-    let mut merged: BTreeMap<u16, Vec<&str>> = BTreeMap::new();
-    for (status, description) in sets.iter().flat_map(|s| s.iter()) {
-        let entry = merged.entry(*status).or_default();
-        if !entry.contains(description) {
-            entry.push(description);
-        }
-    }
-    merged
-        .into_iter()
-        .map(|(status, descriptions)| {
-            let response = ResponseBuilder::new()
-                .description(descriptions.join("; "))
-                .content(
-                    "application/json",
-                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ApiErrorBody"))).build(),
-                )
-                .build();
-            (status.to_string(), RefOr::T(response))
-        })
-        .collect()
-}
 
 macro_rules! error_set {
     ($(#[$meta:meta])* $name:ident = [$($set:expr),* $(,)?]) => {
@@ -69,11 +30,6 @@ macro_rules! error_set {
         }
     };
 }
-
-const JSON_BODY: [(u16, &str); 4] = [(400, E400_JSON), (413, E413), (415, E415), (422, E422_BODY)];
-const USER: [(u16, &str); 1] = [(401, E401)];
-const PARAMS: [(u16, &str); 1] = [(422, E422_PARAMS)];
-const TENANT: [(u16, &str); 3] = [(400, E400_TENANT), (401, E401), (403, E403_TENANT)];
 
 error_set!(
     /// Public route with a JSON body.

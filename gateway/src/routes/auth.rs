@@ -63,7 +63,8 @@ pub async fn register(
     responses(
         PublicJsonErrors,
         (status = 200, description = "A new session's token pair", body = TokenResponse),
-        (status = 401, description = "`INVALID_CREDENTIALS` / `USER_INACTIVE`", body = ApiErrorBody),
+        (status = 401, description = "`INVALID_CREDENTIALS`", body = ApiErrorBody),
+        (status = 403, description = "`INACTIVE_USER`", body = ApiErrorBody),
         (status = 429, description = "`TOO_MANY_ATTEMPTS`, with `Retry-After`", body = ApiErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
@@ -116,7 +117,7 @@ pub async fn refresh(
     responses(
         PublicJsonErrors,
         (status = 204, description = "The session ended"),
-        (status = 401, description = "No refresh token and no valid access token", body = ApiErrorBody),
+        (status = 401, description = "`TOKEN_MISSING`: neither a refresh token nor an access token / `INVALID_REFRESH_TOKEN`", body = ApiErrorBody),
     ))]
 pub async fn logout(
     State(state): State<AppState>,
@@ -171,7 +172,6 @@ pub async fn revoke_session(
     responses(
         UserErrors,
         (status = 202, description = "A verification link was sent", body = MessageResponse),
-        (status = 409, description = "`EMAIL_ALREADY_VERIFIED`", body = ApiErrorBody),
     ))]
 pub async fn request_email_verification(
     State(state): State<AppState>,
@@ -190,7 +190,7 @@ pub async fn request_email_verification(
     responses(
         PublicJsonErrors,
         (status = 200, description = "The verified user", body = UserResponse),
-        (status = 400, description = "`INVALID_TOKEN` / `TOKEN_EXPIRED` / `INVALID_JSON`", body = ApiErrorBody),
+        (status = 400, description = "`INVALID_TOKEN` / `ONE_TIME_TOKEN_EXPIRED` / `INVALID_JSON`", body = ApiErrorBody),
     ))]
 pub async fn confirm_email_verification(
     State(state): State<AppState>,
@@ -228,7 +228,7 @@ pub async fn request_password_reset(
     responses(
         PublicJsonErrors,
         (status = 204, description = "Password changed"),
-        (status = 400, description = "`INVALID_TOKEN` / `TOKEN_EXPIRED` / `INVALID_JSON`", body = ApiErrorBody),
+        (status = 400, description = "`INVALID_TOKEN` / `ONE_TIME_TOKEN_EXPIRED` / `INVALID_JSON`", body = ApiErrorBody),
     ))]
 pub async fn confirm_password_reset(
     State(state): State<AppState>,

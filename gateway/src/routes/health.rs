@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use operant_platform::balance::Balanced;
+use operant_platform::error::ErrorCode;
 use serde::Serialize;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -68,7 +69,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRe
             status: "unavailable",
             services,
             detail: Some(format!("not serving: {}", down.join(", "))),
-            error_code: Some("SERVICE_UNAVAILABLE"),
+            error_code: Some(ErrorCode::ServiceUnavailable.as_str()),
             status_code: Some(503),
         };
         (StatusCode::SERVICE_UNAVAILABLE, Json(body))

@@ -67,7 +67,7 @@ pub async fn update_me(
     responses(
         UserJsonErrors,
         (status = 204, description = "Password changed"),
-        (status = 401, description = "`INVALID_CREDENTIALS`: the current password is wrong; or no valid access token", body = ApiErrorBody),
+        (status = 400, description = "`WRONG_PASSWORD`: the current password is wrong", body = ApiErrorBody),
     ))]
 pub async fn change_password(
     State(state): State<AppState>,

@@ -1,19 +1,30 @@
 //! Errors as clients see them.
 //!
-//! Every service has one domain error enum; each variant has a stable `error_code` (the
-//! `google.rpc.ErrorInfo.reason` on gRPC, the `error_code` field of the REST body), a gRPC code
-//! and an HTTP status. [`ApiError`] is that triple plus the message and details; every service
-//! error converts into it, and [`ApiError`] converts into `tonic::Status` in exactly one place
-//! ([`From<ApiError> for Status`]). The HTTP status travels in `ErrorInfo.metadata["http_status"]`
-//! so the gateway never has to guess it from the gRPC code.
+//! Every error sent carries a stable code from the registry, [`ErrorCode`] (`codes.rs`: the code,
+//! its gRPC code, its HTTP status and its meaning, the only place a code is spelled). The
+//! `error_code` is the `google.rpc.ErrorInfo.reason` on gRPC and the `error_code` field of the REST
+//! body. [`ApiError`] is a code plus the message and details; it converts into `tonic::Status` in
+//! exactly one place ([`From<ApiError> for Status`]). The HTTP status travels in
+//! `ErrorInfo.metadata["http_status"]` so the gateway never has to guess it from the gRPC code.
+//!
+//! Each service has one domain error enum and maps it the same way: one
+//! `From<ServiceError> for ApiError` whose match returns at once for errors already in wire form
+//! (`Validation` → [`ApiError::validation`], `Api`, `Database` → [`from_diesel`], a status
+//! relayed from another service → [`ApiError::relayed`]) and otherwise names the variant's
+//! [`ErrorCode`], the message being the variant's `Display`; details (field violations,
+//! `RetryInfo`) are added after. `From<ServiceError> for Status` goes through it.
 //!
 //! Internal causes (database errors, bugs) are logged here with the request's span and replaced by
 //! a generic message: they never reach the client.
 
+mod codes;
+
+pub use codes::ErrorCode;
+
 use std::fmt;
 use std::time::Duration;
 
-use tonic::{Code, Status};
+use tonic::Status;
 use tonic_types::{ErrorDetails, StatusExt};
 
 /// The `ErrorInfo.domain` of every Operant error.
@@ -34,27 +45,33 @@ impl FieldViolation {
     }
 }
 
-/// An error ready to be sent: stable code, gRPC code, HTTP status, message and details.
+/// An error ready to be sent: its registry code, message and details (its gRPC code and HTTP
+/// status are the code's).
 #[derive(Debug)]
 pub struct ApiError {
-    pub code: Code,
-    pub http_status: u16,
-    pub error_code: &'static str,
+    pub error_code: ErrorCode,
     pub message: String,
     pub violations: Vec<FieldViolation>,
     pub retry_after: Option<Duration>,
+    /// Set when this is another Operant service's answer, sent on as it came.
+    relayed: Option<Status>,
 }
 
 impl ApiError {
-    pub fn new(code: Code, http_status: u16, error_code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            http_status,
-            error_code,
-            message: message.into(),
-            violations: Vec::new(),
-            retry_after: None,
-        }
+    pub fn new(error_code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { error_code, message: message.into(), violations: Vec::new(), retry_after: None, relayed: None }
+    }
+
+    /// An error status answered by another Operant service (one with `ErrorInfo`), to be sent
+    /// on unchanged: same gRPC code, message and details (its `reason`, HTTP status, field
+    /// violations), without its metadata. The caller already decided what the client sees, and
+    /// re-encoding would lose its details. `error_code` is its reason when the registry knows it
+    /// (a peer of a newer version may send one it does not: still relayed as it is).
+    pub fn relayed(status: Status) -> Self {
+        let error_code = error_code_of(&status)
+            .and_then(|reason| ErrorCode::parse(&reason))
+            .unwrap_or(ErrorCode::InternalError);
+        Self { relayed: Some(status), ..Self::new(error_code, String::new()) }
     }
 
     /// 422 `VALIDATION_ERROR` naming the invalid fields.
@@ -66,7 +83,7 @@ impl ApiError {
                 many.iter().map(|v| v.field.as_str()).collect::<Vec<_>>().join(", ")
             ),
         };
-        Self { violations, ..Self::new(Code::InvalidArgument, 422, "VALIDATION_ERROR", message) }
+        Self { violations, ..Self::new(ErrorCode::ValidationError, message) }
     }
 
     /// 422 `VALIDATION_ERROR` for one field.
@@ -77,13 +94,13 @@ impl ApiError {
     /// A 500 whose cause is logged but not sent.
     pub fn internal(cause: impl fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(Code::Internal, 500, "INTERNAL_ERROR", "internal server error")
+        Self::new(ErrorCode::InternalError, "internal server error")
     }
 
     /// 503 `DATABASE_UNAVAILABLE`; the cause is logged.
     pub fn database_unavailable(cause: impl fmt::Display) -> Self {
         tracing::warn!(error = %cause, "database unavailable");
-        Self::new(Code::Unavailable, 503, "DATABASE_UNAVAILABLE", "the database is unavailable; retry later")
+        Self::new(ErrorCode::DatabaseUnavailable, "the database is unavailable; retry later")
     }
 
     pub fn with_retry_after(mut self, after: Duration) -> Self {
@@ -99,7 +116,10 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.error_code, self.message)
+        match &self.relayed {
+            Some(status) => write!(f, "{}: {}", self.error_code, status.message()),
+            None => write!(f, "{}: {}", self.error_code, self.message),
+        }
     }
 }
 
@@ -122,6 +142,14 @@ fn bounded(text: String) -> String {
 
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Self {
+        if let Some(status) = e.relayed {
+            // A fresh status with the peer's code, message and details, but not its metadata.
+            return Status::with_details(
+                status.code(),
+                status.message(),
+                bytes::Bytes::copy_from_slice(status.details()),
+            );
+        }
         let e = ApiError {
             message: bounded(e.message),
             violations: e
@@ -133,9 +161,9 @@ impl From<ApiError> for Status {
         };
         let mut details = ErrorDetails::new();
         details.set_error_info(
-            e.error_code,
+            e.error_code.as_str(),
             ERROR_DOMAIN,
-            [("http_status".to_owned(), e.http_status.to_string())],
+            [("http_status".to_owned(), e.error_code.http_status().to_string())],
         );
         for v in &e.violations {
             details.add_bad_request_violation(v.field.clone(), v.description.clone());
@@ -143,7 +171,7 @@ impl From<ApiError> for Status {
         if let Some(after) = e.retry_after {
             details.set_retry_info(Some(after));
         }
-        Status::with_error_details(e.code, e.message, details)
+        Status::with_error_details(e.error_code.grpc_code(), e.message, details)
     }
 }
 

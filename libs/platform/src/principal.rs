@@ -13,14 +13,13 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use subtle::ConstantTimeEq;
-use tonic::Code;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::headers::{
     FORWARDED_FOR_HEADER, FORWARDED_USER_AGENT_HEADER, ORGANIZATION_HEADER, SERVICE_TOKEN_HEADER,
 };
-use crate::tokens::{TokenVerifier, UserPrincipal, unauthenticated};
+use crate::tokens::{TokenVerifier, UserPrincipal};
 
 /// What a method requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +70,9 @@ pub struct Caller {
 impl Caller {
     /// The end user, or 401 `TOKEN_MISSING`.
     pub fn require_user(&self) -> Result<&UserPrincipal, ApiError> {
-        self.user.as_ref().ok_or_else(|| unauthenticated("TOKEN_MISSING", "an access token is required"))
+        self.user
+            .as_ref()
+            .ok_or_else(|| ApiError::new(ErrorCode::TokenMissing, "an access token is required"))
     }
 }
 
@@ -82,27 +83,17 @@ pub fn caller<T>(request: &tonic::Request<T>) -> Result<&Caller, ApiError> {
     request
         .extensions()
         .get::<Caller>()
-        .ok_or_else(|| unauthenticated("TOKEN_MISSING", "no credentials were established"))
+        .ok_or_else(|| ApiError::new(ErrorCode::TokenMissing, "no credentials were established"))
 }
 
 /// The tenant named by `x-organization-id`: 400 `ORGANIZATION_REQUIRED` when absent,
 /// 400 `INVALID_ORGANIZATION_ID` when not a UUID.
 pub fn organization_id<T>(request: &tonic::Request<T>) -> Result<Uuid, ApiError> {
     let raw = request.metadata().get(ORGANIZATION_HEADER).ok_or_else(|| {
-        ApiError::new(
-            Code::InvalidArgument,
-            400,
-            "ORGANIZATION_REQUIRED",
-            "the X-Organization-Id header is required",
-        )
+        ApiError::new(ErrorCode::OrganizationRequired, "the X-Organization-Id header is required")
     })?;
     raw.to_str().ok().and_then(|s| Uuid::parse_str(s.trim()).ok()).ok_or_else(|| {
-        ApiError::new(
-            Code::InvalidArgument,
-            400,
-            "INVALID_ORGANIZATION_ID",
-            "the X-Organization-Id header is not a valid UUID",
-        )
+        ApiError::new(ErrorCode::InvalidOrganizationId, "the X-Organization-Id header is not a valid UUID")
     })
 }
 
@@ -160,9 +151,7 @@ impl Authenticator {
         if access == Access::Service {
             if !service {
                 return Err(ApiError::new(
-                    Code::PermissionDenied,
-                    403,
-                    "SERVICE_ONLY",
+                    ErrorCode::ServiceOnly,
                     "this method is only for Operant services",
                 ));
             }
@@ -171,7 +160,7 @@ impl Authenticator {
         match header("authorization") {
             None | Some("") => {
                 if access == Access::User {
-                    return Err(unauthenticated("TOKEN_MISSING", "an access token is required"));
+                    return Err(ApiError::new(ErrorCode::TokenMissing, "an access token is required"));
                 }
             }
             Some(value) => {
@@ -181,8 +170,8 @@ impl Authenticator {
                     .map(str::trim)
                     .filter(|t| !t.is_empty())
                     .ok_or_else(|| {
-                        unauthenticated(
-                            "TOKEN_MALFORMED",
+                        ApiError::new(
+                            ErrorCode::TokenMalformed,
                             "the Authorization header must be `Bearer <token>`",
                         )
                     })?;

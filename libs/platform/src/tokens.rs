@@ -18,10 +18,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
-use tonic::Code;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::revocations::RevocationSet;
 
 /// Prefix of opaque refresh tokens, so that one presented as an access token is recognised.
@@ -51,11 +50,6 @@ pub struct UserPrincipal {
     pub session_id: Uuid,
     /// Expiry of the token (unix seconds).
     pub expires_at: i64,
-}
-
-/// 401 with the given code.
-pub fn unauthenticated(error_code: &'static str, message: &str) -> ApiError {
-    ApiError::new(Code::Unauthenticated, 401, error_code, message)
 }
 
 #[derive(Deserialize)]
@@ -123,7 +117,7 @@ impl VerifiedCache {
 }
 
 fn expired() -> ApiError {
-    unauthenticated("TOKEN_EXPIRED", "the access token has expired")
+    ApiError::new(ErrorCode::TokenExpired, "the access token has expired")
 }
 
 fn unix_now() -> i64 {
@@ -204,7 +198,7 @@ impl TokenVerifier {
     /// Verifies an access token, refreshing keys once on an unknown `kid`.
     pub async fn verify(&self, token: &str) -> Result<UserPrincipal, ApiError> {
         match self.verify_now(token) {
-            Err(e) if e.error_code == "TOKEN_UNKNOWN_KEY" => {
+            Err(e) if e.error_code == ErrorCode::TokenUnknownKey => {
                 self.refresh_keys(Duration::from_secs(2)).await;
                 self.verify_now(token)
             }
@@ -227,7 +221,7 @@ impl TokenVerifier {
             }
         };
         if self.revoked.is_revoked(&principal.session_id) {
-            return Err(unauthenticated("TOKEN_REVOKED", "the session of this access token has ended"));
+            return Err(ApiError::new(ErrorCode::TokenRevoked, "the session of this access token has ended"));
         }
         Ok(principal)
     }
@@ -236,12 +230,13 @@ impl TokenVerifier {
     /// on every use).
     fn verify_signed(&self, token: &str) -> Result<UserPrincipal, ApiError> {
         if token.starts_with(REFRESH_TOKEN_PREFIX) {
-            return Err(unauthenticated(
-                "TOKEN_WRONG_TYPE",
+            return Err(ApiError::new(
+                ErrorCode::TokenWrongType,
                 "a refresh token cannot be used as an access token",
             ));
         }
-        let malformed = || unauthenticated("TOKEN_MALFORMED", "the access token is not a well-formed JWT");
+        let malformed =
+            || ApiError::new(ErrorCode::TokenMalformed, "the access token is not a well-formed JWT");
         let mut parts = token.split('.');
         let (Some(header), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
         else {
@@ -253,16 +248,16 @@ impl TokenVerifier {
             .and_then(|raw| serde_json::from_slice(&raw).ok())
             .ok_or_else(malformed)?;
         if header.alg.as_deref() != Some("EdDSA") {
-            return Err(unauthenticated(
-                "TOKEN_ALGORITHM_NOT_ALLOWED",
+            return Err(ApiError::new(
+                ErrorCode::TokenAlgorithmNotAllowed,
                 "access tokens must be signed with EdDSA",
             ));
         }
-        let kid = header
-            .kid
-            .ok_or_else(|| unauthenticated("TOKEN_UNKNOWN_KEY", "the access token names no signing key"))?;
+        let kid = header.kid.ok_or_else(|| {
+            ApiError::new(ErrorCode::TokenUnknownKey, "the access token names no signing key")
+        })?;
         let entry = self.key(&kid).ok_or_else(|| {
-            unauthenticated("TOKEN_UNKNOWN_KEY", "the access token was signed by an unknown key")
+            ApiError::new(ErrorCode::TokenUnknownKey, "the access token was signed by an unknown key")
         })?;
         let data =
             jsonwebtoken::decode::<AccessClaims>(token, &entry.key, &self.validation).map_err(|e| match e
@@ -270,31 +265,32 @@ impl TokenVerifier {
             {
                 ErrorKind::ExpiredSignature => expired(),
                 ErrorKind::InvalidAudience => {
-                    unauthenticated("TOKEN_WRONG_AUDIENCE", "the access token is for another audience")
+                    ApiError::new(ErrorCode::TokenWrongAudience, "the access token is for another audience")
                 }
                 ErrorKind::InvalidIssuer => {
-                    unauthenticated("TOKEN_WRONG_ISSUER", "the access token comes from another issuer")
+                    ApiError::new(ErrorCode::TokenWrongIssuer, "the access token comes from another issuer")
                 }
                 ErrorKind::InvalidSignature => {
-                    unauthenticated("TOKEN_SIGNATURE_INVALID", "the access token signature is invalid")
+                    ApiError::new(ErrorCode::TokenSignatureInvalid, "the access token signature is invalid")
                 }
-                ErrorKind::InvalidAlgorithm => {
-                    unauthenticated("TOKEN_ALGORITHM_NOT_ALLOWED", "access tokens must be signed with EdDSA")
-                }
+                ErrorKind::InvalidAlgorithm => ApiError::new(
+                    ErrorCode::TokenAlgorithmNotAllowed,
+                    "access tokens must be signed with EdDSA",
+                ),
                 ErrorKind::ImmatureSignature => {
-                    unauthenticated("TOKEN_NOT_YET_VALID", "the access token is not valid yet")
+                    ApiError::new(ErrorCode::TokenNotYetValid, "the access token is not valid yet")
                 }
                 _ => malformed(),
             })?;
         let claims = data.claims;
         if claims.typ != "access" {
-            return Err(unauthenticated("TOKEN_WRONG_TYPE", "not an access token"));
+            return Err(ApiError::new(ErrorCode::TokenWrongType, "not an access token"));
         }
         if let Some(until) = entry.verify_until
             && claims.iat > until
         {
-            return Err(unauthenticated(
-                "TOKEN_UNKNOWN_KEY",
+            return Err(ApiError::new(
+                ErrorCode::TokenUnknownKey,
                 "the signing key of the access token is retired",
             ));
         }
@@ -355,7 +351,7 @@ mod tests {
     }
 
     fn code(result: Result<UserPrincipal, ApiError>) -> &'static str {
-        result.err().map(|e| e.error_code).unwrap_or("OK")
+        result.err().map(|e| e.error_code.as_str()).unwrap_or("OK")
     }
 
     #[test]

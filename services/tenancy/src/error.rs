@@ -1,9 +1,9 @@
 //! The tenancy service's one error type. Every refusal the domain can produce is a variant with
-//! a stable `error_code`; the single `From<TenancyError> for ApiError` below decides its gRPC
-//! code and HTTP status, so handlers never build statuses by hand.
+//! its registry [`ErrorCode`] (which fixes its gRPC code and HTTP status), its `Display` being the
+//! message sent; the single `From<TenancyError> for ApiError` below names the code, so handlers
+//! never build statuses by hand.
 
-use operant_platform::error::{self, ApiError, FieldViolation};
-use tonic::Code;
+use operant_platform::error::{self, ApiError, ErrorCode, FieldViolation};
 
 /// Everything that can go wrong in the tenancy service.
 #[derive(Debug, thiserror::Error)]
@@ -57,45 +57,27 @@ impl TenancyError {
     pub fn invalid(field: &str, description: impl Into<String>) -> Self {
         TenancyError::Validation(vec![FieldViolation::new(field, description)])
     }
-
-    /// The stable code of the error (the `ErrorInfo.reason`).
-    pub fn error_code(&self) -> &'static str {
-        match self {
-            TenancyError::Validation(_) => "VALIDATION_ERROR",
-            TenancyError::NotAMember => "NOT_A_MEMBER",
-            TenancyError::InsufficientRole(_) => "INSUFFICIENT_ROLE",
-            TenancyError::LastOwner => "LAST_OWNER",
-            TenancyError::AlreadyAMember => "ALREADY_A_MEMBER",
-            TenancyError::MemberNotFound => "MEMBER_NOT_FOUND",
-            TenancyError::UserNotFound => "USER_NOT_FOUND",
-            TenancyError::SlugTaken => "SLUG_TAKEN",
-            TenancyError::PlanLimitReached { .. } => "PLAN_LIMIT_REACHED",
-            TenancyError::PlanLimitExceeded { .. } => "PLAN_LIMIT_EXCEEDED",
-            TenancyError::FeatureNotInPlan(_) => "FEATURE_NOT_IN_PLAN",
-            TenancyError::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
-            TenancyError::Api(e) => e.error_code,
-            TenancyError::Database(_) => "DATABASE_ERROR",
-        }
-    }
 }
 
 impl From<TenancyError> for ApiError {
     fn from(e: TenancyError) -> Self {
-        let (grpc, http) = match e {
+        let code = match e {
             TenancyError::Validation(violations) => return ApiError::validation(violations),
             TenancyError::Api(api) => return api,
             TenancyError::Database(db) => return error::from_diesel(db),
-            TenancyError::NotAMember | TenancyError::InsufficientRole(_) => (Code::PermissionDenied, 403),
-            TenancyError::FeatureNotInPlan(_) => (Code::PermissionDenied, 403),
-            TenancyError::PlanLimitReached { .. } => (Code::ResourceExhausted, 403),
-            TenancyError::LastOwner | TenancyError::PlanLimitExceeded { .. } => {
-                (Code::FailedPrecondition, 409)
-            }
-            TenancyError::AlreadyAMember | TenancyError::SlugTaken => (Code::AlreadyExists, 409),
-            TenancyError::MemberNotFound | TenancyError::UserNotFound => (Code::NotFound, 404),
-            TenancyError::ServiceUnavailable(_) => (Code::Unavailable, 503),
+            TenancyError::NotAMember => ErrorCode::NotAMember,
+            TenancyError::InsufficientRole(_) => ErrorCode::InsufficientRole,
+            TenancyError::LastOwner => ErrorCode::LastOwner,
+            TenancyError::AlreadyAMember => ErrorCode::AlreadyAMember,
+            TenancyError::MemberNotFound => ErrorCode::MemberNotFound,
+            TenancyError::UserNotFound => ErrorCode::UserNotFound,
+            TenancyError::SlugTaken => ErrorCode::SlugTaken,
+            TenancyError::PlanLimitReached { .. } => ErrorCode::PlanLimitReached,
+            TenancyError::PlanLimitExceeded { .. } => ErrorCode::PlanLimitExceeded,
+            TenancyError::FeatureNotInPlan(_) => ErrorCode::FeatureNotInPlan,
+            TenancyError::ServiceUnavailable(_) => ErrorCode::ServiceUnavailable,
         };
-        let api = ApiError::new(grpc, http, e.error_code(), e.to_string());
+        let api = ApiError::new(code, e.to_string());
         match e {
             TenancyError::PlanLimitExceeded { violations, .. } => api.with_violations(violations),
             TenancyError::ServiceUnavailable(_) => api.with_retry_after(std::time::Duration::from_secs(1)),

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use operant_platform::clients::ServiceChannel;
-use operant_platform::error::error_code_of;
+use operant_platform::error::{ErrorCode, error_code_of};
 use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
 use operant_proto::auth::v1::{GetUserByEmailRequest, GetUsersRequest, User};
 use operant_proto::work::v1::work_internal_service_client::WorkInternalServiceClient;
@@ -68,7 +68,7 @@ impl Peers {
             Ok(response) => {
                 response.into_inner().user.and_then(UserInfo::from_proto).ok_or(TenancyError::UserNotFound)
             }
-            Err(status) if error_code_of(&status).as_deref() == Some("USER_NOT_FOUND") => {
+            Err(status) if error_code_of(&status).as_deref() == Some(ErrorCode::UserNotFound.as_str()) => {
                 Err(TenancyError::UserNotFound)
             }
             Err(status) if status.code() == Code::NotFound => Err(TenancyError::UserNotFound),

@@ -1,13 +1,14 @@
 //! The work service's one error enum and its single mapping to [`ApiError`] (and so to
 //! `tonic::Status`).
 //!
-//! Every variant has a stable `error_code`. Errors of the tenancy service (for example 403
-//! `NOT_A_MEMBER` from `Authorize`) are the one exception to "map through [`ApiError`]": they are
-//! relayed to the client unchanged — same gRPC code, message and details — because tenancy
-//! already decided what the client should see, and re-encoding would lose its details.
+//! Every refusal is a variant with its registry [`ErrorCode`], its `Display` being the message
+//! sent. Errors of the tenancy service (for example 403 `NOT_A_MEMBER` from `Authorize`) take the
+//! same path as [`ApiError::relayed`]: they reach the client unchanged — same gRPC code, message
+//! and details — because tenancy already decided what the client should see, and re-encoding
+//! would lose its details.
 
-use operant_platform::error::{ApiError, FieldViolation, from_diesel};
-use tonic::{Code, Status};
+use operant_platform::error::{ApiError, ErrorCode, FieldViolation, from_diesel};
+use tonic::Status;
 
 /// Everything that can go wrong in the work service.
 #[derive(Debug, thiserror::Error)]
@@ -56,62 +57,36 @@ impl WorkError {
 
 impl From<WorkError> for ApiError {
     fn from(e: WorkError) -> Self {
-        match e {
-            WorkError::ProjectNotFound => {
-                ApiError::new(Code::NotFound, 404, "PROJECT_NOT_FOUND", "project not found")
-            }
-            WorkError::TaskNotFound => ApiError::new(Code::NotFound, 404, "TASK_NOT_FOUND", "task not found"),
-            WorkError::InsufficientRole(why) => {
-                ApiError::new(Code::PermissionDenied, 403, "INSUFFICIENT_ROLE", why)
-            }
-            e @ WorkError::PlanLimitReached { .. } => {
-                ApiError::new(Code::ResourceExhausted, 403, "PLAN_LIMIT_REACHED", e.to_string())
-            }
-            e @ WorkError::VersionMismatch { .. } => {
-                ApiError::new(Code::Aborted, 412, "VERSION_MISMATCH", e.to_string())
-            }
-            e @ WorkError::AssigneeNotMember => {
-                ApiError::new(Code::InvalidArgument, 422, "ASSIGNEE_NOT_MEMBER", e.to_string())
-                    .with_violations(vec![FieldViolation::new(
-                        "assignee_id",
-                        "not a member of the organization",
-                    )])
-            }
-            WorkError::Validation(violations) => ApiError::validation(violations),
-            e @ WorkError::TenancyUnavailable => {
+        let code = match e {
+            WorkError::Validation(violations) => return ApiError::validation(violations),
+            WorkError::Tenancy(status) => return ApiError::relayed(status),
+            WorkError::Database(e) => return from_diesel(e),
+            WorkError::Api(e) => return e,
+            WorkError::ProjectNotFound => ErrorCode::ProjectNotFound,
+            WorkError::TaskNotFound => ErrorCode::TaskNotFound,
+            WorkError::InsufficientRole(_) => ErrorCode::InsufficientRole,
+            WorkError::PlanLimitReached { .. } => ErrorCode::PlanLimitReached,
+            WorkError::VersionMismatch { .. } => ErrorCode::VersionMismatch,
+            WorkError::AssigneeNotMember => ErrorCode::AssigneeNotMember,
+            WorkError::TenancyUnavailable => {
                 tracing::warn!("tenancy service unreachable");
-                ApiError::new(Code::Unavailable, 503, "SERVICE_UNAVAILABLE", e.to_string())
-                    .with_retry_after(std::time::Duration::from_secs(1))
+                ErrorCode::ServiceUnavailable
             }
-            // Only reached when someone needs an ApiError rather than a Status; the transport
-            // relays the original status (see `From<WorkError> for Status`).
-            WorkError::Tenancy(status) => {
-                let http = match status.code() {
-                    Code::PermissionDenied => 403,
-                    Code::NotFound => 404,
-                    Code::Unauthenticated => 401,
-                    Code::InvalidArgument => 422,
-                    Code::Unavailable => 503,
-                    _ => 500,
-                };
-                ApiError::new(status.code(), http, "UPSTREAM_ERROR", status.message())
-            }
-            WorkError::Database(e) => from_diesel(e),
-            WorkError::Api(e) => e,
+        };
+        let api = ApiError::new(code, e.to_string());
+        match e {
+            WorkError::AssigneeNotMember => api.with_violations(vec![FieldViolation::new(
+                "assignee_id",
+                "not a member of the organization",
+            )]),
+            WorkError::TenancyUnavailable => api.with_retry_after(std::time::Duration::from_secs(1)),
+            _ => api,
         }
     }
 }
 
 impl From<WorkError> for Status {
     fn from(e: WorkError) -> Self {
-        match e {
-            // A fresh status with tenancy's code, message and details, but not its metadata.
-            WorkError::Tenancy(status) => Status::with_details(
-                status.code(),
-                status.message(),
-                tonic::codegen::Bytes::copy_from_slice(status.details()),
-            ),
-            other => ApiError::from(other).into(),
-        }
+        ApiError::from(e).into()
     }
 }

@@ -11,6 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
+use operant_platform::error::{ApiError, ErrorCode};
 use operant_platform::principal::ClientInfo;
 use operant_platform::tokens::UserPrincipal;
 use uuid::Uuid;
@@ -147,8 +148,8 @@ pub async fn logout(
         None => match caller {
             Some(principal) => Some(principal.session_id),
             None => {
-                return Err(operant_platform::tokens::unauthenticated(
-                    "TOKEN_MISSING",
+                return Err(ApiError::new(
+                    ErrorCode::TokenMissing,
                     "logout needs a refresh token or an access token",
                 )
                 .into());

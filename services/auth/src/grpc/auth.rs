@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use operant_platform::error::ErrorCode;
 use operant_platform::principal::caller;
 use operant_proto::auth::v1 as pb;
 use operant_proto::auth::v1::auth_service_server::AuthService;
@@ -60,7 +61,7 @@ impl AuthService for AuthApi {
             None => None,
             Some(token) => match self.state.verifier.verify(&token).await {
                 Ok(principal) => Some(principal),
-                Err(e) if e.error_code == "TOKEN_REVOKED" => {
+                Err(e) if e.error_code == ErrorCode::TokenRevoked => {
                     if r.refresh_token.is_none() {
                         return Ok(Response::new(pb::LogoutResponse {}));
                     }

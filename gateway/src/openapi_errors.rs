@@ -1,0 +1,129 @@
+//! The error responses of the OpenAPI document, generated from the registry of error codes
+//! ([`ErrorCode`]): a set of codes becomes one response per HTTP status, each listing its codes
+//! with their meaning, so the document can only advertise codes that exist, with their real
+//! status. [`crate::openapi`] names these sets for whole families of routes; the responses a
+//! handler declares itself are checked against the registry by the test below.
+
+use std::collections::BTreeMap;
+
+use operant_platform::error::ErrorCode::{self, *};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+
+/// A JSON body can be unreadable, malformed, too large, of the wrong type or invalid.
+pub const JSON_BODY: [ErrorCode; 5] =
+    [InvalidBody, InvalidJson, PayloadTooLarge, UnsupportedMediaType, ValidationError];
+/// Every way an access token can be refused.
+pub const USER: [ErrorCode; 11] = [
+    TokenMissing,
+    TokenMalformed,
+    TokenAlgorithmNotAllowed,
+    TokenUnknownKey,
+    TokenSignatureInvalid,
+    TokenWrongAudience,
+    TokenWrongIssuer,
+    TokenExpired,
+    TokenNotYetValid,
+    TokenWrongType,
+    TokenRevoked,
+];
+/// A path or query parameter can be invalid.
+pub const PARAMS: [ErrorCode; 1] = [ValidationError];
+/// An organization-scoped route: the tenant header, the caller's token, the membership.
+pub const TENANT: [ErrorCode; 14] = [
+    OrganizationRequired,
+    InvalidOrganizationId,
+    TokenMissing,
+    TokenMalformed,
+    TokenAlgorithmNotAllowed,
+    TokenUnknownKey,
+    TokenSignatureInvalid,
+    TokenWrongAudience,
+    TokenWrongIssuer,
+    TokenExpired,
+    TokenNotYetValid,
+    TokenWrongType,
+    TokenRevoked,
+    NotAMember,
+];
+/// Any route: a bug, an unreachable service or database, a service too slow.
+pub const UPSTREAM: [ErrorCode; 4] =
+    [InternalError, DatabaseUnavailable, ServiceUnavailable, UpstreamTimeout];
+
+/// The error responses of a union of code sets: one per HTTP status, whose description lists
+/// each code (once) with its meaning.
+pub fn error_responses(sets: &[&[ErrorCode]]) -> BTreeMap<String, RefOr<Response>> {
+    let mut merged: BTreeMap<u16, Vec<ErrorCode>> = BTreeMap::new();
+    for code in sets.iter().flat_map(|s| s.iter().copied()) {
+        let entry = merged.entry(code.http_status()).or_default();
+        if !entry.contains(&code) {
+            entry.push(code);
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(status, codes)| {
+            let description =
+                codes.iter().map(|c| format!("`{c}`: {}", c.meaning())).collect::<Vec<_>>().join("; ");
+            let response = ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ApiErrorBody"))).build(),
+                )
+                .build();
+            (status.to_string(), RefOr::T(response))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    use super::*;
+
+    /// The `SCREAMING_SNAKE` words in backticks of a description.
+    fn codes_in(description: &str) -> Vec<&str> {
+        description
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| w.len() > 2 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .collect()
+    }
+
+    #[test]
+    fn every_advertised_error_code_exists_with_its_status() {
+        let doc = serde_json::to_value(crate::openapi::ApiDoc::openapi()).expect("document");
+        let mut problems = Vec::new();
+        let mut seen = 0;
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("path item") {
+                let Some(responses) = op.get("responses").and_then(|r| r.as_object()) else { continue };
+                for (status, response) in responses {
+                    let description = response["description"].as_str().unwrap_or_default();
+                    let codes = codes_in(description);
+                    let status: u16 = status.parse().expect("numeric status");
+                    if status >= 400 && codes.is_empty() {
+                        problems.push(format!("{method} {path} {status}: names no error code"));
+                    }
+                    for text in codes {
+                        seen += 1;
+                        match ErrorCode::parse(text) {
+                            None => {
+                                problems.push(format!("{method} {path} {status}: `{text}` is no error code"))
+                            }
+                            Some(code) if code.http_status() != status => problems.push(format!(
+                                "{method} {path} {status}: `{text}` is sent with {}",
+                                code.http_status()
+                            )),
+                            Some(_) => {}
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen > 100, "only {seen} codes found: is the document read right?");
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+}
