@@ -3,7 +3,6 @@
 //! - [`config`]: settings from `OPERANT_*` environment variables.
 //! - [`error`]: the error → `tonic::Status` mapping with `ErrorInfo`/`BadRequest` details.
 //! - [`db`]: the diesel-async connection pool, migrations and the database health probe.
-//! - [`devdb`]: a private PostgreSQL server started from the installed binaries.
 //! - [`grpc`]: the server builder (health, reflection, grpc-web, CORS, graceful shutdown).
 //! - [`principal`]: who is calling (end user or service) and the authentication interceptor.
 //! - [`tokens`]: access-token verification (Ed25519 JWTs) and the revocation set.
@@ -18,7 +17,6 @@ pub mod balance;
 pub mod clients;
 pub mod config;
 pub mod db;
-pub mod devdb;
 pub mod error;
 pub mod grpc;
 pub mod metrics;
