@@ -214,7 +214,7 @@ mod tests {
     }
 
     #[test]
-    fn runs_directly_as_a_normal_user() {
+    fn commands_run_directly_or_as_postgres_through_su() {
         let cmd = Runner::CurrentUser.command(Path::new("/bin/pg_ctl"), &["stop".into()]);
         assert_eq!(command_line(&cmd), "/bin/pg_ctl stop");
         let su = Runner::Postgres { uid: 1, gid: 1, runuser: None }
