@@ -16,7 +16,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use operant_platform::config::Settings;
 use operant_platform::shutdown::{Shutdown, termination_signal};
-use operant_platform::{db, devdb, telemetry};
+use operant_platform::{db, telemetry};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
@@ -85,8 +85,8 @@ async fn dev(mut settings: Settings, data_dir: PathBuf) -> anyhow::Result<()> {
     if settings.database.url.is_none() {
         let dir = std::path::absolute(data_dir.join("postgres"))?;
         println!("OPERANT_DATABASE_URL is not set: starting a private PostgreSQL in {}", dir.display());
-        let pg = devdb::PrivatePostgres::start(&dir).await?;
-        devdb::ensure_database(&pg.url(), "operant").await?;
+        let pg = operant_devdb::PrivatePostgres::start(&dir).await?;
+        operant_devdb::ensure_database(&pg.url(), "operant").await?;
         settings.database.url = Some(pg.url_for("operant"));
         private = Some(pg);
     }

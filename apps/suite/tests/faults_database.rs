@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use faults_support::{NOT_SERVING, SERVING, Suite, Svc, User};
-use operant_platform::devdb::{PrivatePostgres, ensure_database};
+use operant_devdb::{PrivatePostgres, ensure_database};
 use operant_platform::error::error_code_of;
 use operant_proto::work::v1::CreateTaskRequest;
 use operant_proto::work::v1::task_service_client::TaskServiceClient;

@@ -1,6 +1,7 @@
-//! Settings, read once from `OPERANT_*` environment variables (every one is listed in the
-//! README). Defaults are safe for development; [`Settings::from_env`] refuses to produce a
-//! production configuration that still carries a development secret.
+//! Settings, read once from `OPERANT_*` environment variables in [`Settings::from_env`]; the
+//! doc of each field names its variable and default. Defaults are safe for development;
+//! [`Settings::from_env`] refuses to produce a production configuration that still carries a
+//! development secret.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

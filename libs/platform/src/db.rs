@@ -68,7 +68,40 @@ pub async fn conn(pool: &PgPool) -> Result<PgConn, ApiError> {
 }
 
 /// Applies every pending migration to the database at `database_url`. Re-running it is a no-op.
+///
+/// Every migration run of the suite goes through here: `operant migrate`, `operant dev`, a
+/// service started by `operant serve` (`OPERANT_RUN_MIGRATIONS`) and the tests' template
+/// database. Concurrent runs are serialized by a PostgreSQL advisory lock.
+///
+/// Works on any tokio runtime. The migration harness blocks (`block_in_place`), which a
+/// current-thread runtime (`#[tokio::test]`'s default) forbids; there the migrations run on a
+/// thread of their own with its own runtime, which is gone, connection included, on return.
 pub async fn run_migrations(database_url: &str) -> anyhow::Result<()> {
+    if !matches!(
+        tokio::runtime::Handle::current().runtime_flavor(),
+        tokio::runtime::RuntimeFlavor::CurrentThread
+    ) {
+        return migrate(database_url).await;
+    }
+    let url = database_url.to_owned();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("migrate".to_owned())
+        .spawn(move || {
+            let result = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .context("building a runtime for the migrations")
+                .and_then(|runtime| runtime.block_on(migrate(&url)));
+            let _ = done_tx.send(result);
+        })
+        .context("spawning the migration thread")?;
+    done_rx.await.map_err(|_| anyhow::anyhow!("the migration thread panicked"))?
+}
+
+/// [`run_migrations`] on a multi-threaded runtime.
+async fn migrate(database_url: &str) -> anyhow::Result<()> {
     let mut conn = AsyncPgConnection::establish(database_url).await?;
     // Replicas starting together (or a migration Job beside them) would race to create the
     // same tables: one runs the migrations, the others wait here and then find nothing pending.

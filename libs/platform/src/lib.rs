@@ -26,8 +26,6 @@
 //!     shutdown        Shutdown signal, termination signals, bounded drain
 //!     trace           W3C traceparent and request id of the current call
 //!     telemetry       tracing subscriber setup
-//!
-//!     devdb           a private PostgreSQL server from the installed binaries (standalone)
 //! ```
 //!
 //! The uses, module by module: `grpc` → call_context, principal, metrics, otlp, db, config,
@@ -41,7 +39,6 @@ pub mod call_context;
 pub mod clients;
 pub mod config;
 pub mod db;
-pub mod devdb;
 pub mod error;
 pub mod grpc;
 pub mod headers;

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use operant_devdb::{PrivatePostgres, ensure_database};
 use operant_platform::config::Settings;
 use operant_platform::db;
-use operant_platform::devdb::{PrivatePostgres, ensure_database};
 use operant_platform::grpc::{LIVENESS_SERVICE, ServerSpec, serve};
 use operant_platform::principal::{Authenticator, default_access};
 use operant_platform::shutdown::Shutdown;

@@ -9,13 +9,15 @@
 //! - **Which server.** `OPERANT_TEST_DATABASE_URL` (a server URL such as
 //!   `postgres://postgres@127.0.0.1:5432/postgres`) when set; otherwise a private server started
 //!   from the installed PostgreSQL binaries in `<workspace>/target/operant-test-pg` by
-//!   [`operant_platform::devdb::PrivatePostgres`]. That server is shared by every test process
+//!   [`operant_devdb::PrivatePostgres`]. That server is shared by every test process
 //!   and left running for the next run (startup is serialized across processes by the file
 //!   lock in `PrivatePostgres::start`); `.ci/run` stops it at the end of CI.
 //! - **Fast databases.** Running the migrations for every test would dominate test time.
 //!   They run once into a template database named after a hash of `<workspace>/migrations`
 //!   (`operant_tpl_<hash>`), and each test gets `CREATE DATABASE … TEMPLATE`, a file-level
 //!   copy. A change to any migration changes the hash, so a stale schema is never reused.
+//!   The admin SQL (create, clone, rename, drop, advisory lock) is [`operant_devdb::Admin`]'s;
+//!   this module decides the names and the policy.
 //! - **Safe template builds.** Building is serialized across processes by a PostgreSQL
 //!   advisory lock. The template is built as `<name>_building` and renamed when complete, so a
 //!   crashed build never leaves a half-migrated template; it is then marked `IS_TEMPLATE` and
@@ -28,16 +30,13 @@
 //!   a new template is built.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr as _;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, anyhow, bail};
-use operant_platform::devdb::{self, PrivatePostgres};
+use operant_devdb::admin::{Admin, Cloned};
+use operant_devdb::{PrivatePostgres, url_with_database};
 use sha2::{Digest as _, Sha256};
 use tokio::sync::OnceCell;
-use tokio::task::JoinHandle;
-use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls};
 use uuid::Uuid;
 
 /// Server URL to use instead of the private server.
@@ -79,30 +78,17 @@ impl TestDb {
         let server_url = server_url().await?;
         let template = template(server_url).await?;
         let name = format!("{TEST_DB_PREFIX}{}", Uuid::now_v7().simple());
-        let create = format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&name), quote_ident(template));
-        let conn = Conn::open(server_url).await?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match conn.client.batch_execute(&create).await {
-                Ok(()) => break,
+        let admin = Admin::connect(server_url).await?;
+        for attempt in 1.. {
+            match admin.create_database_from_template(&name, template).await? {
+                Cloned::Created => break,
                 // The template was swept by a run with other migrations: build it again.
-                Err(e) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) && attempt < 3 => {
-                    build_template(server_url, template).await?;
-                }
-                // Someone is connected to the template (e.g. a build's lingering backend).
-                Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) && attempt < 50 => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => return Err(anyhow::Error::new(e).context(create)),
+                Cloned::TemplateMissing if attempt < 3 => build_template(server_url, template).await?,
+                Cloned::TemplateMissing => bail!("the template database {template} keeps disappearing"),
             }
         }
-        conn.close().await;
-        Ok(TestDb {
-            url: devdb::url_with_database(server_url, &name)?,
-            name,
-            server_url: server_url.to_owned(),
-        })
+        admin.close().await;
+        Ok(TestDb { url: url_with_database(server_url, &name)?, name, server_url: server_url.to_owned() })
     }
 
     /// URL of the server's `postgres` database (as given or as started), for checks that look
@@ -221,10 +207,10 @@ pub fn template_name(migrations_dir: &Path) -> anyhow::Result<String> {
 
 /// Makes sure the template exists, building it if needed; also sweeps leaked test databases.
 async fn ensure_template(server_url: &str, template: &str) -> anyhow::Result<()> {
-    let conn = Conn::open(server_url).await?;
-    let exists = database_exists(&conn.client, template).await?;
-    sweep_leaked_test_databases(&conn.client).await;
-    conn.close().await;
+    let admin = Admin::connect(server_url).await?;
+    let exists = admin.database_exists(template).await?;
+    sweep_leaked_test_databases(&admin).await;
+    admin.close().await;
     if !exists {
         build_template(server_url, template).await?;
     }
@@ -234,84 +220,44 @@ async fn ensure_template(server_url: &str, template: &str) -> anyhow::Result<()>
 /// Builds the template under the advisory lock (a no-op if another process built it while we
 /// waited for the lock).
 async fn build_template(server_url: &str, template: &str) -> anyhow::Result<()> {
-    let conn = Conn::open(server_url).await?;
-    conn.client
-        .execute("SELECT pg_advisory_lock($1)", &[&TEMPLATE_LOCK_KEY])
-        .await
-        .context("taking the template advisory lock")?;
+    let admin = Admin::connect(server_url).await?;
+    admin.advisory_lock(TEMPLATE_LOCK_KEY).await.context("taking the template advisory lock")?;
     let built = async {
-        if database_exists(&conn.client, template).await? {
+        if admin.database_exists(template).await? {
             return Ok(());
         }
-        sweep_other_templates(&conn.client, template).await;
-        build_template_locked(&conn.client, server_url, template).await
+        sweep_other_templates(&admin, template).await;
+        build_template_locked(&admin, server_url, template).await
     }
     .await;
     // Closing the session releases the advisory lock as well; unlock explicitly anyway.
-    let _ = conn.client.execute("SELECT pg_advisory_unlock($1)", &[&TEMPLATE_LOCK_KEY]).await;
-    conn.close().await;
+    admin.advisory_unlock(TEMPLATE_LOCK_KEY).await;
+    admin.close().await;
     built.with_context(|| format!("building the template database {template}"))
 }
 
-async fn build_template_locked(client: &Client, server_url: &str, template: &str) -> anyhow::Result<()> {
+async fn build_template_locked(admin: &Admin, server_url: &str, template: &str) -> anyhow::Result<()> {
     let building = format!("{template}_building");
-    let q_building = quote_ident(&building);
-    drop_template_database(client, &building).await?;
-    exec(client, &format!("CREATE DATABASE {q_building}")).await?;
+    admin.drop_template_database(&building).await?;
+    admin.create_database(&building).await?;
 
-    let url = devdb::url_with_database(server_url, &building)?;
-    run_migrations_isolated(url.clone()).await.with_context(|| format!("running the migrations on {url}"))?;
+    let url = url_with_database(server_url, &building)?;
+    operant_platform::db::run_migrations(&url)
+        .await
+        .with_context(|| format!("running the migrations on {url}"))?;
 
     // From now on nobody may connect, so that CREATE DATABASE … TEMPLATE never finds a
     // session on it; then end any session the migrations left behind and rename.
-    exec(client, &format!("ALTER DATABASE {q_building} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true"))
-        .await?;
-    let rename = format!("ALTER DATABASE {q_building} RENAME TO {}", quote_ident(template));
-    for attempt in 1.. {
-        let _ = client
-            .execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = $1 AND pid <> pg_backend_pid()",
-                &[&building],
-            )
-            .await;
-        match client.batch_execute(&rename).await {
-            Ok(()) => break,
-            Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) && attempt < 100 => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => return Err(anyhow::Error::new(e).context(rename)),
-        }
-    }
-    Ok(())
-}
-
-/// Runs the migrations on a thread of their own with a multi-threaded runtime: the migration
-/// harness blocks (`block_in_place`), which panics on the current-thread runtime that
-/// `#[tokio::test]` uses by default, and its connection must be gone when it returns.
-async fn run_migrations_isolated(url: String) -> anyhow::Result<()> {
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("testdb-migrate".to_owned())
-        .spawn(move || {
-            let result = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .context("building a runtime for the migrations")
-                .and_then(|runtime| runtime.block_on(operant_platform::db::run_migrations(&url)));
-            let _ = done_tx.send(result);
-        })
-        .context("spawning the migration thread")?;
-    done_rx.await.map_err(|_| anyhow!("the migration thread panicked"))?
+    admin.seal_template(&building).await?;
+    admin.rename_database(&building, template).await
 }
 
 /// Drops databases named like templates other than `keep`: templates of other migration
 /// hashes and `_building` leftovers of crashed builds. Runs under the advisory lock, so no
 /// build is in progress; a concurrent `CREATE DATABASE … TEMPLATE` from a template being
 /// dropped finishes first (the drop waits for its lock), and later ones rebuild it.
-async fn sweep_other_templates(client: &Client, keep: &str) {
-    let names = match list_databases(client, TEMPLATE_PREFIX).await {
+async fn sweep_other_templates(admin: &Admin, keep: &str) {
+    let names = match admin.list_databases(TEMPLATE_PREFIX).await {
         Ok(names) => names,
         Err(e) => {
             eprintln!("warning: listing stale test templates: {e:#}");
@@ -319,7 +265,7 @@ async fn sweep_other_templates(client: &Client, keep: &str) {
         }
     };
     for name in names.iter().filter(|n| *n != keep) {
-        if let Err(e) = drop_template_database(client, name).await {
+        if let Err(e) = admin.drop_template_database(name).await {
             eprintln!("warning: dropping stale test template {name}: {e:#}");
         }
     }
@@ -327,8 +273,8 @@ async fn sweep_other_templates(client: &Client, keep: &str) {
 
 /// Drops test databases created more than [`LEAKED_AFTER`] ago (by tests that were killed or
 /// kept their database). Failures are only reported: sweeping is best effort.
-async fn sweep_leaked_test_databases(client: &Client) {
-    let names = match list_databases(client, TEST_DB_PREFIX).await {
+async fn sweep_leaked_test_databases(admin: &Admin) {
+    let names = match admin.list_databases(TEST_DB_PREFIX).await {
         Ok(names) => names,
         Err(e) => {
             eprintln!("warning: listing leaked test databases: {e:#}");
@@ -336,9 +282,7 @@ async fn sweep_leaked_test_databases(client: &Client) {
         }
     };
     for name in names.iter().filter(|n| is_leaked(n, SystemTime::now())) {
-        if let Err(e) =
-            exec(client, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name))).await
-        {
+        if let Err(e) = admin.drop_database(name).await {
             eprintln!("warning: dropping leaked test database {name}: {e:#}");
         }
     }
@@ -359,77 +303,11 @@ fn is_leaked(name: &str, now: SystemTime) -> bool {
     now.duration_since(created).is_ok_and(|age| age > LEAKED_AFTER)
 }
 
-async fn list_databases(client: &Client, prefix: &str) -> anyhow::Result<Vec<String>> {
-    let pattern = format!("{}%", prefix.replace('_', "\\_"));
-    let rows = client
-        .query("SELECT datname::text FROM pg_database WHERE datname LIKE $1", &[&pattern])
-        .await
-        .context("listing databases")?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
-/// Drops a database that may be marked as a template (those cannot be dropped as they are).
-async fn drop_template_database(client: &Client, name: &str) -> anyhow::Result<()> {
-    if !database_exists(client, name).await? {
-        return Ok(());
-    }
-    let q = quote_ident(name);
-    if let Err(e) = exec(client, &format!("ALTER DATABASE {q} WITH IS_TEMPLATE false")).await {
-        // Dropped concurrently is fine; anything else will show in the DROP below.
-        if database_exists(client, name).await? {
-            eprintln!("warning: {e:#}");
-        }
-    }
-    exec(client, &format!("DROP DATABASE IF EXISTS {q} WITH (FORCE)")).await
-}
-
 async fn drop_database(server_url: &str, name: &str) -> anyhow::Result<()> {
-    let conn = Conn::open(server_url).await?;
-    let dropped =
-        exec(&conn.client, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name))).await;
-    conn.close().await;
+    let admin = Admin::connect(server_url).await?;
+    let dropped = admin.drop_database(name).await;
+    admin.close().await;
     dropped
-}
-
-async fn database_exists(client: &Client, name: &str) -> anyhow::Result<bool> {
-    Ok(client
-        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
-        .await
-        .with_context(|| format!("looking up database {name}"))?
-        .is_some())
-}
-
-async fn exec(client: &Client, sql: &str) -> anyhow::Result<()> {
-    client.batch_execute(sql).await.with_context(|| sql.to_owned())
-}
-
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// A connection to the server's `postgres` database that is closed deliberately, so that no
-/// session outlives its use (sessions on a template would break `CREATE DATABASE … TEMPLATE`).
-struct Conn {
-    client: Client,
-    task: JoinHandle<Result<(), tokio_postgres::Error>>,
-}
-
-impl Conn {
-    async fn open(server_url: &str) -> anyhow::Result<Self> {
-        let mut config = tokio_postgres::Config::from_str(server_url)
-            .with_context(|| format!("parsing database URL {server_url}"))?;
-        config.dbname("postgres").connect_timeout(Duration::from_secs(10));
-        let (client, connection) = config
-            .connect(NoTls)
-            .await
-            .with_context(|| format!("connecting to the postgres database of {server_url}"))?;
-        Ok(Self { client, task: tokio::spawn(connection) })
-    }
-
-    async fn close(self) {
-        drop(self.client);
-        let _ = self.task.await;
-    }
 }
 
 #[cfg(test)]

@@ -45,10 +45,8 @@ use crate::peers::Peers;
 
 /// Serves the tenancy gRPC services on `listener` until `shutdown` fires.
 pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
+    // Migrations are applied by whoever starts the service (`operant serve`/`dev`), not here.
     let url = settings.database.url.as_deref().context("OPERANT_DATABASE_URL is not set")?;
-    if settings.database.run_migrations {
-        db::run_migrations(url).await?;
-    }
     let pool = db::pool(url, &settings.database)?;
 
     let auth = service_channel(&settings.endpoints.auth, &settings.tls, &settings.service_token)

@@ -1,6 +1,8 @@
 //! The work service's domain types: rows as stored, the values of a create or an update, list
-//! filters, and the caller's standing in the organization. They are free of proto and diesel
-//! query details so the domain rules read in terms of the business, not of the wire.
+//! filters, and the caller's standing in the organization. They are free of proto, so the
+//! domain rules read in terms of the business, not of the wire. Of diesel only the rows know:
+//! [`Project`] and [`Task`] derive `Queryable`/`Selectable` for their tables, so the repo reads
+//! them directly; turning the other types into queries is the repo's business.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
