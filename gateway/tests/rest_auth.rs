@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use operant_testkit::TestApp;
 use operant_testkit::rest::expect_error;
 use operant_testkit::rest::{access, expect_empty, expect_json, refresh};
+use operant_testkit::{PASSWORD, TestApp};
 use reqwest::Method;
 use serde_json::json;
 
@@ -179,7 +179,7 @@ async fn sessions_record_the_forwarded_client_and_can_be_revoked() {
     let r = api
         .req(Method::POST, "/api/v1/auth/login")
         .header("user-agent", "operant-gateway-test/1.0")
-        .json(&json!({"email": "dave@example.com", "password": "correct horse battery"}))
+        .json(&json!({"email": "dave@example.com", "password": PASSWORD}))
         .send()
         .await
         .expect("login");
