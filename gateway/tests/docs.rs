@@ -1,9 +1,7 @@
 //! `/openapi.json` is a valid OpenAPI 3 document listing every route; `/docs` (Swagger UI) and
 //! `/redoc` (ReDoc) render from assets served by the gateway itself, with no CDN.
 
-mod common;
-
-use common::LoneGateway;
+use operant_testkit::lone::LoneGateway;
 use reqwest::Url;
 use serde_json::Value;
 

@@ -2,11 +2,10 @@
 //! mistyped JSON, wrong content types, oversized bodies, bad parameters, unknown routes, wrong
 //! methods, panics, and services that cannot be reached.
 
-mod common;
-
 use axum::Router;
 use axum::routing::get;
-use common::{LoneGateway, expect_error, violated_field};
+use operant_testkit::lone::LoneGateway;
+use operant_testkit::rest::{expect_error, violated_field};
 use serde_json::json;
 
 fn client() -> reqwest::Client {
@@ -196,7 +195,7 @@ async fn a_service_that_never_answers_is_504_upstream_timeout() {
             held.push(socket);
         }
     });
-    let mut settings = common::settings_without_services().await;
+    let mut settings = operant_testkit::lone::settings_without_services().await;
     settings.endpoints.auth = vec![format!("http://{addr}")];
     let state = operant_gateway::AppState::with_upstream_timeout(
         std::sync::Arc::new(settings),

@@ -1,20 +1,18 @@
 //! Auth through REST, end to end against the running suite: register → login → me → refresh
 //! (body and header forms) → logout, sessions, and the error mapping of real service errors.
 
-mod common;
-
 use std::time::Duration;
 
-use common::api::{Api, access, expect_empty, expect_json, refresh};
-use common::expect_error;
-use operant_testkit::TestApp;
+use operant_testkit::rest::expect_error;
+use operant_testkit::rest::{access, expect_empty, expect_json, refresh};
+use operant_testkit::{PASSWORD, TestApp};
 use reqwest::Method;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_login_me_refresh_logout() {
     let app = TestApp::spawn().await;
-    let api = Api::new(app.gateway_url());
+    let api = app.api();
 
     let (user, tokens) = api.signup("  Alice@Example.com ", "Alice").await;
     assert_eq!(user["email"], "alice@example.com");
@@ -39,7 +37,7 @@ async fn register_login_me_refresh_logout() {
         .await
         .expect("send");
     let body = expect_error(r, 422, "VALIDATION_ERROR").await;
-    assert_eq!(common::violated_field(&body), "password", "{body}");
+    assert_eq!(operant_testkit::rest::violated_field(&body), "password", "{body}");
 
     // Wrong password: 401.
     let r = api
@@ -130,7 +128,7 @@ async fn register_login_me_refresh_logout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_token_reuse_is_401_and_recovery_routes_answer() {
     let app = TestApp::spawn().await;
-    let api = Api::new(app.gateway_url());
+    let api = app.api();
     let (_, tokens) = api.signup("carol@example.com", "Carol").await;
     let r =
         api.authed(Method::POST, "/api/v1/auth/refresh", &refresh(&tokens)).send().await.expect("refresh");
@@ -140,7 +138,7 @@ async fn refresh_token_reuse_is_401_and_recovery_routes_answer() {
     // No token anywhere: 422 naming it.
     let r = api.req(Method::POST, "/api/v1/auth/refresh").send().await.expect("refresh");
     let body = expect_error(r, 422, "VALIDATION_ERROR").await;
-    assert_eq!(common::violated_field(&body), "refresh_token");
+    assert_eq!(operant_testkit::rest::violated_field(&body), "refresh_token");
 
     // Password reset requests are always 202, known account or not.
     for email in ["carol@example.com", "nobody@example.com"] {
@@ -176,12 +174,12 @@ async fn refresh_token_reuse_is_401_and_recovery_routes_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_record_the_forwarded_client_and_can_be_revoked() {
     let app = TestApp::spawn().await;
-    let api = Api::new(app.gateway_url());
+    let api = app.api();
     let (_, first) = api.signup("dave@example.com", "Dave").await;
     let r = api
         .req(Method::POST, "/api/v1/auth/login")
         .header("user-agent", "operant-gateway-test/1.0")
-        .json(&json!({"email": "dave@example.com", "password": "correct horse battery"}))
+        .json(&json!({"email": "dave@example.com", "password": PASSWORD}))
         .send()
         .await
         .expect("login");
@@ -213,7 +211,7 @@ async fn sessions_record_the_forwarded_client_and_can_be_revoked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttled_logins_are_429_with_retry_after() {
     let app = TestApp::spawn().await;
-    let api = Api::new(app.gateway_url());
+    let api = app.api();
     api.signup("eve@example.com", "Eve").await;
     for _ in 0..50 {
         let r = api

@@ -1,23 +1,21 @@
 //! The REST routes the other flows do not walk: profile update, password change, email
 //! verification, plans and features, the audit log and ownership transfer.
 
-mod common;
-
-use common::api::{Api, access, expect_empty, expect_json};
-use common::expect_error;
-use operant_testkit::TestApp;
+use operant_testkit::rest::expect_error;
+use operant_testkit::rest::{access, expect_empty, expect_json};
+use operant_testkit::{PASSWORD, TestApp};
 use reqwest::Method;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profile_password_and_email_verification() {
     let app = TestApp::spawn().await;
-    let api = Api::new(app.gateway_url());
+    let api = app.api();
     let (_, tokens) = api.signup("profile@example.com", "Before").await;
     let token = access(&tokens);
     let r = api
         .req(Method::POST, "/api/v1/auth/login")
-        .json(&json!({"email": "profile@example.com", "password": "correct horse battery"}))
+        .json(&json!({"email": "profile@example.com", "password": PASSWORD}))
         .send()
         .await
         .expect("second login");
@@ -38,7 +36,7 @@ async fn profile_password_and_email_verification() {
     expect_error(wrong, 400, "WRONG_PASSWORD").await;
     let changed = api
         .authed(Method::POST, "/api/v1/users/me/password", &token)
-        .json(&json!({"current_password": "correct horse battery", "new_password": "a brand new password"}))
+        .json(&json!({"current_password": PASSWORD, "new_password": "a brand new password"}))
         .send()
         .await
         .expect("change");
@@ -72,7 +70,7 @@ async fn profile_password_and_email_verification() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plans_features_audit_log_and_ownership() {
     let app = TestApp::spawn().await;
-    let api = Api::new(app.gateway_url());
+    let api = app.api();
     let (_, owner) = api.signup("boss@example.com", "Boss").await;
     let (heir, heir_tokens) = api.signup("heir@example.com", "Heir").await;
     let token = access(&owner);

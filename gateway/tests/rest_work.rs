@@ -1,11 +1,9 @@
 //! Organizations, members, projects and tasks through REST against the running suite, including
 //! the `ETag`/`If-Match` contract, filters, the paging envelope and tenant isolation.
 
-mod common;
-
-use common::api::{Api, access, expect_empty, expect_json};
-use common::expect_error;
 use operant_testkit::TestApp;
+use operant_testkit::rest::expect_error;
+use operant_testkit::rest::{Api, access, expect_empty, expect_json};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -16,7 +14,7 @@ fn etag(response: &reqwest::Response) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn organizations_and_members() {
     let app = TestApp::spawn().await;
-    let api = Api::new(app.gateway_url());
+    let api = app.api();
     let (_, owner) = api.signup("owner@example.com", "Owner").await;
     let (bob, bob_tokens) = api.signup("bob@example.com", "Bob").await;
     let token = access(&owner);
@@ -155,7 +153,7 @@ async fn org_with_owner(api: &Api, email: &str, slug: &str) -> (String, String) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projects_and_tasks_crud_with_etags() {
     let app = TestApp::spawn().await;
-    let api = Api::new(app.gateway_url());
+    let api = app.api();
     let (token, org) = org_with_owner(&api, "pm@example.com", "pm-org").await;
 
     // The tenant header is required.
@@ -253,7 +251,7 @@ async fn projects_and_tasks_crud_with_etags() {
     let body = expect_error(r, 422, "VALIDATION_ERROR").await;
     assert!(
         body["detail"].as_str().unwrap_or("").contains("order_by")
-            || common::violated_field(&body).contains("order_by"),
+            || operant_testkit::rest::violated_field(&body).contains("order_by"),
         "{body}"
     );
 

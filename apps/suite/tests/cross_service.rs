@@ -8,64 +8,25 @@
 use std::time::{Duration, Instant};
 
 use operant_platform::error::error_code_of;
-use operant_proto::auth::v1::auth_service_client::AuthServiceClient;
-use operant_proto::auth::v1::{LoginRequest, LogoutRequest, RegisterRequest};
-use operant_proto::tenancy::v1::organization_service_client::OrganizationServiceClient;
-use operant_proto::tenancy::v1::{CreateOrganizationRequest, DeleteOrganizationRequest};
-use operant_proto::work::v1::project_service_client::ProjectServiceClient;
-use operant_proto::work::v1::task_service_client::TaskServiceClient;
+use operant_proto::auth::v1::LogoutRequest;
+use operant_proto::tenancy::v1::DeleteOrganizationRequest;
 use operant_proto::work::v1::{CreateProjectRequest, CreateTaskRequest, ListProjectsRequest};
-use operant_testkit::TestApp;
-use tonic::Request;
-
-fn authed<T>(message: T, token: &str, org: Option<&str>) -> Request<T> {
-    let mut request = Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    if let Some(org) = org {
-        request.metadata_mut().insert("x-organization-id", org.parse().unwrap());
-    }
-    request
-}
-
-/// Registers a user and logs in: (access token, refresh token).
-async fn login(app: &TestApp, tag: &str) -> (String, String) {
-    let mut auth = AuthServiceClient::new(app.channel(app.auth_addr).await);
-    let email = format!("{tag}-{}@example.com", uuid::Uuid::new_v4().simple());
-    let password = "correct horse battery staple".to_owned();
-    auth.register(RegisterRequest { email: email.clone(), password: password.clone(), full_name: None })
-        .await
-        .unwrap();
-    let tokens = auth.login(LoginRequest { email, password }).await.unwrap().into_inner().tokens.unwrap();
-    (tokens.access_token, tokens.refresh_token)
-}
-
-async fn create_org(app: &TestApp, token: &str, slug: &str) -> String {
-    let mut orgs = OrganizationServiceClient::new(app.channel(app.tenancy_addr).await);
-    let request = CreateOrganizationRequest { name: slug.to_owned(), slug: slug.to_owned() };
-    orgs.create_organization(authed(request, token, None))
-        .await
-        .unwrap()
-        .into_inner()
-        .organization
-        .unwrap()
-        .id
-}
+use operant_testkit::{TestApp, as_user, in_org};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_is_seen_by_the_work_service_within_a_second() {
     let app = TestApp::spawn().await;
-    let (access, _refresh) = login(&app, "instant").await;
-    let org = create_org(&app, &access, "instant-logout").await;
-    let mut projects = ProjectServiceClient::new(app.channel(app.work_addr).await);
-    projects.list_projects(authed(ListProjectsRequest::default(), &access, Some(&org))).await.unwrap();
+    let mut c = app.clients();
+    let user = c.user("instant").await;
+    let org = c.org(&user, "instant-logout").await;
+    let projects = &mut c.projects;
+    projects.list_projects(in_org(ListProjectsRequest::default(), &user, &org)).await.unwrap();
 
-    let mut auth = AuthServiceClient::new(app.channel(app.auth_addr).await);
-    auth.logout(authed(LogoutRequest { refresh_token: None }, &access, None)).await.unwrap();
+    c.auth.logout(as_user(LogoutRequest { refresh_token: None }, &user)).await.unwrap();
     let logged_out = Instant::now();
 
     loop {
-        let answer =
-            projects.list_projects(authed(ListProjectsRequest::default(), &access, Some(&org))).await;
+        let answer = projects.list_projects(in_org(ListProjectsRequest::default(), &user, &org)).await;
         match answer {
             Err(status) => {
                 assert_eq!(error_code_of(&status).as_deref(), Some("TOKEN_REVOKED"), "{status:?}");
@@ -84,17 +45,16 @@ async fn logout_is_seen_by_the_work_service_within_a_second() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_an_organization_removes_its_projects_and_tasks() {
     let app = TestApp::spawn().await;
-    let (access, _) = login(&app, "owner").await;
-    let doomed = create_org(&app, &access, "doomed").await;
-    let kept = create_org(&app, &access, "kept").await;
-    let channel = app.channel(app.work_addr).await;
-    let mut projects = ProjectServiceClient::new(channel.clone());
-    let mut tasks = TaskServiceClient::new(channel);
+    let mut c = app.clients();
+    let user = c.user("owner").await;
+    let doomed = c.org(&user, "doomed").await;
+    let kept = c.org(&user, "kept").await;
     for org in [&doomed, &kept] {
         for p in 0..2 {
             let request = CreateProjectRequest { name: format!("p{p}"), description: None };
-            let project = projects
-                .create_project(authed(request, &access, Some(org)))
+            let project = c
+                .projects
+                .create_project(in_org(request, &user, org))
                 .await
                 .unwrap()
                 .into_inner()
@@ -106,18 +66,16 @@ async fn deleting_an_organization_removes_its_projects_and_tasks() {
                     title: format!("t{t}"),
                     ..Default::default()
                 };
-                tasks.create_task(authed(request, &access, Some(org))).await.unwrap();
+                c.tasks.create_task(in_org(request, &user, org)).await.unwrap();
             }
         }
     }
 
-    let mut orgs = OrganizationServiceClient::new(app.channel(app.tenancy_addr).await);
     let request = DeleteOrganizationRequest { organization_id: doomed.clone() };
-    orgs.delete_organization(authed(request, &access, None)).await.unwrap();
+    c.orgs.delete_organization(as_user(request, &user)).await.unwrap();
 
     // Look at the rows themselves: nothing of the deleted organization is left anywhere.
-    let (db, connection) = tokio_postgres::connect(&app.db.url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
+    let db = app.sql().await;
     let count = |table: &'static str, org: String| {
         let db = &db;
         async move {
@@ -130,7 +88,7 @@ async fn deleting_an_organization_removes_its_projects_and_tasks() {
     assert_eq!(count("memberships", doomed.clone()).await, 0);
     assert_eq!(count("projects", kept.clone()).await, 2);
     assert_eq!(count("tasks", kept.clone()).await, 6);
-    let answer = projects.list_projects(authed(ListProjectsRequest::default(), &access, Some(&doomed))).await;
+    let answer = c.projects.list_projects(in_org(ListProjectsRequest::default(), &user, &doomed)).await;
     assert_eq!(error_code_of(&answer.unwrap_err()).as_deref(), Some("NOT_A_MEMBER"));
     app.shutdown().await;
 }

@@ -19,15 +19,13 @@
 //! row of any table may change (row counts and a digest of every row, before and after).
 #![allow(clippy::unwrap_used)]
 
-mod faults_support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use faults_support::{PASSWORD, User};
 use operant_testkit::TestApp;
+use operant_testkit::{PASSWORD, User};
 use reqwest::Method;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{Value, json};
@@ -399,25 +397,22 @@ fn body_probes(
 async fn faults_bad_input_corpus_on_every_route() {
     let app = TestApp::spawn().await;
     let base = app.gateway_url();
-    let http = faults_support::http();
-    let user = faults_support::signup(&http, &base, "corpus").await;
-    let member = faults_support::signup(&http, &base, "member").await;
-    let outsider = faults_support::signup(&http, &base, "outsider").await;
-    let org = faults_support::create_org(&http, &base, &user, "corpus").await;
+    let api = app.api();
+    let http = api.http.clone();
+    let user = api.user("corpus").await;
+    let member = api.user("member").await;
+    let outsider = api.user("outsider").await;
+    let org = api.create_org(&user, "corpus").await;
     let add = json!({"email": member.email, "role": "MEMBER"});
     let path = format!("/api/v1/organizations/{org}/members");
-    faults_support::call(&http, &base, Method::POST, &path, &user, None, Some(add), 201).await;
-    let project = faults_support::create_project(&http, &base, &user, &org, "corpus").await;
+    api.call(Method::POST, &path, &user, None, Some(add), 201).await;
+    let project = api.create_project(&user, &org, "corpus").await;
     let body = json!({"project_id": project, "title": "corpus task"});
-    let task =
-        faults_support::call(&http, &base, Method::POST, "/api/v1/tasks", &user, Some(&org), Some(body), 201)
-            .await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-    let sessions =
-        faults_support::call(&http, &base, Method::GET, "/api/v1/auth/sessions", &user, None, None, 200)
-            .await;
+    let task = api.call(Method::POST, "/api/v1/tasks", &user, Some(&org), Some(body), 201).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sessions = api.call(Method::GET, "/api/v1/auth/sessions", &user, None, None, 200).await;
     let session = sessions[0]["id"].as_str().unwrap().to_owned();
     let ids = Ids { org: org.clone(), project, task, session, member, outsider };
 
@@ -425,12 +420,12 @@ async fn faults_bad_input_corpus_on_every_route() {
     let ops = operations(&doc);
     assert!(ops.len() >= 40, "only {} operations documented", ops.len());
 
-    let db = faults_support::pg(&app.db.url).await;
-    let before = faults_support::snapshot(&db).await;
+    let db = operant_testkit::sql::connect(&app.database_url).await;
+    let before = operant_testkit::sql::snapshot(&db).await;
     let mut before_rows = BTreeMap::new();
     for (table, count, _) in &before {
         if *count <= 20 {
-            before_rows.insert(table.clone(), faults_support::rows(&db, table).await);
+            before_rows.insert(table.clone(), operant_testkit::sql::rows(&db, table).await);
         }
     }
     let started = Instant::now();
@@ -576,7 +571,7 @@ async fn faults_bad_input_corpus_on_every_route() {
         }
     }
     let took = started.elapsed();
-    let after = faults_support::snapshot(&db).await;
+    let after = operant_testkit::sql::snapshot(&db).await;
     // `login_attempts` is the login throttle: every failed login counts, whatever its input (a
     // well-formed but wrong password such as "a\u0000b" is a failed login), by design.
     let changed: Vec<String> = before
@@ -606,14 +601,14 @@ async fn faults_bad_input_corpus_on_every_route() {
     }
     for (b, _) in before.iter().zip(&after).filter(|(b, a)| b != a && b.1 <= 20 && a.1 <= 20) {
         println!("  {} before: {:?}", b.0, before_rows.get(&b.0));
-        println!("  {} after:  {:?}", b.0, faults_support::rows(&db, &b.0).await);
+        println!("  {} after:  {:?}", b.0, operant_testkit::sql::rows(&db, &b.0).await);
     }
 
     // Each probe changed one thing in a valid request: prove the baselines are valid, so the
     // rejections above are the corpus's doing (after the snapshot; the state may change now),
     // in a new session (a probe may have ended the old one). Logout would end the session the
     // others use; the confirmations need emailed tokens.
-    let user = faults_support::login(&http, &base, &user).await;
+    let user = api.login(&user).await;
     let unprovable =
         ["/api/v1/auth/logout", "/api/v1/auth/password-reset/confirm", "/api/v1/auth/verify-email/confirm"];
     let mut invalid_baselines = Vec::new();

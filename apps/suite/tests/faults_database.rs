@@ -13,17 +13,16 @@
 //! - every write acknowledged before, during or after the outage is in the database (by id).
 #![allow(clippy::unwrap_used)]
 
-mod faults_support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use faults_support::{NOT_SERVING, SERVING, Suite, Svc, User};
 use operant_devdb::{PrivatePostgres, ensure_database};
 use operant_platform::error::error_code_of;
 use operant_proto::work::v1::CreateTaskRequest;
 use operant_proto::work::v1::task_service_client::TaskServiceClient;
+use operant_testkit::health::{NOT_SERVING, SERVING};
+use operant_testkit::{TestApp, User};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -147,12 +146,13 @@ async fn faults_postgres_stopped_under_load() {
     let url = guard.pg.as_ref().unwrap().url_for("operant");
     operant_platform::db::run_migrations(&url).await.expect("migrations");
 
-    let suite = Suite::start(&url, &[Svc::Auth, Svc::Tenancy, Svc::Work, Svc::Gateway]).await;
+    let suite = TestApp::init().database(&url).spawn().await;
     let base = suite.gateway_url();
-    let http = faults_support::http();
-    let user = faults_support::signup(&http, &base, "dbfault").await;
-    let org = faults_support::create_org(&http, &base, &user, "db-fault").await;
-    let project = faults_support::create_project(&http, &base, &user, &org, "outage").await;
+    let api = suite.api();
+    let http = api.http.clone();
+    let user = api.user("dbfault").await;
+    let org = api.create_org(&user, "db-fault").await;
+    let project = api.create_project(&user, &org, "outage").await;
 
     let t0 = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
@@ -208,7 +208,7 @@ async fn faults_postgres_stopped_under_load() {
                 tokio::spawn(async move {
                     let mut seen_not_serving = None;
                     while !stop.load(Ordering::Relaxed) && seen_not_serving.is_none() {
-                        if faults_support::health(addr).await == Some(NOT_SERVING) {
+                        if operant_testkit::health::health(addr).await == Some(NOT_SERVING) {
                             seen_not_serving = Some(t0.elapsed());
                         }
                         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -234,7 +234,7 @@ async fn faults_postgres_stopped_under_load() {
     for (name, addr) in
         [("auth", suite.auth_addr), ("tenancy", suite.tenancy_addr), ("work", suite.work_addr)]
     {
-        let took = faults_support::wait_health(addr, SERVING, RECOVERY_BOUND).await;
+        let took = operant_testkit::health::wait_health(addr, SERVING, RECOVERY_BOUND).await;
         health_back.push((name, t0.elapsed() - up, took));
     }
     // Keep the load on for a while after the recovery.
@@ -314,7 +314,7 @@ async fn faults_postgres_stopped_under_load() {
     }
 
     // Every acknowledged write is in the database.
-    let db = faults_support::pg(&url).await;
+    let db = operant_testkit::sql::connect(&url).await;
     let ids: Vec<String> = acked.clone();
     let present: i64 =
         db.query_one("SELECT count(*) FROM tasks WHERE id::text = ANY($1)", &[&ids]).await.unwrap().get(0);

@@ -10,15 +10,13 @@
 //!   (no gateway restart) within a few seconds.
 #![allow(clippy::unwrap_used)]
 
-mod faults_support;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use faults_support::{SERVING, Suite, Svc, User};
-use operant_testkit::TestDb;
+use operant_testkit::health::SERVING;
+use operant_testkit::{Svc, TestApp, User};
 use reqwest::Method;
 use serde_json::Value;
 use tokio::process::{Child, Command};
@@ -31,15 +29,15 @@ const DOWN_FOR: Duration = Duration::from_secs(2);
 const RECOVERY_BOUND: Duration = Duration::from_secs(5);
 const WORKERS: usize = 4;
 
-/// `operant serve work` on `suite.work_addr`, against `db`, logging to `log`.
-fn spawn_work(suite: &Suite, db: &TestDb, log: &std::path::Path) -> Child {
+/// `operant serve work` on `suite.work_addr`, against the suite's database, logging to `log`.
+fn spawn_work(suite: &TestApp, log: &std::path::Path) -> Child {
     let s = &suite.settings;
     let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
     let err = out.try_clone().unwrap();
     Command::new(env!("CARGO_BIN_EXE_operant"))
         .args(["serve", "work"])
         .env("OPERANT_ENV", "test")
-        .env("OPERANT_DATABASE_URL", &db.url)
+        .env("OPERANT_DATABASE_URL", &suite.database_url)
         .env("OPERANT_RUN_MIGRATIONS", "false")
         .env("OPERANT_DB_POOL_SIZE", "4")
         .env("OPERANT_WORK_LISTEN", suite.work_addr.to_string())
@@ -98,24 +96,24 @@ async fn list_projects(
 }
 
 async fn wait_serving(addr: SocketAddr) -> Duration {
-    faults_support::wait_health(addr, SERVING, Duration::from_secs(30)).await
+    operant_testkit::health::wait_health(addr, SERVING, Duration::from_secs(30)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_work_service_killed_and_restarted_under_load() {
-    let db = TestDb::new().await;
-    let suite = Suite::start(&db.url, &[Svc::Auth, Svc::Tenancy, Svc::Gateway]).await;
+    let suite = TestApp::init().without(Svc::Work).spawn().await;
     let log = std::env::temp_dir().join(format!("operant-faults-work-{}.log", uuid::Uuid::new_v4().simple()));
-    let mut work = spawn_work(&suite, &db, &log);
+    let mut work = spawn_work(&suite, &log);
     wait_serving(suite.work_addr).await;
     println!("work process log: {}", log.display());
 
     let base = suite.gateway_url();
-    let http = faults_support::http();
-    let user = faults_support::signup(&http, &base, "svcfault").await;
-    let org = faults_support::create_org(&http, &base, &user, "svc-fault").await;
-    faults_support::create_project(&http, &base, &user, &org, "alive").await;
-    faults_support::call(&http, &base, Method::GET, "/api/v1/projects", &user, Some(&org), None, 200).await;
+    let api = suite.api();
+    let http = api.http.clone();
+    let user = api.user("svcfault").await;
+    let org = api.create_org(&user, "svc-fault").await;
+    api.create_project(&user, &org, "alive").await;
+    api.call(Method::GET, "/api/v1/projects", &user, Some(&org), None, 200).await;
 
     let t0 = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
@@ -146,7 +144,7 @@ async fn faults_work_service_killed_and_restarted_under_load() {
     tokio::time::sleep(DOWN_FOR).await;
 
     let restarted = t0.elapsed();
-    let mut work = spawn_work(&suite, &db, &log);
+    let mut work = spawn_work(&suite, &log);
     let took = wait_serving(suite.work_addr).await;
     let up = t0.elapsed();
     println!("new work process started at {restarted:?}, SERVING after {took:?}");

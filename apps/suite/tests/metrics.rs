@@ -4,9 +4,7 @@
 
 use std::net::SocketAddr;
 
-use operant_proto::auth::v1::auth_service_client::AuthServiceClient;
-use operant_proto::auth::v1::user_service_client::UserServiceClient;
-use operant_proto::auth::v1::{GetCurrentUserRequest, LoginRequest, RegisterRequest};
+use operant_proto::auth::v1::{GetCurrentUserRequest, LoginRequest};
 use operant_testkit::TestApp;
 
 async fn scrape(addr: SocketAddr) -> String {
@@ -22,16 +20,12 @@ async fn scrape(addr: SocketAddr) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn services_expose_request_pool_and_bcrypt_metrics() {
     let app = TestApp::spawn().await;
-    let channel = app.channel(app.auth_addr).await;
-    let mut auth = AuthServiceClient::new(channel.clone());
+    let mut c = app.clients();
     let email = "metrics@example.com".to_owned();
-    let password = "correct horse battery staple".to_owned();
-    auth.register(RegisterRequest { email: email.clone(), password: password.clone(), full_name: None })
-        .await
-        .unwrap();
-    auth.login(LoginRequest { email, password: "wrong password!".into() }).await.unwrap_err();
+    c.register(&email).await;
+    c.auth.login(LoginRequest { email, password: "wrong password!".into() }).await.unwrap_err();
     // An unauthenticated call is counted too, with its code.
-    UserServiceClient::new(channel).get_current_user(GetCurrentUserRequest {}).await.unwrap_err();
+    c.users.get_current_user(GetCurrentUserRequest {}).await.unwrap_err();
 
     let auth_metrics = scrape(app.admin_addrs[0]).await;
     for series in [

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use operant_platform::config::Settings;
 use operant_platform::shutdown::Shutdown;
-use operant_testkit::TestDb;
+use operant_testkit::{PASSWORD, TestDb};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -73,7 +73,7 @@ async fn load_survives_a_killed_work_replica() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(ready, "the suite did not become healthy");
-    let credentials = json!({"email": "scale@example.com", "password": "correct horse battery"});
+    let credentials = json!({"email": "scale@example.com", "password": PASSWORD});
     http.post(format!("{}/auth/register", api(0))).json(&credentials).send().await.unwrap();
     let login: Value = http
         .post(format!("{}/auth/login", api(0)))

@@ -15,7 +15,7 @@ use operant_proto::auth::v1::auth_service_client::AuthServiceClient;
 use operant_proto::auth::v1::{LoginRequest, RegisterRequest};
 use operant_proto::tenancy::v1::CreateOrganizationRequest;
 use operant_proto::tenancy::v1::organization_service_client::OrganizationServiceClient;
-use operant_testkit::TestDb;
+use operant_testkit::{PASSWORD, TestDb};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
@@ -80,7 +80,7 @@ async fn services_talk_tls_when_configured() {
     tokio::spawn(operant_gateway::run(settings, gateway, shutdown));
 
     let mut accounts = AuthServiceClient::new(tls_channel(auth_port, &ca).await);
-    let credentials = ("tls@example.com".to_owned(), "correct horse battery".to_owned());
+    let credentials = ("tls@example.com".to_owned(), PASSWORD.to_owned());
     accounts
         .register(RegisterRequest {
             email: credentials.0.clone(),

@@ -15,18 +15,35 @@ use tonic::transport::{Endpoint, Server};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-/// A resolver answering what the test last set (`None`: the name does not resolve).
-struct Scripted(Mutex<Option<Vec<SocketAddr>>>);
+/// A resolver answering what the test last set (`None`: the name does not resolve), counting
+/// the times it was asked.
+struct Scripted(Mutex<(Option<Vec<SocketAddr>>, usize)>);
 
 impl Scripted {
-    fn set(&self, answer: Option<Vec<SocketAddr>>) {
-        *self.0.lock().expect("lock") = answer;
+    fn new(answer: Option<Vec<SocketAddr>>) -> Self {
+        Scripted(Mutex::new((answer, 0)))
+    }
+
+    /// Sets the answer; returns how often the resolver had been asked until now (every later
+    /// question gets this answer).
+    fn set(&self, answer: Option<Vec<SocketAddr>>) -> usize {
+        let mut state = self.0.lock().expect("lock");
+        state.0 = answer;
+        state.1
+    }
+
+    fn asked(&self) -> usize {
+        self.0.lock().expect("lock").1
     }
 }
 
 impl Resolve for Scripted {
     fn resolve(&self, _host: &str, _port: u16) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>> {
-        let answer = self.0.lock().expect("lock").clone();
+        let answer = {
+            let mut state = self.0.lock().expect("lock");
+            state.1 += 1;
+            state.0.clone()
+        };
         Box::pin(async move { answer.ok_or_else(|| std::io::Error::other("NXDOMAIN")) })
     }
 }
@@ -78,7 +95,7 @@ async fn a_name_is_balanced_over_every_address_it_resolves_to_and_followed_as_it
     let (b, calls_b) = pod(Ipv4Addr::new(127, 0, 0, 2), port).await;
     let (c, calls_c) = pod(Ipv4Addr::new(127, 0, 0, 3), port).await;
 
-    let resolver = Arc::new(Scripted(Mutex::new(Some(vec![a, b]))));
+    let resolver = Arc::new(Scripted::new(Some(vec![a, b])));
     let url = format!("http://work-headless.test:{port}");
     let endpoint = Endpoint::from_shared(url.clone()).expect("url");
     let channel = Balanced::with_resolver(
@@ -98,7 +115,6 @@ async fn a_name_is_balanced_over_every_address_it_resolves_to_and_followed_as_it
 
     // A pod goes away and another appears: picked up by the calls themselves, no restart.
     resolver.set(Some(vec![b, c]));
-    tokio::time::sleep(Duration::from_millis(250)).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while channel.addresses() != vec![vec![Some(b), Some(c)]] {
         assert!(tokio::time::Instant::now() < deadline, "not re-resolved: {:?}", channel.addresses());
@@ -112,11 +128,18 @@ async fn a_name_is_balanced_over_every_address_it_resolves_to_and_followed_as_it
     assert_eq!(na, 0, "the removed pod gets nothing");
     assert!(nb >= 15 && nc >= 15, "calls per pod: {nb} and {nc}");
 
-    // The name stops resolving: the last addresses are kept and calls still succeed.
-    resolver.set(None);
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    // The name stops resolving: the last addresses are kept and calls still succeed. Checked
+    // once a failed re-resolution has observably been handled: re-resolutions run one at a
+    // time, so when the resolver is asked a second time after the change, the first NXDOMAIN
+    // answer has been applied.
+    let asked = resolver.set(None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while resolver.asked() < asked + 2 {
+        assert!(tokio::time::Instant::now() < deadline, "not re-resolved after the name went away");
+        checks(&channel, 1).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(checks(&channel, 10).await, 10);
-    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(channel.addresses(), vec![vec![Some(b), Some(c)]]);
 }
 

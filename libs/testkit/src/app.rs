@@ -1,6 +1,17 @@
-//! [`TestApp`]: the whole suite (auth, tenancy, work and the gateway) started in-process on
-//! ephemeral ports against a fresh [`TestDb`], talking real gRPC and HTTP to each other, exactly
-//! as `operant dev` runs it.
+//! [`TestApp`]: the suite (auth, tenancy, work and the gateway) started in-process on ephemeral
+//! ports, talking real gRPC and HTTP to each other exactly as `operant dev` runs it, built with
+//! [`TestApp::init`]:
+//!
+//! ```ignore
+//! let app = TestApp::init().with_settings(|s| s.max_body_bytes = 1024).spawn().await;
+//! let (app, alice) = TestApp::init().with_user("alice").await;
+//! let mut app = TestApp::init().database(&url).without(Svc::Work).spawn().await;
+//! app.stop(Svc::Tenancy).await;
+//! app.start(Svc::Tenancy).await;
+//! ```
+//!
+//! Each service runs under its own shutdown trigger, so a fault test can stop and restart one of
+//! them (on the same address) while the others keep serving.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,51 +22,73 @@ use operant_platform::shutdown::{Shutdown, ShutdownTrigger};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_client::HealthClient;
 
-use crate::TestDb;
+use crate::clients::Clients;
+use crate::health::{SERVING, wait_health};
+use crate::rest::Api;
+use crate::users::User;
+use crate::{TestDb, sql};
 
-/// A running suite for one test. Dropping it stops the servers.
-pub struct TestApp {
-    pub db: TestDb,
-    pub settings: Arc<Settings>,
-    pub auth_addr: SocketAddr,
-    pub tenancy_addr: SocketAddr,
-    pub work_addr: SocketAddr,
-    pub gateway_addr: SocketAddr,
-    /// Admin (`/metrics`) addresses of auth, tenancy, work and the gateway.
-    pub admin_addrs: [SocketAddr; 4],
-    trigger: Option<ShutdownTrigger>,
-    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+/// One service of the suite.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Svc {
+    Auth,
+    Tenancy,
+    Work,
+    Gateway,
 }
 
-async fn bind() -> TcpListener {
-    TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port")
+impl Svc {
+    pub const ALL: [Svc; 4] = [Svc::Auth, Svc::Tenancy, Svc::Work, Svc::Gateway];
 }
 
-/// An address that was free a moment ago (for listeners a service binds itself).
-async fn free_port() -> SocketAddr {
-    bind().await.local_addr().expect("local addr")
+type Configure<'a> = Box<dyn FnOnce(&mut Settings) + 'a>;
+
+/// Builds a [`TestApp`]: which database, which settings, which services run in this process.
+#[must_use]
+pub struct TestAppBuilder<'a> {
+    configure: Vec<Configure<'a>>,
+    database_url: Option<String>,
+    services: Vec<Svc>,
 }
 
-impl TestApp {
-    /// The suite with test settings (bcrypt cost 4).
-    pub async fn spawn() -> Self {
-        Self::spawn_with(|_| {}).await
+impl<'a> TestAppBuilder<'a> {
+    /// Changes the settings (called after the test defaults and the addresses are filled in).
+    pub fn with_settings(mut self, configure: impl FnOnce(&mut Settings) + 'a) -> Self {
+        self.configure.push(Box::new(configure));
+        self
     }
 
-    /// The suite with settings changed by `configure` (called after the test defaults and the
-    /// addresses are filled in).
-    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
-        crate::init_test_tracing();
-        let db = TestDb::new().await;
-        let (auth, tenancy, work, gateway) = (bind().await, bind().await, bind().await, bind().await);
-        let addr = |l: &TcpListener| l.local_addr().expect("local addr");
-        let (auth_addr, tenancy_addr, work_addr, gateway_addr) =
-            (addr(&auth), addr(&tenancy), addr(&work), addr(&gateway));
+    /// Uses an existing, migrated database (e.g. on a PostgreSQL the test stops) instead of a
+    /// fresh [`TestDb`].
+    pub fn database(mut self, url: &str) -> Self {
+        self.database_url = Some(url.to_owned());
+        self
+    }
 
-        let mut settings = Settings::for_tests(db.url.clone());
+    /// Does not run `svc` here: its address is reserved and configured, so the test can run it
+    /// elsewhere (e.g. as a process it kills) or later with [`TestApp::start`].
+    pub fn without(mut self, svc: Svc) -> Self {
+        self.services.retain(|s| *s != svc);
+        self
+    }
+
+    /// Starts the services and waits until the gRPC ones are SERVING.
+    pub async fn spawn(self) -> TestApp {
+        crate::init_test_tracing();
+        let (db, database_url) = match self.database_url {
+            Some(url) => (None, url),
+            None => {
+                let db = TestDb::new().await;
+                let url = db.url.clone();
+                (Some(db), url)
+            }
+        };
+        let listeners = [bind().await, bind().await, bind().await, bind().await];
+        let addr = |l: &TcpListener| l.local_addr().expect("local addr");
+        let [auth_addr, tenancy_addr, work_addr, gateway_addr] = listeners.each_ref().map(addr);
+
+        let mut settings = Settings::for_tests(database_url.clone());
         settings.listen.auth = auth_addr;
         settings.listen.tenancy = tenancy_addr;
         settings.listen.work = work_addr;
@@ -68,31 +101,123 @@ impl TestApp {
         settings.endpoints.auth = vec![format!("http://{auth_addr}")];
         settings.endpoints.tenancy = vec![format!("http://{tenancy_addr}")];
         settings.endpoints.work = vec![format!("http://{work_addr}")];
-        configure(&mut settings);
+        for configure in self.configure {
+            configure(&mut settings);
+        }
         let settings = Arc::new(settings);
+        let clients = Clients::lazy(auth_addr, tenancy_addr, work_addr, &settings.service_token);
 
-        let (trigger, shutdown) = Shutdown::new();
-        let tasks = vec![
-            tokio::spawn(operant_auth::run(settings.clone(), auth, shutdown.clone())),
-            tokio::spawn(operant_tenancy::run(settings.clone(), tenancy, shutdown.clone())),
-            tokio::spawn(operant_work::run(settings.clone(), work, shutdown.clone())),
-            tokio::spawn(operant_gateway::run(settings.clone(), gateway, shutdown.clone())),
-        ];
-        let app = TestApp {
-            db,
+        let mut app = TestApp {
+            database_url,
             settings,
             auth_addr,
             tenancy_addr,
             work_addr,
             gateway_addr,
             admin_addrs,
-            trigger: Some(trigger),
-            tasks,
+            clients,
+            db,
+            running: Vec::new(),
         };
-        for addr in [auth_addr, tenancy_addr, work_addr] {
-            app.wait_serving(addr).await;
+        // Listeners of services not run here are dropped: their port is free for the test.
+        for (svc, listener) in Svc::ALL.into_iter().zip(listeners) {
+            if self.services.contains(&svc) {
+                app.run(svc, listener);
+            }
+        }
+        for svc in [Svc::Auth, Svc::Tenancy, Svc::Work] {
+            if self.services.contains(&svc) {
+                app.wait_serving(app.addr(svc)).await;
+            }
         }
         app
+    }
+
+    /// The suite and one registered, logged-in user.
+    pub async fn with_user(self, tag: &str) -> (TestApp, User) {
+        let app = self.spawn().await;
+        let user = app.clients().user(tag).await;
+        (app, user)
+    }
+}
+
+struct Running {
+    svc: Svc,
+    trigger: ShutdownTrigger,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+/// A running suite for one test. Dropping it stops the servers.
+pub struct TestApp {
+    /// The database the services use (the fresh [`TestDb`]'s unless [`TestAppBuilder::database`]).
+    pub database_url: String,
+    pub settings: Arc<Settings>,
+    pub auth_addr: SocketAddr,
+    pub tenancy_addr: SocketAddr,
+    pub work_addr: SocketAddr,
+    pub gateway_addr: SocketAddr,
+    /// Admin (`/metrics`) addresses of auth, tenancy, work and the gateway.
+    pub admin_addrs: [SocketAddr; 4],
+    clients: Clients,
+    /// Kept so the database lives as long as the suite.
+    db: Option<TestDb>,
+    running: Vec<Running>,
+}
+
+async fn bind() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port")
+}
+
+/// An address that was free a moment ago (for listeners a service binds itself).
+pub async fn free_port() -> SocketAddr {
+    bind().await.local_addr().expect("local addr")
+}
+
+impl TestApp {
+    /// A builder: every service, a fresh database, test settings (bcrypt cost 4).
+    pub fn init<'a>() -> TestAppBuilder<'a> {
+        TestAppBuilder { configure: Vec::new(), database_url: None, services: Svc::ALL.to_vec() }
+    }
+
+    /// The whole suite with test settings.
+    pub async fn spawn() -> Self {
+        Self::init().spawn().await
+    }
+
+    /// The whole suite with settings changed by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        Self::init().with_settings(configure).spawn().await
+    }
+
+    /// The test's own database, when the suite made one.
+    pub fn db(&self) -> Option<&TestDb> {
+        self.db.as_ref()
+    }
+
+    /// Typed gRPC clients of every service (cheap clones of lazy channels: a stopped service
+    /// is reconnected to once it is back).
+    pub fn clients(&self) -> Clients {
+        self.clients.clone()
+    }
+
+    /// The REST client of the gateway.
+    pub fn api(&self) -> Api {
+        Api::new(self.gateway_url())
+    }
+
+    /// A direct SQL connection to the suite's database.
+    pub async fn sql(&self) -> tokio_postgres::Client {
+        sql::connect(&self.database_url).await
+    }
+
+    /// The gRPC (or HTTP, for the gateway) address of `svc`.
+    pub fn addr(&self, svc: Svc) -> SocketAddr {
+        match svc {
+            Svc::Auth => self.auth_addr,
+            Svc::Tenancy => self.tenancy_addr,
+            Svc::Work => self.work_addr,
+            Svc::Gateway => self.gateway_addr,
+        }
     }
 
     /// `http://127.0.0.1:<port>` of the gateway.
@@ -117,46 +242,74 @@ impl TestApp {
 
     /// Waits until a server's grpc.health.v1 says SERVING (database reachable).
     pub async fn wait_serving(&self, addr: SocketAddr) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(channel) =
-                Endpoint::from_shared(Self::grpc_url(addr)).expect("endpoint").connect().await
-            {
-                let mut health = HealthClient::new(channel);
-                if let Ok(r) = health.check(HealthCheckRequest { service: String::new() }).await
-                    && r.into_inner().status == 1
-                {
-                    return;
-                }
-            }
-            assert!(tokio::time::Instant::now() < deadline, "server at {addr} did not become SERVING");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        wait_health(addr, SERVING, Duration::from_secs(20)).await;
+    }
+
+    fn run(&mut self, svc: Svc, listener: TcpListener) {
+        let (trigger, shutdown) = Shutdown::new();
+        let s = self.settings.clone();
+        let task = match svc {
+            Svc::Auth => tokio::spawn(operant_auth::run(s, listener, shutdown)),
+            Svc::Tenancy => tokio::spawn(operant_tenancy::run(s, listener, shutdown)),
+            Svc::Work => tokio::spawn(operant_work::run(s, listener, shutdown)),
+            Svc::Gateway => tokio::spawn(operant_gateway::run(s, listener, shutdown)),
+        };
+        self.running.push(Running { svc, trigger, task });
+    }
+
+    /// Stops `svc` gracefully and waits until it has stopped (its port is then free).
+    ///
+    /// # Panics
+    /// When `svc` is not running here, failed, or does not stop within 15 s.
+    pub async fn stop(&mut self, svc: Svc) {
+        let at = self.running.iter().position(|r| r.svc == svc);
+        let running = self.running.remove(at.unwrap_or_else(|| panic!("{svc:?} is not running")));
+        running.trigger.trigger();
+        finish(running).await;
+    }
+
+    /// Starts `svc` again on its address and, for a gRPC service, waits until it is SERVING.
+    pub async fn start(&mut self, svc: Svc) {
+        assert!(!self.running.iter().any(|r| r.svc == svc), "{svc:?} is already running");
+        let addr = self.addr(svc);
+        let listener = TcpListener::bind(addr).await.unwrap_or_else(|e| panic!("rebind {addr}: {e}"));
+        self.run(svc, listener);
+        if svc != Svc::Gateway {
+            self.wait_serving(addr).await;
         }
+    }
+
+    /// [`TestApp::stop`] then [`TestApp::start`].
+    pub async fn restart(&mut self, svc: Svc) {
+        self.stop(svc).await;
+        self.start(svc).await;
     }
 
     /// Stops every server gracefully and reports a server that failed.
     pub async fn shutdown(mut self) {
-        if let Some(trigger) = self.trigger.take() {
-            trigger.trigger();
+        for r in &self.running {
+            r.trigger.trigger();
         }
-        for task in std::mem::take(&mut self.tasks) {
-            match tokio::time::timeout(Duration::from_secs(10), task).await {
-                Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(e))) => panic!("a server failed: {e:#}"),
-                Ok(Err(e)) => panic!("a server panicked: {e}"),
-                Err(_) => panic!("a server did not stop within 10 s"),
-            }
+        for r in std::mem::take(&mut self.running) {
+            finish(r).await;
         }
+    }
+}
+
+async fn finish(r: Running) {
+    match tokio::time::timeout(Duration::from_secs(15), r.task).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => panic!("{:?} failed: {e:#}", r.svc),
+        Ok(Err(e)) => panic!("{:?} panicked: {e}", r.svc),
+        Err(_) => panic!("{:?} did not stop within 15 s", r.svc),
     }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(trigger) = self.trigger.take() {
-            trigger.trigger();
-        }
-        for task in &self.tasks {
-            task.abort();
+        for r in &self.running {
+            r.trigger.trigger();
+            r.task.abort();
         }
     }
 }

@@ -344,8 +344,31 @@ mod tests {
     }
 }
 
+// The suite and what tests make with it (see each module's docs). The modules above this line
+// own the databases; these own the services, clients and test data.
 mod app;
-pub use app::TestApp;
+mod clients;
+mod errors;
+pub mod health;
+pub mod lone;
+mod replica;
+pub mod rest;
+pub mod sql;
+mod users;
+mod wait;
+
+pub use app::{Svc, TestApp, TestAppBuilder, free_port};
+pub use clients::{
+    Clients, ServiceChannel, as_user, bearer, field_mask, in_org, lazy_channel, page, random_id,
+    with_service_token,
+};
+pub use errors::{
+    assert_error, assert_forbidden, assert_invalid, assert_not_found, assert_version_mismatch, code,
+    http_status, violations,
+};
+pub use replica::{CapturingMailer, Replica};
+pub use users::{Actor, PASSWORD, Team, User, unique_email};
+pub use wait::eventually;
 
 /// Logs of the code under test, shown by the test runner for failing tests
 /// (`OPERANT_LOG=debug` for more).

@@ -1,16 +1,13 @@
 //! Registration, login, the caller's profile and the internal user look-ups, through gRPC.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
 use operant_proto::auth::v1 as pb;
-use operant_testkit::TestApp;
+use operant_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_login_and_me() {
     let app = TestApp::spawn().await;
-    let mut c = clients(&app).await;
+    let mut c = app.clients();
     let email = unique_email("Ann");
     let user = c
         .auth
@@ -30,14 +27,14 @@ async fn register_login_and_me() {
     assert!(user.is_active);
     assert!(user.created_at.is_some());
 
-    let tokens = login(&mut c, &email.to_uppercase()).await;
+    let tokens = c.login(&email.to_uppercase()).await;
     assert_eq!(tokens.token_type, "bearer");
     assert_eq!(tokens.expires_in, 900);
     assert_eq!(tokens.refresh_expires_in, 604_800);
     assert!(tokens.refresh_token.starts_with("ort_"));
     assert_eq!(tokens.access_token.split('.').count(), 3);
 
-    let me_ = me(&mut c, &tokens.access_token).await.unwrap();
+    let me_ = c.me(&tokens.access_token).await.unwrap();
     assert_eq!(me_.id, user.id);
 
     let updated = c
@@ -79,7 +76,7 @@ async fn register_login_and_me() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_validates_and_refuses_taken_emails() {
     let app = TestApp::spawn().await;
-    let mut c = clients(&app).await;
+    let mut c = app.clients();
     let reg = |email: &str, password: &str| pb::RegisterRequest {
         email: email.into(),
         password: password.into(),
@@ -146,9 +143,9 @@ async fn registration_validates_and_refuses_taken_emails() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_credentials_are_indistinguishable_and_inactive_users_are_refused() {
     let app = TestApp::spawn().await;
-    let mut c = clients(&app).await;
+    let mut c = app.clients();
     let email = unique_email("bob");
-    register(&mut c, &email).await;
+    c.register(&email).await;
 
     let wrong =
         c.auth.login(pb::LoginRequest { email: email.clone(), password: "wrong password".into() }).await;
@@ -162,11 +159,11 @@ async fn bad_credentials_are_indistinguishable_and_inactive_users_are_refused() 
     assert_eq!(error_code_of(&wrong), error_code_of(&unknown));
     assert_eq!(error_code_of(&wrong).as_deref(), Some("INVALID_CREDENTIALS"));
 
-    let tokens = login(&mut c, &email).await;
-    db(&app).await.execute("UPDATE users SET is_active = false WHERE email = $1", &[&email]).await.unwrap();
+    let tokens = c.login(&email).await;
+    app.sql().await.execute("UPDATE users SET is_active = false WHERE email = $1", &[&email]).await.unwrap();
     let inactive = c.auth.login(pb::LoginRequest { email: email.clone(), password: PASSWORD.into() }).await;
     assert_eq!(code(inactive), "INACTIVE_USER");
-    assert_eq!(code(refresh(&mut c, &tokens.refresh_token).await), "INACTIVE_USER");
+    assert_eq!(code(c.refresh(&tokens.refresh_token).await), "INACTIVE_USER");
     app.shutdown().await;
 }
 
@@ -175,11 +172,11 @@ use operant_platform::error::error_code_of;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn internal_lookups_need_the_service_token() {
     let app = TestApp::spawn().await;
-    let mut c = clients(&app).await;
-    let (user, tokens) = user_with_tokens(&mut c, "carol").await;
+    let mut c = app.clients();
+    let (user, tokens) = c.user_with_tokens("carol").await;
 
     let found = c
-        .internal
+        .auth_internal
         .get_users(pb::GetUsersRequest { user_ids: vec![user.id.clone(), uuid::Uuid::new_v4().to_string()] })
         .await
         .unwrap()
@@ -187,11 +184,11 @@ async fn internal_lookups_need_the_service_token() {
         .users;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id, user.id);
-    let bad = c.internal.get_users(pb::GetUsersRequest { user_ids: vec!["nope".into()] }).await;
+    let bad = c.auth_internal.get_users(pb::GetUsersRequest { user_ids: vec!["nope".into()] }).await;
     assert_eq!(code(bad), "VALIDATION_ERROR");
 
     let by_email = c
-        .internal
+        .auth_internal
         .get_user_by_email(pb::GetUserByEmailRequest { email: format!(" {} ", user.email.to_uppercase()) })
         .await
         .unwrap()
@@ -200,7 +197,7 @@ async fn internal_lookups_need_the_service_token() {
         .unwrap();
     assert_eq!(by_email.id, user.id);
     let missing =
-        c.internal.get_user_by_email(pb::GetUserByEmailRequest { email: unique_email("missing") }).await;
+        c.auth_internal.get_user_by_email(pb::GetUserByEmailRequest { email: unique_email("missing") }).await;
     assert_eq!(code(missing), "USER_NOT_FOUND");
 
     // An end user (even with a valid access token) cannot call internal RPCs.

@@ -1,15 +1,12 @@
 //! Every way to forge or misuse an access token is refused with its own error code.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::*;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use operant_platform::tokens::AccessClaims;
-use operant_testkit::TestApp;
+use operant_testkit::*;
 
 fn claims_of(token: &str) -> AccessClaims {
     let payload = token.split('.').nth(1).unwrap();
@@ -25,18 +22,18 @@ fn sign(claims: &AccessClaims, kid: &str, key: &EncodingKey) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_tokens_get_distinct_codes() {
     let app = TestApp::spawn().await;
-    let mut c = clients(&app).await;
-    let (_, pair) = user_with_tokens(&mut c, "forger").await;
+    let mut c = app.clients();
+    let (_, pair) = c.user_with_tokens("forger").await;
     let valid = claims_of(&pair.access_token);
     assert_eq!(valid.typ, "access");
     assert_eq!(valid.exp - valid.iat, 900);
 
     // The real key, read from the database, to sign tokens that are wrong in one way only.
-    let row = db(&app).await.query_one("SELECT kid, private_key FROM signing_keys", &[]).await.unwrap();
+    let row = app.sql().await.query_one("SELECT kid, private_key FROM signing_keys", &[]).await.unwrap();
     let (kid, der): (String, Vec<u8>) = (row.get(0), row.get(1));
     let real = EncodingKey::from_ed_der(&der);
     // A control: re-signing the valid claims with the real key works.
-    me(&mut c, &sign(&valid, &kid, &real)).await.unwrap();
+    c.me(&sign(&valid, &kid, &real)).await.unwrap();
 
     let mut cases: Vec<(&str, String)> = Vec::new();
     // alg none.
@@ -45,7 +42,7 @@ async fn forged_tokens_get_distinct_codes() {
     cases.push(("TOKEN_ALGORITHM_NOT_ALLOWED", format!("{none_header}.{payload}.")));
     // HS256 with some secret (including the public key bytes, the classic confusion attack).
     let public: Vec<u8> =
-        db(&app).await.query_one("SELECT public_key FROM signing_keys", &[]).await.unwrap().get(0);
+        app.sql().await.query_one("SELECT public_key FROM signing_keys", &[]).await.unwrap().get(0);
     for secret in [b"secret".to_vec(), public] {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(kid.clone());
@@ -91,7 +88,7 @@ async fn forged_tokens_get_distinct_codes() {
     cases.push(("TOKEN_MALFORMED", "garbage".to_owned()));
 
     for (expected, token) in cases {
-        let status = me(&mut c, &token).await.unwrap_err();
+        let status = c.me(&token).await.unwrap_err();
         assert_eq!(status.code(), tonic::Code::Unauthenticated, "{expected}: {status:?}");
         assert_eq!(
             operant_platform::error::error_code_of(&status).as_deref(),
@@ -100,6 +97,6 @@ async fn forged_tokens_get_distinct_codes() {
         );
     }
     // The genuine token still works.
-    me(&mut c, &pair.access_token).await.unwrap();
+    c.me(&pair.access_token).await.unwrap();
     app.shutdown().await;
 }

@@ -2,16 +2,13 @@
 //! rotation adds a new one while tokens of the old one keep verifying until they expire.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::*;
 use operant_proto::auth::v1 as pb;
-use operant_testkit::TestApp;
+use operant_testkit::*;
 
 fn kid_of(token: &str) -> String {
     let header = token.split('.').next().unwrap();
@@ -23,16 +20,17 @@ fn kid_of(token: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_share_one_key_and_rotation_keeps_old_tokens_valid() {
     let app = TestApp::spawn().await;
-    let mut c = clients(&app).await;
+    let mut c = app.clients();
     // Two more replicas starting together still leave a single key.
     let (r1, r2) = tokio::join!(
-        spawn_replica(&app, Arc::new(CapturingMailer::default())),
-        spawn_replica(&app, Arc::new(CapturingMailer::default()))
+        app.spawn_auth_replica(Arc::new(CapturingMailer::default())),
+        app.spawn_auth_replica(Arc::new(CapturingMailer::default()))
     );
-    let count: i64 = db(&app).await.query_one("SELECT count(*) FROM signing_keys", &[]).await.unwrap().get(0);
+    let count: i64 =
+        app.sql().await.query_one("SELECT count(*) FROM signing_keys", &[]).await.unwrap().get(0);
     assert_eq!(count, 1);
 
-    let (user, old) = user_with_tokens(&mut c, "rotation").await;
+    let (user, old) = c.user_with_tokens("rotation").await;
     let old_kid = kid_of(&old.access_token);
     let jwks = c.auth.get_jwks(pb::GetJwksRequest {}).await.unwrap().into_inner().keys;
     assert_eq!(jwks.len(), 1);
@@ -49,7 +47,7 @@ async fn replicas_share_one_key_and_rotation_keeps_old_tokens_valid() {
 
     // Every replica signs with the new key promptly (the rotation is announced by NOTIFY).
     for addr in [app.auth_addr, r1.addr, r2.addr] {
-        let mut rc = clients_at(addr, &app.settings.service_token).await;
+        let mut rc = app.clients().with_auth_at(addr);
         let switched = eventually(Duration::from_secs(2), || {
             let mut auth = rc.auth.clone();
             let (email, kid) = (user.email.clone(), new_kid.clone());
@@ -67,16 +65,17 @@ async fn replicas_share_one_key_and_rotation_keeps_old_tokens_valid() {
         .await;
         assert!(switched, "replica {addr} still signs with the old key");
         // Old tokens still verify, on every replica.
-        me(&mut rc, &old.access_token).await.unwrap();
+        rc.me(&old.access_token).await.unwrap();
     }
-    let fresh = login(&mut c, &user.email).await;
+    let fresh = c.login(&user.email).await;
     assert_eq!(kid_of(&fresh.access_token), new_kid);
-    me(&mut c, &fresh.access_token).await.unwrap();
-    let refreshed = refresh(&mut c, &old.refresh_token).await.unwrap();
+    c.me(&fresh.access_token).await.unwrap();
+    let refreshed = c.refresh(&old.refresh_token).await.unwrap();
     assert_eq!(kid_of(&refreshed.access_token), new_kid);
 
     // Other services learn both keys: the active one first, the old one with an end date.
-    let keys = c.internal.list_signing_keys(pb::ListSigningKeysRequest {}).await.unwrap().into_inner().keys;
+    let keys =
+        c.auth_internal.list_signing_keys(pb::ListSigningKeysRequest {}).await.unwrap().into_inner().keys;
     assert_eq!(keys.len(), 2);
     assert_eq!(keys[0].kid, new_kid);
     assert!(keys[0].verify_until.is_none());

@@ -2,22 +2,19 @@
 //! expire and are stored hashed; reset requests never reveal whether an account exists.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
 use operant_auth::EmailKind;
 use operant_proto::auth::v1 as pb;
-use operant_testkit::TestApp;
+use operant_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_verification_is_single_use_and_expires() {
     let app = TestApp::spawn().await;
     let mailer = CapturingMailer::default();
-    let replica = spawn_replica(&app, Arc::new(mailer.clone())).await;
-    let mut c = clients_at(replica.addr, &app.settings.service_token).await;
-    let (user, pair) = user_with_tokens(&mut c, "verify").await;
+    let replica = app.spawn_auth_replica(Arc::new(mailer.clone())).await;
+    let mut c = app.clients().with_auth_at(replica.addr);
+    let (user, pair) = c.user_with_tokens("verify").await;
 
     c.auth
         .request_email_verification(bearer(pb::RequestEmailVerificationRequest {}, &pair.access_token))
@@ -29,7 +26,8 @@ async fn email_verification_is_single_use_and_expires() {
     assert!(email.link.starts_with("http://localhost:8000/verify-email?token="), "{}", email.link);
     let token = email.token().unwrap().to_owned();
     // Only the hash is stored.
-    let stored: i64 = db(&app)
+    let stored: i64 = app
+        .sql()
         .await
         .query_one(
             "SELECT count(*) FROM one_time_tokens WHERE token_hash = sha256($1::text::bytea)",
@@ -52,25 +50,31 @@ async fn email_verification_is_single_use_and_expires() {
     assert_eq!(code(confirm(String::new()).await), "VALIDATION_ERROR");
 
     // Expired links are refused.
-    let (_, other) = user_with_tokens(&mut c, "late").await;
+    let (_, other) = c.user_with_tokens("late").await;
     c.auth
         .request_email_verification(bearer(pb::RequestEmailVerificationRequest {}, &other.access_token))
         .await
         .unwrap();
     let late = mailer.wait_for(2).await.token().unwrap().to_owned();
-    db(&app)
+    app.sql()
         .await
         .execute("UPDATE one_time_tokens SET expires_at = now() - interval '1 second'", &[])
         .await
         .unwrap();
     assert_eq!(code(confirm(late).await), "ONE_TIME_TOKEN_EXPIRED");
-    // An already verified user gets no new email.
+    // An already verified user gets no new email: the next email sent (the request is answered
+    // after its email is handed to the mailer) is the next unverified user's.
     c.auth
         .request_email_verification(bearer(pb::RequestEmailVerificationRequest {}, &pair.access_token))
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    assert_eq!(mailer.messages().len(), 2);
+    let (next, next_pair) = c.user_with_tokens("next").await;
+    c.auth
+        .request_email_verification(bearer(pb::RequestEmailVerificationRequest {}, &next_pair.access_token))
+        .await
+        .unwrap();
+    assert_eq!(mailer.wait_for(3).await.to, next.email);
+    assert_eq!(mailer.messages().len(), 3);
     app.shutdown().await;
 }
 
@@ -78,9 +82,9 @@ async fn email_verification_is_single_use_and_expires() {
 async fn password_reset_sets_the_password_and_ends_every_session() {
     let app = TestApp::spawn().await;
     let mailer = CapturingMailer::default();
-    let replica = spawn_replica(&app, Arc::new(mailer.clone())).await;
-    let mut c = clients_at(replica.addr, &app.settings.service_token).await;
-    let (user, pair) = user_with_tokens(&mut c, "reset").await;
+    let replica = app.spawn_auth_replica(Arc::new(mailer.clone())).await;
+    let mut c = app.clients().with_auth_at(replica.addr);
+    let (user, pair) = c.user_with_tokens("reset").await;
 
     // Unknown accounts get the same answer and no email.
     c.auth
@@ -108,8 +112,8 @@ async fn password_reset_sets_the_password_and_ends_every_session() {
     assert_eq!(code(confirm(token, "another new password").await), "INVALID_TOKEN");
 
     // Every session ended; the new password works, the old one does not.
-    assert_eq!(code(me(&mut c, &pair.access_token).await), "TOKEN_REVOKED");
-    assert_eq!(code(refresh(&mut c, &pair.refresh_token).await), "SESSION_REVOKED");
+    assert_eq!(code(c.me(&pair.access_token).await), "TOKEN_REVOKED");
+    assert_eq!(code(c.refresh(&pair.refresh_token).await), "SESSION_REVOKED");
     let old = c.auth.login(pb::LoginRequest { email: user.email.clone(), password: PASSWORD.into() }).await;
     assert_eq!(code(old), "INVALID_CREDENTIALS");
     c.auth
@@ -123,7 +127,7 @@ async fn password_reset_sets_the_password_and_ends_every_session() {
         .await
         .unwrap();
     let late = mailer.wait_for(2).await.token().unwrap().to_owned();
-    db(&app)
+    app.sql()
         .await
         .execute("UPDATE one_time_tokens SET expires_at = now() - interval '1 second'", &[])
         .await

@@ -2,31 +2,29 @@
 //! failure codes.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
-use operant_testkit::TestApp;
+use operant_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_chain_and_reuse_revokes_the_family() {
     let app = TestApp::spawn().await;
-    let mut c = clients(&app).await;
-    let (user, first) = user_with_tokens(&mut c, "chain").await;
+    let mut c = app.clients();
+    let (user, first) = c.user_with_tokens("chain").await;
 
-    let second = refresh(&mut c, &first.refresh_token).await.unwrap();
-    let third = refresh(&mut c, &second.refresh_token).await.unwrap();
+    let second = c.refresh(&first.refresh_token).await.unwrap();
+    let third = c.refresh(&second.refresh_token).await.unwrap();
     assert_ne!(second.refresh_token, first.refresh_token);
     assert_ne!(third.refresh_token, second.refresh_token);
     assert_eq!(third.token_type, "bearer");
     for pair in [&first, &second, &third] {
-        assert_eq!(me(&mut c, &pair.access_token).await.unwrap().id, user.id);
+        assert_eq!(c.me(&pair.access_token).await.unwrap().id, user.id);
     }
 
     // The first token was already rotated: theft is assumed and the whole session ends.
-    assert_eq!(code(refresh(&mut c, &first.refresh_token).await), "REFRESH_TOKEN_REUSED");
-    assert_eq!(code(refresh(&mut c, &third.refresh_token).await), "SESSION_REVOKED");
-    assert_eq!(code(me(&mut c, &third.access_token).await), "TOKEN_REVOKED");
-    let reason: String = db(&app)
+    assert_eq!(code(c.refresh(&first.refresh_token).await), "REFRESH_TOKEN_REUSED");
+    assert_eq!(code(c.refresh(&third.refresh_token).await), "SESSION_REVOKED");
+    assert_eq!(code(c.me(&third.access_token).await), "TOKEN_REVOKED");
+    let reason: String = app
+        .sql()
         .await
         .query_one("SELECT revoked_reason FROM sessions WHERE user_id = $1::text::uuid", &[&user.id])
         .await
@@ -35,17 +33,17 @@ async fn rotation_chain_and_reuse_revokes_the_family() {
     assert_eq!(reason, "refresh_token_reused");
 
     // Another session of the same user is untouched.
-    let other = login(&mut c, &user.email).await;
-    refresh(&mut c, &other.refresh_token).await.unwrap();
+    let other = c.login(&user.email).await;
+    c.refresh(&other.refresh_token).await.unwrap();
     app.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refreshes_have_exactly_one_winner() {
     let app = TestApp::spawn().await;
-    let mut c = clients(&app).await;
+    let mut c = app.clients();
     for parallel in [2usize, 5, 10] {
-        let (_, pair) = user_with_tokens(&mut c, "race").await;
+        let (_, pair) = c.user_with_tokens("race").await;
         let attempts = (0..parallel).map(|_| {
             let mut c2 = c.auth.clone();
             let token = pair.refresh_token.clone();
@@ -66,16 +64,16 @@ async fn concurrent_refreshes_have_exactly_one_winner() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_expired_and_malformed_refresh_tokens() {
     let app = TestApp::spawn().await;
-    let mut c = clients(&app).await;
-    let (user, pair) = user_with_tokens(&mut c, "expiry").await;
+    let mut c = app.clients();
+    let (user, pair) = c.user_with_tokens("expiry").await;
 
     let unknown = format!("ort_{}", "A".repeat(43));
-    assert_eq!(code(refresh(&mut c, &unknown).await), "INVALID_REFRESH_TOKEN");
-    assert_eq!(code(refresh(&mut c, "garbage").await), "INVALID_REFRESH_TOKEN");
-    assert_eq!(code(refresh(&mut c, &pair.access_token).await), "INVALID_REFRESH_TOKEN");
-    assert_eq!(code(refresh(&mut c, "").await), "VALIDATION_ERROR");
+    assert_eq!(code(c.refresh(&unknown).await), "INVALID_REFRESH_TOKEN");
+    assert_eq!(code(c.refresh("garbage").await), "INVALID_REFRESH_TOKEN");
+    assert_eq!(code(c.refresh(&pair.access_token).await), "INVALID_REFRESH_TOKEN");
+    assert_eq!(code(c.refresh("").await), "VALIDATION_ERROR");
 
-    db(&app)
+    app.sql()
         .await
         .execute(
             "UPDATE refresh_tokens SET expires_at = now() - interval '1 second' \
@@ -84,6 +82,6 @@ async fn unknown_expired_and_malformed_refresh_tokens() {
         )
         .await
         .unwrap();
-    assert_eq!(code(refresh(&mut c, &pair.refresh_token).await), "REFRESH_TOKEN_EXPIRED");
+    assert_eq!(code(c.refresh(&pair.refresh_token).await), "REFRESH_TOKEN_EXPIRED");
     app.shutdown().await;
 }

@@ -2,19 +2,16 @@
 //! the limits (5 failures per email, 20 per client address, per 15 minutes).
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
 use operant_proto::auth::v1 as pb;
-use operant_testkit::TestApp;
+use operant_testkit::*;
 use tonic_types::StatusExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_parallel_wrong_passwords_let_only_five_through() {
     let app = TestApp::spawn().await;
-    let mut c = clients(&app).await;
+    let mut c = app.clients();
     let email = unique_email("victim");
-    register(&mut c, &email).await;
+    c.register(&email).await;
 
     let attempts = (0..20).map(|_| {
         let mut auth = c.auth.clone();
@@ -44,13 +41,14 @@ async fn twenty_parallel_wrong_passwords_let_only_five_through() {
     assert_eq!(code(locked), "TOO_MANY_ATTEMPTS");
 
     // Once the window has passed, the right password works and resets the counter.
-    db(&app)
+    app.sql()
         .await
         .execute("UPDATE login_attempts SET window_start = now() - interval '16 minutes'", &[])
         .await
         .unwrap();
-    login(&mut c, &email).await;
-    let row = db(&app)
+    c.login(&email).await;
+    let row = app
+        .sql()
         .await
         .query_opt(
             "SELECT failures FROM login_attempts WHERE throttle_key = $1",
@@ -65,12 +63,12 @@ async fn twenty_parallel_wrong_passwords_let_only_five_through() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_is_limited_across_accounts_but_successes_do_not_count() {
     let app = TestApp::spawn().await;
-    let mut c = clients(&app).await;
+    let mut c = app.clients();
     let email = unique_email("regular");
-    register(&mut c, &email).await;
+    c.register(&email).await;
     // Successful logins never use up the address budget.
     for _ in 0..25 {
-        login(&mut c, &email).await;
+        c.login(&email).await;
     }
     // 20 failures on different (unknown) accounts from one address, then the 21st is refused.
     for i in 0..20 {

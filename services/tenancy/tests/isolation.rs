@@ -1,13 +1,11 @@
 //! Tenant isolation, malformed ids, authentication and the service-only internal API.
 
-mod common;
-
-use common::*;
 use operant_proto::tenancy::v1::*;
+use operant_testkit::*;
 use tonic::Request;
 
 /// Calls every organization-scoped RPC on `org` as `user` and returns each error code by name.
-async fn every_rpc(h: &Harness, user: &User, org: &str, other_user_id: &str) -> Vec<(&'static str, String)> {
+async fn every_rpc(h: &Clients, user: &User, org: &str, other_user_id: &str) -> Vec<(&'static str, String)> {
     let (mut orgs, mut members, mut subs) = (h.orgs.clone(), h.members.clone(), h.subs.clone());
     let o = || org.to_owned();
     let u = || other_user_id.to_owned();
@@ -127,7 +125,8 @@ async fn every_rpc(h: &Harness, user: &User, org: &str, other_user_id: &str) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_of_one_organization_gets_not_a_member_for_another() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let a = h.team("org-a").await;
     let b = h.team("org-b").await;
     let missing = uuid::Uuid::new_v4().to_string();
@@ -163,7 +162,8 @@ async fn a_member_of_one_organization_gets_not_a_member_for_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_ids_are_named() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let owner = h.user("owner").await;
     let org = h.org(&owner, "shapes").await;
     let (mut orgs, mut members, mut subs) = (h.orgs.clone(), h.members.clone(), h.subs.clone());
@@ -217,7 +217,8 @@ async fn malformed_ids_are_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_rpcs_need_an_access_token() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let status = h
         .orgs
         .clone()
@@ -226,7 +227,8 @@ async fn user_rpcs_need_an_access_token() {
         .expect_err("anonymous");
     assert_eq!(http_status(&status), 401);
     assert_eq!(code::<()>(Err(status)), "TOKEN_MISSING");
-    let forged = User { id: String::new(), email: String::new(), token: "not.a.jwt".into() };
+    let forged =
+        User { id: String::new(), email: String::new(), access: "not.a.jwt".into(), refresh: String::new() };
     let result =
         h.orgs.clone().list_organizations(as_user(ListOrganizationsRequest { page: None }, &forged)).await;
     assert_eq!(code(result), "TOKEN_MALFORMED");
@@ -238,10 +240,11 @@ async fn user_rpcs_need_an_access_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_internal_api_is_for_services_only_and_never_stale() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let Team { org, owner, admin, member } = h.team("internal").await;
     let outsider = h.user("outsider").await;
-    let mut internal = h.internal.clone();
+    let mut internal = h.tenancy_internal.clone();
     let authorize = |user: &User| AuthorizeRequest { user_id: user.id.clone(), organization_id: org.clone() };
     let check =
         |user: &User| CheckMembershipRequest { user_id: user.id.clone(), organization_id: org.clone() };

@@ -1,10 +1,8 @@
 //! MemberService through gRPC: the role × action matrix, the last-owner rules, transfer of
 //! ownership and member listings.
 
-mod common;
-
-use common::*;
 use operant_proto::tenancy::v1::*;
+use operant_testkit::*;
 
 fn add(org: &str, who: &User, role: Role) -> AddMemberRequest {
     AddMemberRequest { organization_id: org.into(), email: who.email.clone(), role: role.into() }
@@ -32,7 +30,8 @@ fn role_of(roles: &[(String, Role)], user: &User) -> Option<Role> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adding_members_follows_the_role_matrix() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let (owner, admin, member) = (h.user("owner").await, h.user("admin").await, h.user("member").await);
     let (x, y) = (h.user("x").await, h.user("y").await);
     let org = h.org(&owner, "adders").await;
@@ -100,7 +99,8 @@ async fn adding_members_follows_the_role_matrix() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changing_roles_follows_the_role_matrix() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let Team { org, owner, admin, member } = h.team("rolers").await;
     let mut members = h.members.clone();
 
@@ -175,7 +175,8 @@ async fn changing_roles_follows_the_role_matrix() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removing_and_leaving_follow_the_role_matrix() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let Team { org, owner, admin, member } = h.team("removers").await;
     let mut members = h.members.clone();
 
@@ -218,7 +219,8 @@ async fn removing_and_leaving_follow_the_role_matrix() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_owners_leaving_at_once_leave_one_behind() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     for round in 0..10 {
         let (a, b) = (h.user("a").await, h.user("b").await);
         let org = h.org(&a, &format!("pair-{round}")).await;
@@ -238,7 +240,8 @@ async fn two_owners_leaving_at_once_leave_one_behind() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ownership_is_transferred_by_the_owner_only() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let Team { org, owner, admin, member } = h.team("transfer").await;
     let mut members = h.members.clone();
 
@@ -279,7 +282,8 @@ async fn ownership_is_transferred_by_the_owner_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_are_listed_with_profiles_sorted_and_paged() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let Team { org, owner, admin, member } = h.team("listing").await;
     let mut members = h.members.clone();
     let list = |page| ListMembersRequest { organization_id: org.clone(), page };
@@ -315,7 +319,8 @@ async fn members_are_listed_with_profiles_sorted_and_paged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn organization_users_need_admin_and_the_header() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let Team { org, owner, admin, member } = h.team("users").await;
     let outsider = h.user("outsider").await;
     h.org(&outsider, "outside").await;

@@ -1,14 +1,13 @@
 //! OrganizationService through gRPC: creation, slugs, listing with paging and sorting, updates
 //! and deletion with the role matrix.
 
-mod common;
-
-use common::*;
 use operant_proto::tenancy::v1::*;
+use operant_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_makes_the_caller_owner_on_free() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let alice = h.user("alice").await;
     let created = h
         .orgs
@@ -57,7 +56,8 @@ async fn create_makes_the_caller_owner_on_free() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slugs_are_validated_and_unique() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let alice = h.user("alice").await;
     let bob = h.user("bob").await;
     let mut orgs = h.orgs.clone();
@@ -101,7 +101,8 @@ async fn slugs_are_validated_and_unique() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_pages_and_sorts_the_callers_organizations() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let alice = h.user("alice").await;
     let bob = h.user("bob").await;
     for slug in ["charlie", "alpha", "bravo"] {
@@ -145,7 +146,8 @@ async fn list_pages_and_sorts_the_callers_organizations() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_owner_updates() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let team = h.team("team").await;
     h.org(&team.admin, "elsewhere").await;
     let mut orgs = h.orgs.clone();
@@ -178,7 +180,8 @@ async fn only_the_owner_updates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_owner_deletes_and_members_lose_access() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let team = h.team("doomed").await;
     let mut orgs = h.orgs.clone();
     let delete = || DeleteOrganizationRequest { organization_id: team.org.clone() };
@@ -190,7 +193,7 @@ async fn only_the_owner_deletes_and_members_lose_access() {
         let get = GetOrganizationRequest { organization_id: team.org.clone() };
         assert_eq!(code(orgs.get_organization(as_user(get, user)).await), "NOT_A_MEMBER");
         let check = CheckMembershipRequest { user_id: user.id.clone(), organization_id: team.org.clone() };
-        let member = h.internal.clone().check_membership(h.as_service(check)).await.expect("check");
+        let member = h.tenancy_internal.clone().check_membership(h.as_service(check)).await.expect("check");
         assert!(!member.into_inner().member);
     }
     // The slug is free again.
@@ -203,7 +206,7 @@ async fn only_the_owner_deletes_and_members_lose_access() {
 async fn deletion_is_refused_while_work_is_unreachable() {
     let app =
         operant_testkit::TestApp::spawn_with(|s| s.endpoints.work = vec!["http://127.0.0.1:9".into()]).await;
-    let h = Harness::from_app(app).await;
+    let h = app.clients();
     let owner = h.user("owner").await;
     let org = h.org(&owner, "kept").await;
     let result = h

@@ -1,14 +1,13 @@
 //! SubscriptionService through gRPC: the race-safe member limit, plan changes and the downgrade
 //! refusal, feature flags and the audit log.
 
-mod common;
-
-use common::*;
 use operant_proto::tenancy::v1::*;
+use operant_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_parallel_additions_fill_exactly_the_free_seats() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let owner = h.user("owner").await;
     let org = h.org(&owner, "race").await;
     let mut candidates = Vec::new();
@@ -41,7 +40,8 @@ async fn twenty_parallel_additions_fill_exactly_the_free_seats() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_owner_changes_the_plan_and_downgrades_must_fit() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let Team { org, owner, admin, member } = h.team("plans").await;
     let mut subs = h.subs.clone();
     let change = |plan: Plan| UpdateSubscriptionRequest { organization_id: org.clone(), plan: plan.into() };
@@ -96,7 +96,8 @@ async fn only_the_owner_changes_the_plan_and_downgrades_must_fit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn features_follow_the_plan_and_gate_the_audit_log() {
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let Team { org, owner, admin, member } = h.team("audited").await;
     let mut subs = h.subs.clone();
     let features = |user: &User| {
@@ -190,12 +191,13 @@ async fn usage_counts_projects_from_work_and_downgrades_name_every_limit() {
     use operant_proto::work::v1::work_internal_service_client::WorkInternalServiceClient;
     use operant_proto::work::v1::{CreateProjectRequest, GetOrganizationUsageRequest};
 
-    let h = Harness::new().await;
+    let app = TestApp::spawn().await;
+    let h = app.clients();
     let Team { org, owner, admin, member } = h.team("busy").await;
     h.set_plan(&org, &owner, Plan::Pro).await;
     let fourth = h.user("fourth").await;
     h.add(&org, &admin, &fourth, Role::Member).await;
-    let work = h.app.channel(h.app.work_addr).await;
+    let work = app.channel(app.work_addr).await;
     let mut projects = ProjectServiceClient::new(work.clone());
     for i in 0..6 {
         let request = CreateProjectRequest { name: format!("Project {i}"), description: None };

@@ -3,19 +3,18 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
 use operant_proto::work::v1::work_internal_service_client::WorkInternalServiceClient;
 use operant_proto::work::v1::*;
+use operant_testkit::*;
 use tonic::Code;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_and_purge() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let alice = w.owner("alice").await;
     let bob = w.owner("bob").await;
-    let mut internal = w.internal();
+    let mut internal = w.work_internal.clone();
     let usage = |org: String| GetOrganizationUsageRequest { organization_id: org };
 
     assert_eq!(
@@ -62,9 +61,10 @@ async fn usage_and_purge() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn end_users_cannot_call_internal_rpcs() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let alice = w.owner("alice").await;
-    let mut as_user = WorkInternalServiceClient::new(w.app.channel(w.app.work_addr).await);
+    let mut as_user = WorkInternalServiceClient::new(app.channel(app.work_addr).await);
     assert_error(
         as_user
             .purge_organization(

@@ -4,12 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::cmp::Ordering;
 
-use common::*;
 use operant_proto::work::v1::*;
+use operant_testkit::*;
 use prost_types::Timestamp;
 use uuid::Uuid;
 
@@ -33,7 +31,8 @@ fn id(s: &str) -> Uuid {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_every_order_across_pages_with_ties() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let owner = w.owner("pager").await;
     let project = w.project(&owner, "p").await;
     let n = 23;
@@ -53,7 +52,7 @@ async fn tasks_every_order_across_pages_with_ties() {
         .unwrap();
     }
     // Everything created and updated at the very same instants.
-    let sql = w.sql().await;
+    let sql = app.sql().await;
     sql.execute(
         "UPDATE tasks SET created_at = '2026-01-01T00:00:00Z', updated_at = '2026-01-02T00:00:00Z' WHERE organization_id = $1::text::uuid",
         &[&owner.org.to_string()],
@@ -118,14 +117,15 @@ async fn tasks_every_order_across_pages_with_ties() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projects_every_order_across_pages_with_ties() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let owner = w.owner("pp").await;
     w.upgrade(&owner).await;
     let n = 13;
     for i in 0..n {
         w.project(&owner, &format!("name {}", i % 3)).await;
     }
-    let sql = w.sql().await;
+    let sql = app.sql().await;
     // Two groups of identical creation times, one shared update time.
     sql.execute(
         "UPDATE projects SET created_at = CASE WHEN name = 'name 0' THEN '2026-01-01T00:00:00Z'::timestamptz \
@@ -174,7 +174,8 @@ async fn projects_every_order_across_pages_with_ties() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn project_filters_and_page_validation() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let owner = w.owner("pf").await;
     let member = w.member(&owner, "m", operant_proto::tenancy::v1::Role::Member).await;
     let mut projects = w.projects.clone();

@@ -3,16 +3,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
 use operant_proto::tenancy::v1::Role;
 use operant_proto::work::v1::*;
+use operant_testkit::*;
 use tonic::Code;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_get_update_delete() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let owner = w.owner("alice").await;
     let mut projects = w.projects.clone();
 
@@ -126,7 +125,8 @@ async fn create_get_update_delete() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validation_errors_name_the_field() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let owner = w.owner("val").await;
     let mut projects = w.projects.clone();
     let create =
@@ -175,7 +175,7 @@ async fn validation_errors_name_the_field() {
 
     // Organization header problems are 400s.
     let mut no_org = tonic::Request::new(GetProjectRequest { project_id: project.id.clone() });
-    no_org.metadata_mut().insert("authorization", format!("Bearer {}", owner.user.token).parse().unwrap());
+    no_org.metadata_mut().insert("authorization", format!("Bearer {}", owner.user.access).parse().unwrap());
     assert_error(projects.get_project(no_org).await, Code::InvalidArgument, "ORGANIZATION_REQUIRED", 400);
     let mut bad_org = owner.req(GetProjectRequest { project_id: project.id.clone() });
     bad_org.metadata_mut().insert("x-organization-id", "not-a-uuid".parse().unwrap());
@@ -188,7 +188,8 @@ async fn validation_errors_name_the_field() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn role_rules() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let owner = w.owner("owner").await;
     let admin = w.member(&owner, "admin", Role::Admin).await;
     let member = w.member(&owner, "member", Role::Member).await;
@@ -259,7 +260,8 @@ async fn role_rules() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_versions_change_nothing() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let owner = w.owner("v").await;
     let mut projects = w.projects.clone();
     let project = w.project(&owner, "v1").await;
@@ -308,7 +310,8 @@ async fn stale_versions_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn project_limit_holds_under_parallel_creates() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let owner = w.owner("limit").await;
     let max = w.max_projects(&owner).await;
     assert!(max > 0 && max < 20, "the FREE plan has a small project limit, got {max}");
@@ -350,7 +353,8 @@ async fn project_limit_holds_under_parallel_creates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_organizations_projects_are_not_found() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let alice = w.owner("alice").await;
     let bob = w.owner("bob").await;
     let mut projects = w.projects.clone();
@@ -418,7 +422,8 @@ async fn other_organizations_projects_are_not_found() {
 async fn tenancy_unreachable_is_503() {
     // The work service is pointed at a port where nothing listens; users and organizations still
     // come from the real auth and tenancy servers.
-    let w = World::with(|s| s.endpoints.tenancy = vec!["http://127.0.0.1:1".into()]).await;
+    let app = TestApp::spawn_with(|s| s.endpoints.tenancy = vec!["http://127.0.0.1:1".into()]).await;
+    let w = app.clients();
     let owner = w.owner("o").await;
     assert_error(
         w.projects

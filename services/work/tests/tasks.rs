@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
 use operant_proto::tenancy::v1::Role;
 use operant_proto::work::v1::*;
+use operant_testkit::*;
 use prost_types::Timestamp;
 
 fn ts(seconds: i64) -> Option<Timestamp> {
@@ -20,7 +18,8 @@ fn titles(r: &ListTasksResponse) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_get_update_delete() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let owner = w.owner("t").await;
     let member = w.member(&owner, "m", Role::Member).await;
     let project = w.project(&owner, "p").await;
@@ -164,7 +163,8 @@ async fn create_get_update_delete() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assignees_must_be_members() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let owner = w.owner("a").await;
     let outsider = w.owner("outsider").await;
     let project = w.project(&owner, "p").await;
@@ -206,7 +206,8 @@ async fn assignees_must_be_members() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn role_rules() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let owner = w.owner("o").await;
     w.upgrade(&owner).await; // room for four members
     let admin = w.member(&owner, "admin", Role::Admin).await;
@@ -262,7 +263,8 @@ async fn role_rules() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validation_errors_name_the_field() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let owner = w.owner("v").await;
     let project = w.project(&owner, "p").await;
     let base =
@@ -379,7 +381,8 @@ async fn validation_errors_name_the_field() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_filter() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let owner = w.owner("f").await;
     let member = w.member(&owner, "m", Role::Member).await;
     let p1 = w.project(&owner, "one").await;
@@ -414,7 +417,7 @@ async fn every_filter() {
         .unwrap();
     create(&p2, "e", Todo, High, None, Some(4_000), None).await.unwrap();
 
-    async fn sorted(w: &World, actor: &Actor, mut m: ListTasksRequest) -> (Vec<String>, i64) {
+    async fn sorted(w: &Clients, actor: &Actor, mut m: ListTasksRequest) -> (Vec<String>, i64) {
         m.page = page(0, 100, "title");
         let r = w.list_tasks(actor, m).await.unwrap();
         (titles(&r).into_iter().map(str::to_owned).collect(), r.page.unwrap().total)
@@ -483,7 +486,8 @@ async fn every_filter() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_organizations_tasks_are_not_found() {
-    let w = World::new().await;
+    let app = TestApp::spawn().await;
+    let w = app.clients();
     let alice = w.owner("alice").await;
     let bob = w.owner("bob").await;
     let project = w.project(&alice, "p").await;

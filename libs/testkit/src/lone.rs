@@ -1,7 +1,5 @@
-//! Shared test helpers: a gateway on its own (for the tests of the gateway's own behaviour,
-//! which need no service) and small HTTP helpers.
-
-#![allow(dead_code)]
+//! [`LoneGateway`]: the gateway on its own, for tests of what it answers by itself (docs,
+//! errors, limits), with every service at an address where nothing listens.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,11 +8,9 @@ use axum::Router;
 use operant_gateway::AppState;
 use operant_platform::config::Settings;
 use operant_platform::shutdown::{Shutdown, ShutdownTrigger};
-use serde_json::Value;
 use tokio::net::TcpListener;
 
-/// A gateway whose services are unreachable (a port nobody listens on). Enough for everything
-/// the gateway answers by itself; calls that reach a service get 503.
+/// A gateway whose services are unreachable: calls that reach a service get 503.
 pub struct LoneGateway {
     pub url: String,
     _trigger: ShutdownTrigger,
@@ -26,6 +22,7 @@ async fn dead_address() -> SocketAddr {
     listener.local_addr().expect("addr")
 }
 
+/// Test settings whose services are unreachable and whose body limit is 64 KiB.
 pub async fn settings_without_services() -> Settings {
     let dead = format!("http://{}", dead_address().await);
     let mut settings = Settings::for_tests("postgres://unused@127.0.0.1:1/unused");
@@ -64,23 +61,3 @@ impl LoneGateway {
         Self { url, _trigger: trigger }
     }
 }
-
-/// Asserts an error response: status, `error_code` and the body shape; returns the body.
-pub async fn expect_error(response: reqwest::Response, status: u16, error_code: &str) -> Value {
-    assert_eq!(response.status().as_u16(), status, "status of {}", response.url());
-    let content_type =
-        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    assert!(content_type.starts_with("application/json"), "content type {content_type:?}");
-    let body: Value = response.json().await.expect("JSON error body");
-    assert_eq!(body["error_code"], error_code, "{body}");
-    assert_eq!(body["status_code"], status, "{body}");
-    assert!(body["detail"].is_string(), "{body}");
-    body
-}
-
-/// The field named by the first violation of a 422 body.
-pub fn violated_field(body: &Value) -> &str {
-    body["errors"][0]["field"].as_str().unwrap_or("")
-}
-
-pub mod api;
