@@ -71,7 +71,7 @@ impl ApiError {
         let error_code = error_code_of(&status)
             .and_then(|reason| ErrorCode::parse(&reason))
             .unwrap_or(ErrorCode::InternalError);
-        Self { relayed: Some(status), ..Self::new(error_code, String::new()) }
+        Self { relayed: Some(status.clone()), ..Self::new(error_code, status.message()) }
     }
 
     /// 422 `VALIDATION_ERROR` naming the invalid fields.
@@ -116,10 +116,7 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.relayed {
-            Some(status) => write!(f, "{}: {}", self.error_code, status.message()),
-            None => write!(f, "{}: {}", self.error_code, self.message),
-        }
+        write!(f, "{}: {}", self.error_code, self.message)
     }
 }
 
