@@ -1,8 +1,8 @@
 //! The work service's rules: validation of values, permissions, plan limits and optimistic
 //! concurrency, each operation in one transaction.
 //!
-//! The transport hands in parsed values and a [`Membership`] (the caller's standing from
-//! tenancy's `Authorize`); everything that decides *whether* something may happen lives here.
+//! The gRPC handlers hand in parsed values and a [`Standing`] (the caller's role and plan limits
+//! from tenancy's `Authorize`); everything that decides *whether* something may happen lives here.
 
 use operant_platform::error::FieldViolation;
 
@@ -12,7 +12,7 @@ pub mod internal;
 pub mod projects;
 pub mod tasks;
 
-pub use crate::model::Membership;
+pub use crate::model::Standing;
 
 /// Longest name or title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;

@@ -5,7 +5,7 @@ use diesel_async::AsyncConnection;
 use operant_platform::db::{self, PgPool, lock_quota};
 use uuid::Uuid;
 
-use super::{Membership, check, check_version, description, search, title};
+use super::{Standing, check, check_version, description, search, title};
 use crate::error::WorkError;
 use crate::model::{NewProject, Project, ProjectChanges, ProjectFilter};
 use crate::paging::{Page, Paged};
@@ -20,7 +20,7 @@ pub struct Projects {
     pool: PgPool,
 }
 
-fn may_change(who: &Membership, project: &Project) -> Result<(), WorkError> {
+fn may_change(who: &Standing, project: &Project) -> Result<(), WorkError> {
     if who.is_admin || project.created_by == who.user_id {
         Ok(())
     } else {
@@ -35,7 +35,7 @@ impl Projects {
 
     /// Creates a project. The count-and-insert runs under the organization's project quota lock,
     /// so parallel creates at the limit never overshoot it.
-    pub async fn create(&self, who: &Membership, new: NewProject) -> Result<Project, WorkError> {
+    pub async fn create(&self, who: &Standing, new: NewProject) -> Result<Project, WorkError> {
         let mut violations = Vec::new();
         let new =
             NewProject { name: title("name", &new.name, &mut violations), description: new.description };
@@ -54,14 +54,14 @@ impl Projects {
         .await
     }
 
-    pub async fn get(&self, who: &Membership, id: Uuid) -> Result<Project, WorkError> {
+    pub async fn get(&self, who: &Standing, id: Uuid) -> Result<Project, WorkError> {
         let mut conn = db::conn(&self.pool).await?;
         repo::find(&mut conn, who.organization_id, id).await?.ok_or(WorkError::ProjectNotFound)
     }
 
     pub async fn list(
         &self,
-        who: &Membership,
+        who: &Standing,
         filter: ProjectFilter,
         page: &Page<ProjectSort>,
     ) -> Result<Paged<Project>, WorkError> {
@@ -75,7 +75,7 @@ impl Projects {
     /// Applies `changes` (creator or ADMIN+), only at `expected_version` when given.
     pub async fn update(
         &self,
-        who: &Membership,
+        who: &Standing,
         id: Uuid,
         changes: ProjectChanges,
         expected_version: Option<i64>,
@@ -106,7 +106,7 @@ impl Projects {
     /// Deletes a project and, by the foreign key's cascade, its tasks (creator or ADMIN+).
     pub async fn delete(
         &self,
-        who: &Membership,
+        who: &Standing,
         id: Uuid,
         expected_version: Option<i64>,
     ) -> Result<(), WorkError> {

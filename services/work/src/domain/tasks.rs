@@ -7,29 +7,29 @@ use diesel_async::AsyncConnection;
 use operant_platform::db::{self, PgPool};
 use uuid::Uuid;
 
-use super::{Membership, check, check_version, description, search, title};
+use super::{Standing, check, check_version, description, search, title};
 use crate::error::WorkError;
 use crate::model::{NewTask, Task, TaskChanges, TaskFilter};
 use crate::paging::{Page, Paged};
+use crate::peers::Peers;
 use crate::repo::projects as project_repo;
 use crate::repo::tasks::{self as repo, TaskSort};
-use crate::tenancy::Tenancy;
 
 /// Task operations.
 #[derive(Clone)]
 pub struct Tasks {
     pool: PgPool,
-    tenancy: Tenancy,
+    peers: Peers,
 }
 
 impl Tasks {
-    pub fn new(pool: PgPool, tenancy: Tenancy) -> Self {
-        Self { pool, tenancy }
+    pub fn new(pool: PgPool, peers: Peers) -> Self {
+        Self { pool, peers }
     }
 
-    async fn check_assignee(&self, who: &Membership, assignee: Option<Uuid>) -> Result<(), WorkError> {
+    async fn check_assignee(&self, who: &Standing, assignee: Option<Uuid>) -> Result<(), WorkError> {
         match assignee {
-            Some(user_id) if !self.tenancy.is_member(user_id, who.organization_id).await? => {
+            Some(user_id) if !self.peers.is_member(user_id, who.organization_id).await? => {
                 Err(WorkError::AssigneeNotMember)
             }
             _ => Ok(()),
@@ -37,7 +37,7 @@ impl Tasks {
     }
 
     /// Creates a task in a project of the caller's organization.
-    pub async fn create(&self, who: &Membership, new: NewTask) -> Result<Task, WorkError> {
+    pub async fn create(&self, who: &Standing, new: NewTask) -> Result<Task, WorkError> {
         let mut violations = Vec::new();
         let new = NewTask { title: title("title", &new.title, &mut violations), ..new };
         description(new.description.as_deref(), &mut violations);
@@ -54,7 +54,7 @@ impl Tasks {
         }
     }
 
-    pub async fn get(&self, who: &Membership, id: Uuid) -> Result<Task, WorkError> {
+    pub async fn get(&self, who: &Standing, id: Uuid) -> Result<Task, WorkError> {
         let mut conn = db::conn(&self.pool).await?;
         repo::find(&mut conn, who.organization_id, id).await?.ok_or(WorkError::TaskNotFound)
     }
@@ -62,7 +62,7 @@ impl Tasks {
     /// Lists tasks; a `project_id` that is not a project of the organization is 404.
     pub async fn list(
         &self,
-        who: &Membership,
+        who: &Standing,
         filter: TaskFilter,
         page: &Page<TaskSort>,
     ) -> Result<Paged<Task>, WorkError> {
@@ -82,7 +82,7 @@ impl Tasks {
     /// Applies `changes` (creator, assignee or ADMIN+), only at `expected_version` when given.
     pub async fn update(
         &self,
-        who: &Membership,
+        who: &Standing,
         id: Uuid,
         changes: TaskChanges,
         expected_version: Option<i64>,
@@ -119,7 +119,7 @@ impl Tasks {
     /// Deletes a task (creator or ADMIN+), only at `expected_version` when given.
     pub async fn delete(
         &self,
-        who: &Membership,
+        who: &Standing,
         id: Uuid,
         expected_version: Option<i64>,
     ) -> Result<(), WorkError> {

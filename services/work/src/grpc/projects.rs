@@ -6,18 +6,18 @@ use operant_proto::work::v1::*;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, mask_paths, opt_uuid, unknown_path, uuid};
-use super::membership;
+use super::standing;
 use crate::domain::projects::Projects;
 use crate::error::WorkError;
 use crate::model::{NewProject, ProjectChanges, ProjectFilter};
 use crate::paging::Page;
+use crate::peers::Peers;
 use crate::repo::projects::ProjectSort;
-use crate::tenancy::Tenancy;
 
 /// The ProjectService handlers.
 pub struct ProjectApi {
     pub projects: Projects,
-    pub tenancy: Tenancy,
+    pub peers: Peers,
 }
 
 /// The changes named by the mask (or, with an empty mask, every field set in `project`).
@@ -50,7 +50,7 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<CreateProjectRequest>,
     ) -> Result<Response<CreateProjectResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let message = request.into_inner();
         let new = NewProject { name: message.name, description: message.description };
         let project = self.projects.create(&who, new).await?;
@@ -61,7 +61,7 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<ListProjectsRequest>,
     ) -> Result<Response<ListProjectsResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let message = request.into_inner();
         let raw = message.page.unwrap_or_default();
         let page = Page::<ProjectSort>::parse(raw.skip, raw.limit, &raw.order_by)?;
@@ -80,7 +80,7 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<GetProjectRequest>,
     ) -> Result<Response<GetProjectResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let id = uuid("project_id", &request.get_ref().project_id)?;
         let project = self.projects.get(&who, id).await?;
         Ok(Response::new(GetProjectResponse { project: Some(convert::project(project)) }))
@@ -90,7 +90,7 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<UpdateProjectRequest>,
     ) -> Result<Response<UpdateProjectResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let message = request.get_ref();
         let id = uuid("project_id", &message.project_id)?;
         let changes = changes(message)?;
@@ -102,7 +102,7 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<DeleteProjectRequest>,
     ) -> Result<Response<DeleteProjectResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let message = request.get_ref();
         let id = uuid("project_id", &message.project_id)?;
         self.projects.delete(&who, id, message.expected_version).await?;

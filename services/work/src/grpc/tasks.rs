@@ -6,18 +6,18 @@ use operant_proto::work::v1::*;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, mask_paths, opt_time, opt_uuid, unknown_path, uuid};
-use super::membership;
+use super::standing;
 use crate::domain::tasks::Tasks;
 use crate::error::WorkError;
-use crate::model::{Membership, NewTask, Priority, TaskChanges, TaskFilter};
+use crate::model::{NewTask, Priority, Standing, TaskChanges, TaskFilter};
 use crate::paging::Page;
+use crate::peers::Peers;
 use crate::repo::tasks::TaskSort;
-use crate::tenancy::Tenancy;
 
 /// The TaskService handlers.
 pub struct TaskApi {
     pub tasks: Tasks,
-    pub tenancy: Tenancy,
+    pub peers: Peers,
 }
 
 const UPDATABLE: &str = "title, description, status, priority, assignee_id, due_date";
@@ -64,7 +64,7 @@ fn changes(request: &UpdateTaskRequest) -> Result<TaskChanges, WorkError> {
     Ok(changes)
 }
 
-fn filter(who: &Membership, message: &ListTasksRequest) -> Result<TaskFilter, WorkError> {
+fn filter(who: &Standing, message: &ListTasksRequest) -> Result<TaskFilter, WorkError> {
     let statuses = message
         .statuses
         .iter()
@@ -98,7 +98,7 @@ impl TaskService for TaskApi {
         &self,
         request: Request<CreateTaskRequest>,
     ) -> Result<Response<CreateTaskResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let message = request.into_inner();
         let new = NewTask {
             project_id: uuid("project_id", &message.project_id)?,
@@ -117,7 +117,7 @@ impl TaskService for TaskApi {
         &self,
         request: Request<ListTasksRequest>,
     ) -> Result<Response<ListTasksResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let message = request.get_ref();
         let raw = message.page.clone().unwrap_or_default();
         let page = Page::<TaskSort>::parse(raw.skip, raw.limit, &raw.order_by)?;
@@ -130,7 +130,7 @@ impl TaskService for TaskApi {
     }
 
     async fn get_task(&self, request: Request<GetTaskRequest>) -> Result<Response<GetTaskResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let id = uuid("task_id", &request.get_ref().task_id)?;
         let task = self.tasks.get(&who, id).await?;
         Ok(Response::new(GetTaskResponse { task: Some(convert::task(task)) }))
@@ -140,7 +140,7 @@ impl TaskService for TaskApi {
         &self,
         request: Request<UpdateTaskRequest>,
     ) -> Result<Response<UpdateTaskResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let message = request.get_ref();
         let id = uuid("task_id", &message.task_id)?;
         let changes = changes(message)?;
@@ -152,7 +152,7 @@ impl TaskService for TaskApi {
         &self,
         request: Request<DeleteTaskRequest>,
     ) -> Result<Response<DeleteTaskResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let message = request.get_ref();
         let id = uuid("task_id", &message.task_id)?;
         self.tasks.delete(&who, id, message.expected_version).await?;
