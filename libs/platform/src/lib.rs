@@ -4,6 +4,7 @@
 //! - [`error`]: the error → `tonic::Status` mapping with `ErrorInfo`/`BadRequest` details.
 //! - [`db`]: the diesel-async connection pool, migrations and the database health probe.
 //! - [`devdb`]: a private PostgreSQL server started from the installed binaries.
+//! - [`paging`]: the typed page request of every list (skip/limit bounds, `order_by` → `Sort`).
 //! - [`grpc`]: the server builder (health, reflection, grpc-web, CORS, graceful shutdown).
 //! - [`principal`]: who is calling (end user or service) and the authentication interceptor.
 //! - [`tokens`]: access-token verification (Ed25519 JWTs) and the revocation set.
@@ -23,6 +24,7 @@ pub mod error;
 pub mod grpc;
 pub mod metrics;
 pub mod otlp;
+pub mod paging;
 pub mod principal;
 pub mod telemetry;
 pub mod tokens;

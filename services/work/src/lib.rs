@@ -29,7 +29,6 @@ pub mod domain;
 pub mod error;
 mod grpc;
 pub mod model;
-pub mod paging;
 pub mod peers;
 pub mod repo;
 pub mod schema;

@@ -3,12 +3,12 @@
 
 use diesel_async::AsyncConnection;
 use operant_platform::db::{self, PgPool, lock_quota};
+use operant_platform::paging::{Page, Paged};
 use uuid::Uuid;
 
 use super::{Standing, check, check_version, description, search, title};
 use crate::error::WorkError;
 use crate::model::{NewProject, Project, ProjectChanges, ProjectFilter};
-use crate::paging::{Page, Paged};
 use crate::repo::projects::{self as repo, ProjectSort};
 
 /// The quota name of projects for [`lock_quota`].

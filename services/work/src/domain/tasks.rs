@@ -5,12 +5,12 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncConnection;
 use operant_platform::db::{self, PgPool};
+use operant_platform::paging::{Page, Paged};
 use uuid::Uuid;
 
 use super::{Standing, check, check_version, description, search, title};
 use crate::error::WorkError;
 use crate::model::{NewTask, Task, TaskChanges, TaskFilter};
-use crate::paging::{Page, Paged};
 use crate::peers::Peers;
 use crate::repo::projects as project_repo;
 use crate::repo::tasks::{self as repo, TaskSort};

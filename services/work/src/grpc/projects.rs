@@ -1,6 +1,6 @@
 //! `operant.work.v1.ProjectService`.
 
-use operant_proto::common::v1::PageInfo;
+use operant_platform::paging::Page;
 use operant_proto::work::v1::project_service_server::ProjectService;
 use operant_proto::work::v1::*;
 use tonic::{Request, Response, Status};
@@ -10,7 +10,6 @@ use super::standing;
 use crate::domain::projects::Projects;
 use crate::error::WorkError;
 use crate::model::{NewProject, ProjectChanges, ProjectFilter};
-use crate::paging::Page;
 use crate::peers::Peers;
 use crate::repo::projects::ProjectSort;
 
@@ -61,18 +60,17 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<ListProjectsRequest>,
     ) -> Result<Response<ListProjectsResponse>, Status> {
+        // Parsed before the `Authorize` hop, answered after it: a non-member is 403 whatever the
+        // page, a member's bad page is 422, and the request is parsed once.
+        let page = Page::<ProjectSort>::parse(request.get_ref().page.as_ref());
+        let created_by = opt_uuid("created_by", request.get_ref().created_by.as_deref());
         let who = standing(&self.peers, &request).await?;
-        let message = request.into_inner();
-        let raw = message.page.unwrap_or_default();
-        let page = Page::<ProjectSort>::parse(raw.skip, raw.limit, &raw.order_by)?;
-        let filter = ProjectFilter {
-            q: message.q,
-            created_by: opt_uuid("created_by", message.created_by.as_deref())?,
-        };
+        let (page, created_by) = (page?, created_by?);
+        let filter = ProjectFilter { q: request.into_inner().q, created_by };
         let paged = self.projects.list(&who, filter, &page).await?;
         Ok(Response::new(ListProjectsResponse {
             projects: paged.items.into_iter().map(convert::project).collect(),
-            page: Some(PageInfo { total: paged.total, skip: raw.skip, limit: page.limit as i32 }),
+            page: Some(page.info(paged.total)),
         }))
     }
 

@@ -12,6 +12,20 @@ use diesel::sql_types::Text;
 pub mod projects;
 pub mod tasks;
 
+/// Escapes `\`, `%` and `_` so `q` matches literally inside an `ILIKE '%q%'` pattern.
+pub fn contains_pattern(q: &str) -> String {
+    let mut pattern = String::with_capacity(q.len() + 2);
+    pattern.push('%');
+    for c in q.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// `EXPLAIN (FORMAT TEXT)` of a query, loadable as the plan's lines (`Vec<String>`); used to
 /// prove that the list queries the repositories build use indexes.
 #[derive(Debug)]
@@ -31,4 +45,12 @@ impl<Q> QueryId for Explain<Q> {
 
 impl<Q> Query for Explain<Q> {
     type SqlType = Text;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_like_patterns() {
+        assert_eq!(super::contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
 }

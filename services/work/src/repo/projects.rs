@@ -4,10 +4,11 @@ use diesel::dsl::now;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use operant_platform::paging::{Page, Paged, Sort, SortField};
 use uuid::Uuid;
 
+use super::contains_pattern;
 use crate::model::{NewProject, Project, ProjectChanges, ProjectFilter};
-use crate::paging::{Page, Paged, Sort, SortField, contains_pattern};
 use crate::schema::projects;
 
 /// Sort fields of ListProjects.

@@ -8,10 +8,11 @@ use diesel::dsl::now;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use operant_platform::paging::{Page, Paged, Sort, SortField};
 use uuid::Uuid;
 
+use super::contains_pattern;
 use crate::model::{NewTask, Task, TaskChanges, TaskFilter};
-use crate::paging::{Page, Paged, Sort, SortField, contains_pattern};
 use crate::schema::tasks;
 
 /// Sort fields of ListTasks.
