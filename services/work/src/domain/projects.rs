@@ -6,7 +6,7 @@ use operant_platform::db::{self, PgPool, lock_quota};
 use operant_platform::paging::{Page, Paged};
 use uuid::Uuid;
 
-use super::{Standing, check, check_version, description, search, title};
+use super::{Standing, check, delete_row, description, get_row, search_text, title, update_row, versioned};
 use crate::error::WorkError;
 use crate::model::{NewProject, Project, ProjectChanges, ProjectFilter};
 use crate::repo::projects::{self as repo, ProjectSort};
@@ -55,8 +55,7 @@ impl Projects {
     }
 
     pub async fn get(&self, who: &Standing, id: Uuid) -> Result<Project, WorkError> {
-        let mut conn = db::conn(&self.pool).await?;
-        repo::find(&mut conn, who.organization_id, id).await?.ok_or(WorkError::ProjectNotFound)
+        get_row(&self.pool, who, id).await
     }
 
     pub async fn list(
@@ -65,9 +64,7 @@ impl Projects {
         filter: ProjectFilter,
         page: &Page<ProjectSort>,
     ) -> Result<Paged<Project>, WorkError> {
-        let mut violations = Vec::new();
-        let filter = ProjectFilter { q: search(filter.q.as_deref(), &mut violations), ..filter };
-        check(violations)?;
+        let filter = ProjectFilter { q: search_text(filter.q)?, ..filter };
         let mut conn = db::conn(&self.pool).await?;
         Ok(repo::list(&mut conn, who.organization_id, &filter, page).await?)
     }
@@ -87,20 +84,7 @@ impl Projects {
         };
         description(changes.description.as_ref().and_then(|d| d.as_deref()), &mut violations);
         check(violations)?;
-        let org = who.organization_id;
-        let mut conn = db::conn(&self.pool).await?;
-        conn.transaction(async |conn| {
-            let current = repo::find_for_update(conn, org, id).await?.ok_or(WorkError::ProjectNotFound)?;
-            may_change(who, &current)?;
-            check_version(expected_version, current.version)?;
-            if changes.is_empty() {
-                return Ok(current);
-            }
-            repo::update(conn, org, id, current.version, &changes)
-                .await?
-                .ok_or(WorkError::VersionMismatch { expected: current.version, current: current.version })
-        })
-        .await
+        update_row(&self.pool, who, id, &changes, expected_version, |p| may_change(who, p)).await
     }
 
     /// Deletes a project and, by the foreign key's cascade, its tasks (creator or ADMIN+).
@@ -110,17 +94,8 @@ impl Projects {
         id: Uuid,
         expected_version: Option<i64>,
     ) -> Result<(), WorkError> {
-        let org = who.organization_id;
-        let mut conn = db::conn(&self.pool).await?;
-        conn.transaction(async |conn| {
-            let current = repo::find_for_update(conn, org, id).await?.ok_or(WorkError::ProjectNotFound)?;
-            may_change(who, &current)?;
-            check_version(expected_version, current.version)?;
-            match repo::delete(conn, org, id, current.version).await? {
-                0 => Err(WorkError::ProjectNotFound),
-                _ => Ok(()),
-            }
-        })
-        .await
+        delete_row(&self.pool, who, id, expected_version, |p: &Project| may_change(who, p)).await
     }
 }
+
+versioned!(Project, ProjectChanges, projects, WorkError::ProjectNotFound);
