@@ -1,6 +1,6 @@
 //! Interactive API documentation that renders with no internet access (no CDN anywhere):
 //!
-//! - `/openapi.json`: the document of [`crate::openapi::ApiDoc`].
+//! - `/openapi.json`: the document built with the routes ([`crate::routes::api`]).
 //! - `/docs`: Swagger UI from `utoipa-swagger-ui` with its `vendored` feature, which takes the
 //!   Swagger UI release from the `utoipa-swagger-ui-vendored` crate at build time and serves its
 //!   files (bundle, preset, CSS, initializer) from this server.
@@ -17,11 +17,10 @@ use std::sync::LazyLock;
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use utoipa::OpenApi;
+use utoipa::openapi::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::AppState;
-use crate::openapi::ApiDoc;
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/openapi.json";
@@ -35,8 +34,6 @@ async fn redoc() -> Html<&'static str> {
 }
 
 /// `/openapi.json`, `/docs` and `/redoc`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(SwaggerUi::new("/docs").url(OPENAPI_PATH, ApiDoc::openapi()))
-        .route("/redoc", get(redoc))
+pub fn router(doc: OpenApi) -> Router<AppState> {
+    Router::new().merge(SwaggerUi::new("/docs").url(OPENAPI_PATH, doc)).route("/redoc", get(redoc))
 }

@@ -151,16 +151,8 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
 
 /// The whole application: routes, docs and middleware.
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
-        .merge(routes::auth::router())
-        .merge(routes::users::router())
-        .merge(routes::organizations::router())
-        .merge(routes::members::router())
-        .merge(routes::subscription::router())
-        .merge(routes::projects::router())
-        .merge(routes::tasks::router())
-        .route("/health", axum::routing::get(routes::health::health))
-        .merge(docs::router());
+    let (routes, doc) = routes::api();
+    let routes = routes.merge(docs::router(doc));
     with_middleware(routes, state)
 }
 

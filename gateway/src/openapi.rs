@@ -8,6 +8,9 @@
 //! `responses(...)`, so the document lists every status a route can return without forty copies
 //! of the same lines; their codes and statuses come from the registry ([`crate::openapi_errors`]).
 //! Every error response uses the one [`ApiErrorBody`] schema.
+//!
+//! The paths are not listed here: the route table ([`crate::routes::api`]) adds each route's
+//! operation to [`base`] as it registers the route.
 
 use std::collections::BTreeMap;
 
@@ -17,7 +20,6 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi};
 
 use crate::error::{ApiErrorBody, FieldError};
 use crate::openapi_errors::{JSON_BODY, PARAMS, TENANT, UPSTREAM, USER, error_responses};
-use crate::routes;
 
 macro_rules! error_set {
     ($(#[$meta:meta])* $name:ident = [$($set:expr),* $(,)?]) => {
@@ -123,50 +125,8 @@ impl Modify for OperationIds {
         title = "Operant API",
         description = "Multi-tenant SaaS backend: accounts and sessions, organizations with roles and plans, projects and tasks. Every error has the body `{\"detail\", \"error_code\", \"status_code\"}`.",
     ),
-    paths(
-        routes::auth::register,
-        routes::auth::login,
-        routes::auth::refresh,
-        routes::auth::logout,
-        routes::auth::list_sessions,
-        routes::auth::revoke_session,
-        routes::auth::request_email_verification,
-        routes::auth::confirm_email_verification,
-        routes::auth::request_password_reset,
-        routes::auth::confirm_password_reset,
-        routes::auth::jwks,
-        routes::users::get_me,
-        routes::users::update_me,
-        routes::users::change_password,
-        routes::users::list_users,
-        routes::organizations::create,
-        routes::organizations::list,
-        routes::organizations::get_one,
-        routes::organizations::update,
-        routes::organizations::delete_one,
-        routes::members::list,
-        routes::members::add,
-        routes::members::update,
-        routes::members::remove,
-        routes::members::transfer_ownership,
-        routes::subscription::get_one,
-        routes::subscription::update,
-        routes::subscription::features,
-        routes::subscription::audit_log,
-        routes::projects::create,
-        routes::projects::list,
-        routes::projects::get_one,
-        routes::projects::update,
-        routes::projects::delete_one,
-        routes::tasks::create,
-        routes::tasks::list,
-        routes::tasks::get_one,
-        routes::tasks::update,
-        routes::tasks::delete_one,
-        routes::health::health,
-    ),
     components(schemas(ApiErrorBody, FieldError)),
-    modifiers(&BearerScheme, &OperationIds),
+    modifiers(&BearerScheme),
     tags(
         (name = "auth", description = "Registration, login, tokens, sessions, email verification, password reset"),
         (name = "users", description = "The caller's profile and the organization's users"),
@@ -179,3 +139,13 @@ impl Modify for OperationIds {
     )
 )]
 pub struct ApiDoc;
+
+/// The document before the routes add their paths: info, shared schemas, security, tags.
+pub fn base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// What is done once every path is in: unique operation ids.
+pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
+    OperationIds.modify(doc);
+}

@@ -2,18 +2,20 @@
 //! (`field` or `-field` for descending) become a `common.v1.PageRequest`; the service's
 //! `PageInfo` becomes the `{"items", "total", "skip", "limit"}` envelope.
 //!
-//! The ranges are checked here so that a bad page is a 422 naming the parameter before any call;
-//! which `order_by` fields exist is the service's business (it answers 422 naming `order_by`).
+//! The bounds are the services' own rules (`operant_platform::paging`), checked here too because
+//! REST can say what the proto cannot: an explicit `limit=0` is a 422 here, while 0 on the wire
+//! means "the default". Checking them here also keeps a bad page a 422 naming the parameter
+//! before any call (what the gateway's tests pin). Which `order_by` fields exist is the service's
+//! business alone (it answers 422 naming `order_by`).
 
+use operant_platform::error::FieldViolation;
+use operant_platform::paging::{DEFAULT_LIMIT, check_limit, check_skip};
 use operant_proto::common::v1::{PageInfo, PageRequest};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{HttpError, HttpResult};
 use crate::extract::QueryParams;
-
-pub const DEFAULT_LIMIT: i32 = 20;
-pub const MAX_LIMIT: i32 = 100;
 
 /// Paging and sorting parameters of every list.
 #[derive(Debug, Clone, Default, IntoParams)]
@@ -31,21 +33,21 @@ pub struct PageParams {
 
 impl PageParams {
     pub fn from_query(query: &QueryParams) -> HttpResult<Self> {
+        let invalid = |v: FieldViolation| HttpError::validation(v.field, v.description);
         let skip = query.int("skip")?;
-        if skip.is_some_and(|s| s < 0) {
-            return Err(HttpError::validation("skip", "must be at least 0"));
+        if let Some(skip) = skip {
+            check_skip(i64::from(skip)).map_err(invalid)?;
         }
         let limit = query.int("limit")?;
-        if limit.is_some_and(|l| !(1..=MAX_LIMIT).contains(&l)) {
-            return Err(HttpError::validation("limit", format!("must be between 1 and {MAX_LIMIT}")));
-        }
+        check_limit(limit.map(i64::from)).map_err(invalid)?;
         Ok(Self { skip, limit, order_by: query.string("order_by") })
     }
 
     pub fn to_proto(&self) -> PageRequest {
         PageRequest {
             skip: self.skip.unwrap_or(0),
-            limit: self.limit.unwrap_or(DEFAULT_LIMIT),
+            // DEFAULT_LIMIT (20) fits any integer type.
+            limit: self.limit.unwrap_or(DEFAULT_LIMIT as i32),
             order_by: self.order_by.clone().unwrap_or_default(),
         }
     }

@@ -1,12 +1,14 @@
 //! `/api/v1/auth/*` and `/.well-known/jwks.json` → `operant.auth.v1.AuthService`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use operant_platform::tokens::REFRESH_TOKEN_PREFIX;
 use operant_proto::auth::v1 as pb;
 use operant_proto::auth::v1::auth_service_client::AuthServiceClient;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::required;
 use crate::AppState;
@@ -20,19 +22,20 @@ use crate::models::auth::{
 use crate::openapi::{PublicJsonErrors, UpstreamErrors, UserErrors};
 use crate::upstream::Forward;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/auth/register", post(register))
-        .route("/api/v1/auth/login", post(login))
-        .route("/api/v1/auth/refresh", post(refresh))
-        .route("/api/v1/auth/logout", post(logout))
-        .route("/api/v1/auth/sessions", get(list_sessions))
-        .route("/api/v1/auth/sessions/{id}", delete(revoke_session))
-        .route("/api/v1/auth/verify-email/request", post(request_email_verification))
-        .route("/api/v1/auth/verify-email/confirm", post(confirm_email_verification))
-        .route("/api/v1/auth/password-reset/request", post(request_password_reset))
-        .route("/api/v1/auth/password-reset/confirm", post(confirm_password_reset))
-        .route("/.well-known/jwks.json", get(jwks))
+/// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(list_sessions))
+        .routes(routes!(revoke_session))
+        .routes(routes!(request_email_verification))
+        .routes(routes!(confirm_email_verification))
+        .routes(routes!(request_password_reset))
+        .routes(routes!(confirm_password_reset))
+        .routes(routes!(jwks))
 }
 
 fn client(state: &AppState) -> AuthServiceClient<operant_platform::balance::Balanced> {

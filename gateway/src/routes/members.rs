@@ -1,12 +1,14 @@
 //! `/api/v1/organizations/{id}/members*` and `.../transfer-ownership` →
 //! `operant.tenancy.v1.MemberService`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
-use axum::{Json, Router};
 use operant_proto::tenancy::v1 as pb;
 use operant_proto::tenancy::v1::member_service_client::MemberServiceClient;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::required;
 use crate::AppState;
@@ -17,11 +19,12 @@ use crate::openapi::{TenantErrors, TenantJsonErrors};
 use crate::pagination::{Page, PageParams};
 use crate::upstream::Forward;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/organizations/{id}/members", get(list).post(add))
-        .route("/api/v1/organizations/{id}/members/{user_id}", patch(update).delete(remove))
-        .route("/api/v1/organizations/{id}/transfer-ownership", post(transfer_ownership))
+/// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, add))
+        .routes(routes!(update, remove))
+        .routes(routes!(transfer_ownership))
 }
 
 fn client(state: &AppState) -> MemberServiceClient<operant_platform::balance::Balanced> {

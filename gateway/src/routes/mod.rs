@@ -1,6 +1,11 @@
 //! REST handlers, one module per resource. Each handler only maps: JSON/query/path → protobuf
 //! request, forwarded metadata in, protobuf response → JSON out. Every rule (permissions,
 //! validation of values, limits) lives in the services.
+//!
+//! The route table is kept once: each handler's `#[utoipa::path]` names its method(s) and path,
+//! and [`api`] registers the handlers with `utoipa-axum`'s `routes!`, which builds the axum route
+//! and the OpenAPI operation from that one annotation. A route cannot be served undocumented or
+//! documented unserved.
 
 pub mod auth;
 pub mod health;
@@ -11,7 +16,29 @@ pub mod subscription;
 pub mod tasks;
 pub mod users;
 
+use axum::Router;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
 use crate::error::{HttpError, HttpResult};
+
+/// Every REST route and the OpenAPI document that describes exactly those routes.
+pub fn api() -> (Router<AppState>, OpenApi) {
+    let (router, mut doc) = OpenApiRouter::with_openapi(crate::openapi::base())
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(organizations::router())
+        .merge(members::router())
+        .merge(subscription::router())
+        .merge(projects::router())
+        .merge(tasks::router())
+        .routes(routes!(health::health))
+        .split_for_parts();
+    crate::openapi::finish(&mut doc);
+    (router, doc)
+}
 
 /// A field the service must always fill; its absence is a service bug (logged 500).
 pub(crate) fn required<T>(value: Option<T>, what: &str) -> HttpResult<T> {

@@ -1,11 +1,13 @@
 //! `/api/v1/organizations[/{id}]` → `operant.tenancy.v1.OrganizationService`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use operant_proto::tenancy::v1 as pb;
 use operant_proto::tenancy::v1::organization_service_client::OrganizationServiceClient;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{not_null, required};
 use crate::AppState;
@@ -16,10 +18,9 @@ use crate::openapi::{TenantErrors, TenantJsonErrors, UserErrors, UserJsonErrors}
 use crate::pagination::{Page, PageParams};
 use crate::upstream::Forward;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/organizations", get(list).post(create))
-        .route("/api/v1/organizations/{id}", get(get_one).put(update).patch(update).delete(delete_one))
+/// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete_one))
 }
 
 fn client(state: &AppState) -> OrganizationServiceClient<operant_platform::balance::Balanced> {

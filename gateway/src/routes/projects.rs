@@ -2,12 +2,14 @@
 //! `X-Organization-Id`). Responses carry the project's `version` as `ETag`; `If-Match` on
 //! PUT/PATCH/DELETE becomes `expected_version` (412 `VERSION_MISMATCH` when stale).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, StatusCode};
-use axum::routing::get;
-use axum::{Json, Router};
 use operant_proto::work::v1 as pb;
 use operant_proto::work::v1::project_service_client::ProjectServiceClient;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{not_null, required};
 use crate::AppState;
@@ -20,10 +22,9 @@ use crate::upstream::Forward;
 
 type Tagged = ([(HeaderName, String); 1], Json<ProjectResponse>);
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/projects", get(list).post(create))
-        .route("/api/v1/projects/{id}", get(get_one).put(update).patch(update).delete(delete_one))
+/// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete_one))
 }
 
 fn client(state: &AppState) -> ProjectServiceClient<operant_platform::balance::Balanced> {

@@ -1,11 +1,13 @@
 //! `/api/v1/organizations/{id}/{subscription,features,audit-log}` →
 //! `operant.tenancy.v1.SubscriptionService`.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use operant_proto::tenancy::v1 as pb;
 use operant_proto::tenancy::v1::subscription_service_client::SubscriptionServiceClient;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::required;
 use crate::AppState;
@@ -18,11 +20,9 @@ use crate::openapi::{TenantErrors, TenantJsonErrors};
 use crate::pagination::{Page, PageParams};
 use crate::upstream::Forward;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/organizations/{id}/subscription", get(get_one).put(update))
-        .route("/api/v1/organizations/{id}/features", get(features))
-        .route("/api/v1/organizations/{id}/audit-log", get(audit_log))
+/// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_one, update)).routes(routes!(features)).routes(routes!(audit_log))
 }
 
 fn client(state: &AppState) -> SubscriptionServiceClient<operant_platform::balance::Balanced> {

@@ -1,12 +1,14 @@
 //! `/api/v1/tasks[/{id}]` → `operant.work.v1.TaskService` (tenant from `X-Organization-Id`).
 //! Same `ETag`/`If-Match` contract as projects.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, StatusCode};
-use axum::routing::get;
-use axum::{Json, Router};
 use operant_proto::work::v1 as pb;
 use operant_proto::work::v1::task_service_client::TaskServiceClient;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{not_null, required};
 use crate::AppState;
@@ -23,10 +25,9 @@ type Tagged = ([(HeaderName, String); 1], Json<TaskResponse>);
 /// Fields a PUT/PATCH may name.
 const UPDATABLE: [&str; 6] = ["title", "description", "status", "priority", "assignee_id", "due_date"];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/tasks", get(list).post(create))
-        .route("/api/v1/tasks/{id}", get(get_one).put(update).patch(update).delete(delete_one))
+/// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete_one))
 }
 
 fn client(state: &AppState) -> TaskServiceClient<operant_platform::balance::Balanced> {

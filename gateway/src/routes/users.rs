@@ -1,14 +1,16 @@
 //! `/api/v1/users/*`: the caller's profile (`operant.auth.v1.UserService`) and the users of the
 //! organization in `X-Organization-Id` (`operant.tenancy.v1.MemberService`).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use operant_proto::auth::v1 as pb;
 use operant_proto::auth::v1::user_service_client::UserServiceClient;
 use operant_proto::tenancy::v1 as tpb;
 use operant_proto::tenancy::v1::member_service_client::MemberServiceClient;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{not_null, required};
 use crate::AppState;
@@ -20,11 +22,12 @@ use crate::openapi::{OrganizationHeader, TenantErrors, UserErrors, UserJsonError
 use crate::pagination::{Page, PageParams};
 use crate::upstream::Forward;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/users/me", get(get_me).put(update_me).patch(update_me))
-        .route("/api/v1/users/me/password", post(change_password))
-        .route("/api/v1/users", get(list_users))
+/// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_me, update_me))
+        .routes(routes!(change_password))
+        .routes(routes!(list_users))
 }
 
 fn client(state: &AppState) -> UserServiceClient<operant_platform::balance::Balanced> {

@@ -19,6 +19,7 @@
 //!  1  db              diesel-async pool, migrations, database health probe
 //!     revocations     the revoked-session set
 //!     balance         balanced, ejecting, retrying channel over endpoints
+//!     paging          the typed page of every list (skip/limit bounds, `order_by` → `Sort`)
 //!      |
 //!  0  error           ApiError → tonic::Status; `error::ErrorCode`, the registry of every code
 //!     config          settings from `OPERANT_*` environment variables
@@ -32,7 +33,8 @@
 //! headers, shutdown; `call_context` → principal, metrics, otlp, headers, trace;
 //! `principal` → tokens, error, headers; `keysync` → tokens, clients, shutdown;
 //! `tokens` → revocations, error; `clients` → balance, config, headers, trace;
-//! `otlp` → metrics, config, trace; `metrics` → db, shutdown; `db` → config, error.
+//! `otlp` → metrics, config, trace; `metrics` → db, shutdown; `db` → config, error;
+//! `paging` → error.
 
 pub mod balance;
 pub mod call_context;
@@ -45,6 +47,7 @@ pub mod headers;
 pub mod keysync;
 pub mod metrics;
 pub mod otlp;
+pub mod paging;
 pub mod principal;
 pub mod revocations;
 pub mod shutdown;

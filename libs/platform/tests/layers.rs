@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Layer of each module, read from the diagram of the crate doc (a module line without a number
-/// is in the layer above it; `devdb`, drawn apart, is layer `None`: it uses nothing here).
+/// is in the layer above it).
 fn drawn_layers(lib: &str) -> BTreeMap<String, Option<u32>> {
     let mut layers = BTreeMap::new();
     let mut in_diagram = false;
@@ -26,10 +26,6 @@ fn drawn_layers(lib: &str) -> BTreeMap<String, Option<u32>> {
             Err(_)
                 if line.starts_with("     ") && first.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
             {
-                // The standalone block after an empty line has no layer.
-                if line.starts_with("     devdb") {
-                    layer = None;
-                }
                 first
             }
             Err(_) => continue,

@@ -4,7 +4,7 @@
 //! - [`grpc`]: transport (parse and validate proto, call the domain, map back);
 //! - [`domain`]: the rules (role matrix, last owner, plan limits, features, audit);
 //! - [`repo`]: diesel-async queries, one module per table ([`schema`]);
-//! - [`plans`]: the plan table and role ladder as constants; [`paging`]: shared page parsing;
+//! - [`plans`]: the plan table and role ladder as constants (paging is `operant_platform::paging`);
 //! - [`peers`]: gRPC clients of auth (user look-ups) and work (project counts, purges);
 //! - [`error`]: the service's error type and its mapping to `ApiError`.
 //!
@@ -13,7 +13,6 @@
 pub mod domain;
 pub mod error;
 pub mod grpc;
-pub mod paging;
 pub mod peers;
 pub mod plans;
 pub mod repo;

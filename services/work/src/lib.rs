@@ -6,7 +6,7 @@
 //! tokens are verified locally with keys kept in sync from the auth service. The work service
 //! owns the `projects` and `tasks` tables and nothing else.
 //!
-//! Layers: `transport` (gRPC handlers) → [`domain`] (rules, one transaction per operation) →
+//! Layers: `grpc` (gRPC handlers) → [`domain`] (rules, one transaction per operation) →
 //! [`repo`] (diesel-async queries, tenant-scoped) → PostgreSQL.
 
 use std::sync::Arc;
@@ -29,12 +29,11 @@ use tonic::service::Routes;
 
 pub mod domain;
 pub mod error;
+mod grpc;
 pub mod model;
-pub mod paging;
+pub mod peers;
 pub mod repo;
 pub mod schema;
-pub mod tenancy;
-mod transport;
 
 /// Serves the work gRPC services on `listener` until `shutdown` fires.
 pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
@@ -46,22 +45,18 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     let authenticator = Arc::new(Authenticator::new(verifier, &settings.service_token, default_access));
     let metrics = operant_platform::metrics::Metrics::new("work");
 
-    let tenancy = tenancy::Tenancy::new(service_channel(
+    let peers = peers::Peers::new(service_channel(
         &settings.endpoints.tenancy,
         &settings.tls,
         &settings.service_token,
     )?);
 
-    let projects = transport::projects::ProjectApi {
+    let projects = grpc::projects::ProjectApi {
         projects: domain::projects::Projects::new(pool.clone()),
-        tenancy: tenancy.clone(),
+        peers: peers.clone(),
     };
-    let tasks = transport::tasks::TaskApi {
-        tasks: domain::tasks::Tasks::new(pool.clone(), tenancy.clone()),
-        tenancy,
-    };
-    let internal =
-        transport::internal::InternalApi { internal: domain::internal::Internal::new(pool.clone()) };
+    let tasks = grpc::tasks::TaskApi { tasks: domain::tasks::Tasks::new(pool.clone(), peers.clone()), peers };
+    let internal = grpc::internal::InternalApi { internal: domain::internal::Internal::new(pool.clone()) };
 
     let routes = Routes::new(ProjectServiceServer::new(projects))
         .add_service(TaskServiceServer::new(tasks))
@@ -70,9 +65,9 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
         name: "work",
         routes,
         service_names: vec![
-            <ProjectServiceServer<transport::projects::ProjectApi> as NamedService>::NAME,
-            <TaskServiceServer<transport::tasks::TaskApi> as NamedService>::NAME,
-            <WorkInternalServiceServer<transport::internal::InternalApi> as NamedService>::NAME,
+            <ProjectServiceServer<grpc::projects::ProjectApi> as NamedService>::NAME,
+            <TaskServiceServer<grpc::tasks::TaskApi> as NamedService>::NAME,
+            <WorkInternalServiceServer<grpc::internal::InternalApi> as NamedService>::NAME,
         ],
         authenticator,
         pool,

@@ -97,7 +97,7 @@ impl Priority {
 
 /// The caller's standing in the organization, as answered by tenancy's `Authorize`.
 #[derive(Debug, Clone, Copy)]
-pub struct Membership {
+pub struct Standing {
     pub user_id: Uuid,
     pub organization_id: Uuid,
     /// OWNER or ADMIN.

@@ -6,9 +6,9 @@
 #![allow(clippy::unwrap_used)]
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use operant_platform::paging::Page;
 use operant_testkit::TestDb;
 use operant_work::model::{Status, TaskFilter};
-use operant_work::paging::Page;
 use operant_work::repo::tasks::{TaskSort, explain_list};
 use uuid::Uuid;
 
@@ -47,7 +47,12 @@ async fn filtered_task_list_uses_an_index() {
     diesel::sql_query("ANALYZE projects").execute(&mut conn).await.unwrap();
 
     let filter = TaskFilter { project_id: Some(project), statuses: vec![Status::Todo], ..Default::default() };
-    let page = Page::<TaskSort>::parse(0, 20, "-created_at").unwrap();
+    let page = Page::<TaskSort>::parse(Some(&operant_proto::common::v1::PageRequest {
+        skip: 0,
+        limit: 20,
+        order_by: "-created_at".into(),
+    }))
+    .unwrap();
     let plan = explain_list(&mut conn, org, &filter, &page).await.unwrap();
     let text = plan.join("\n");
     println!(

@@ -19,18 +19,30 @@ use std::cmp::Ordering;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use operant_platform::db::lock_quota;
+use operant_platform::paging::{Page, Sort, SortField};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{Tenancy, audit, lock_and_stand, standing};
 use crate::error::TenancyError;
-use crate::paging::Page;
 use crate::peers::UserInfo;
 use crate::plans::Role;
 use crate::repo::memberships::{self, MembershipRow};
 
-/// Sortable fields of member lists.
-pub const MEMBER_SORT_FIELDS: &[&str] = &["joined_at", "email", "role"];
+/// Sort fields of member lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberSort {
+    JoinedAt,
+    Email,
+    /// Seniority: OWNER first when ascending.
+    Role,
+}
+
+impl SortField for MemberSort {
+    const FIELDS: &'static [(&'static str, Self)] =
+        &[("joined_at", MemberSort::JoinedAt), ("email", MemberSort::Email), ("role", MemberSort::Role)];
+    const DEFAULT: Sort<Self> = Sort { field: MemberSort::JoinedAt, descending: false };
+}
 
 /// A member with the user's profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,15 +67,15 @@ impl MemberView {
     }
 }
 
-fn compare(page: &Page, a: &MemberView, b: &MemberView) -> Ordering {
-    let primary = match page.field {
-        "email" => a.email.cmp(&b.email),
+fn compare(sort: Sort<MemberSort>, a: &MemberView, b: &MemberView) -> Ordering {
+    let primary = match sort.field {
+        MemberSort::Email => a.email.cmp(&b.email),
         // Seniority: OWNER before ADMIN before MEMBER.
-        "role" => b.role.cmp(&a.role),
-        _ => a.joined_at.cmp(&b.joined_at),
+        MemberSort::Role => b.role.cmp(&a.role),
+        MemberSort::JoinedAt => a.joined_at.cmp(&b.joined_at),
     };
     let ordering = primary.then_with(|| a.user_id.cmp(&b.user_id));
-    if page.descending { ordering.reverse() } else { ordering }
+    if sort.descending { ordering.reverse() } else { ordering }
 }
 
 fn target(user_id: Uuid) -> (&'static str, String) {
@@ -76,7 +88,7 @@ impl Tenancy {
         &self,
         organization_id: Uuid,
         user_id: Uuid,
-        page: &Page,
+        page: &Page<MemberSort>,
     ) -> Result<(Vec<MemberView>, i64), TenancyError> {
         self.members_page(organization_id, user_id, page, Role::Member).await
     }
@@ -86,7 +98,7 @@ impl Tenancy {
         &self,
         organization_id: Uuid,
         user_id: Uuid,
-        page: &Page,
+        page: &Page<MemberSort>,
     ) -> Result<(Vec<MemberView>, i64), TenancyError> {
         self.members_page(organization_id, user_id, page, Role::Admin).await
     }
@@ -95,7 +107,7 @@ impl Tenancy {
         &self,
         organization_id: Uuid,
         user_id: Uuid,
-        page: &Page,
+        page: &Page<MemberSort>,
         needed: Role,
     ) -> Result<(Vec<MemberView>, i64), TenancyError> {
         let rows = {
@@ -112,7 +124,7 @@ impl Tenancy {
                 MemberView::new(row, user)
             })
             .collect();
-        members.sort_by(|a, b| compare(page, a, b));
+        members.sort_by(|a, b| compare(page.sort, a, b));
         let total = i64::try_from(members.len()).unwrap_or(i64::MAX);
         Ok((page.slice(members), total))
     }
@@ -264,24 +276,24 @@ mod tests {
         }
     }
 
-    fn sorted(field: &'static str, descending: bool) -> Vec<u128> {
-        let page = Page { skip: 0, limit: 20, field, descending };
+    fn sorted(field: MemberSort, descending: bool) -> Vec<u128> {
+        let sort = Sort { field, descending };
         let mut members = [
             member(1, "c@x.io", Role::Member, 10),
             member(2, "a@x.io", Role::Owner, 30),
             member(3, "b@x.io", Role::Admin, 20),
             member(4, "d@x.io", Role::Member, 10),
         ];
-        members.sort_by(|a, b| compare(&page, a, b));
+        members.sort_by(|a, b| compare(sort, a, b));
         members.iter().map(|m| m.user_id.as_u128()).collect()
     }
 
     #[test]
     fn sorts_with_id_tie_break() {
-        assert_eq!(sorted("joined_at", false), [1, 4, 3, 2]);
-        assert_eq!(sorted("joined_at", true), [2, 3, 4, 1]);
-        assert_eq!(sorted("email", false), [2, 3, 1, 4]);
-        assert_eq!(sorted("role", false), [2, 3, 1, 4]);
-        assert_eq!(sorted("role", true), [4, 1, 3, 2]);
+        assert_eq!(sorted(MemberSort::JoinedAt, false), [1, 4, 3, 2]);
+        assert_eq!(sorted(MemberSort::JoinedAt, true), [2, 3, 4, 1]);
+        assert_eq!(sorted(MemberSort::Email, false), [2, 3, 1, 4]);
+        assert_eq!(sorted(MemberSort::Role, false), [2, 3, 1, 4]);
+        assert_eq!(sorted(MemberSort::Role, true), [4, 1, 3, 2]);
     }
 }

@@ -17,8 +17,8 @@ use diesel_async::AsyncPgConnection;
 use operant_platform::db::{self, PgConn, PgPool};
 use uuid::Uuid;
 
-pub use members::{MEMBER_SORT_FIELDS, MemberView};
-pub use subscriptions::SubscriptionView;
+pub use members::{MemberSort, MemberView};
+pub use subscriptions::{AuditSort, SubscriptionView};
 
 use crate::error::TenancyError;
 use crate::peers::Peers;

@@ -8,14 +8,14 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncConnection;
 use operant_platform::error::FieldViolation;
+use operant_platform::paging::Page;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::{Tenancy, audit, lock_and_stand};
 use crate::error::TenancyError;
-use crate::paging::Page;
 use crate::plans::{Plan, Role};
-use crate::repo::organizations::{self, MemberOrganization, OrganizationChanges};
+use crate::repo::organizations::{self, MemberOrganization, OrganizationChanges, OrganizationSort};
 use crate::repo::{memberships, subscriptions};
 
 /// Name of the unique index on `organizations.slug`.
@@ -98,7 +98,7 @@ impl Tenancy {
     pub async fn list_organizations(
         &self,
         user_id: Uuid,
-        page: &Page,
+        page: &Page<OrganizationSort>,
     ) -> Result<(Vec<MemberOrganization>, i64), TenancyError> {
         let mut conn = self.conn().await?;
         Ok(organizations::list_for_member(&mut conn, user_id, page).await?)

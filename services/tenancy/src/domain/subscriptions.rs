@@ -9,12 +9,12 @@
 use diesel_async::AsyncConnection;
 use operant_platform::db::lock_quota;
 use operant_platform::error::FieldViolation;
+use operant_platform::paging::{Page, Sort, SortField};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{Tenancy, audit, lock_and_stand, standing};
 use crate::error::TenancyError;
-use crate::paging::Page;
 use crate::plans::{ALL_FEATURES, AUDIT_LOG, Plan, Role};
 use crate::repo::audit_events::{self, AuditEventRow};
 use crate::repo::{memberships, subscriptions};
@@ -46,6 +46,17 @@ fn exceeded(plan: Plan, users: i64, projects: i64) -> Vec<FieldViolation> {
         ));
     }
     violations
+}
+
+/// The audit log's one order: newest first (`-created_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditSort {
+    CreatedAt,
+}
+
+impl SortField for AuditSort {
+    const FIELDS: &'static [(&'static str, Self)] = &[("created_at", AuditSort::CreatedAt)];
+    const DEFAULT: Sort<Self> = Sort { field: AuditSort::CreatedAt, descending: true };
 }
 
 impl Tenancy {
@@ -110,7 +121,7 @@ impl Tenancy {
         &self,
         organization_id: Uuid,
         user_id: Uuid,
-        page: &Page,
+        page: &Page<AuditSort>,
     ) -> Result<(Vec<AuditEventRow>, i64), TenancyError> {
         let mut conn = self.conn().await?;
         let standing = standing(&mut conn, organization_id, user_id).await?;

@@ -1,14 +1,14 @@
 //! `MemberService`.
 
+use operant_platform::paging::Page;
 use operant_platform::principal::organization_id as header_organization_id;
 use operant_proto::tenancy::v1::member_service_server::MemberService;
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
 use super::{convert, parse_id, user_id};
-use crate::domain::{MEMBER_SORT_FIELDS, Tenancy};
+use crate::domain::{MemberSort, Tenancy};
 use crate::error::TenancyError;
-use crate::paging::Page;
 use crate::plans::Role;
 
 /// The `MemberService` handlers.
@@ -29,7 +29,7 @@ impl MemberService for MemberApi {
         let user = user_id(&request)?;
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
-        let page = Page::parse(m.page.as_ref(), MEMBER_SORT_FIELDS, "joined_at")?;
+        let page = Page::<MemberSort>::parse(m.page.as_ref())?;
         let (members, total) = self.domain.list_members(organization_id, user, &page).await?;
         Ok(Response::new(ListMembersResponse {
             members: members.into_iter().map(convert::member).collect(),
@@ -96,7 +96,7 @@ impl MemberService for MemberApi {
     ) -> Result<Response<ListOrganizationUsersResponse>, Status> {
         let user = user_id(&request)?;
         let organization_id = header_organization_id(&request).map_err(TenancyError::from)?;
-        let page = Page::parse(request.get_ref().page.as_ref(), MEMBER_SORT_FIELDS, "joined_at")?;
+        let page = Page::<MemberSort>::parse(request.get_ref().page.as_ref())?;
         let (members, total) = self.domain.list_organization_users(organization_id, user, &page).await?;
         Ok(Response::new(ListOrganizationUsersResponse {
             members: members.into_iter().map(convert::member).collect(),

@@ -1,13 +1,13 @@
 //! `OrganizationService`.
 
+use operant_platform::paging::Page;
 use operant_proto::tenancy::v1::organization_service_server::OrganizationService;
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
 use super::{convert, parse_id, user_id};
 use crate::domain::Tenancy;
-use crate::paging::Page;
-use crate::repo::organizations::SORT_FIELDS;
+use crate::repo::organizations::OrganizationSort;
 
 /// The `OrganizationService` handlers.
 pub struct OrganizationApi {
@@ -33,7 +33,7 @@ impl OrganizationService for OrganizationApi {
         request: Request<ListOrganizationsRequest>,
     ) -> Result<Response<ListOrganizationsResponse>, Status> {
         let user = user_id(&request)?;
-        let page = Page::parse(request.get_ref().page.as_ref(), SORT_FIELDS, "-created_at")?;
+        let page = Page::<OrganizationSort>::parse(request.get_ref().page.as_ref())?;
         let (organizations, total) = self.domain.list_organizations(user, &page).await?;
         Ok(Response::new(ListOrganizationsResponse {
             organizations: organizations.into_iter().map(convert::organization).collect(),

@@ -1,22 +1,19 @@
 //! `SubscriptionService`.
 
+use operant_platform::paging::Page;
 use operant_proto::tenancy::v1::subscription_service_server::SubscriptionService;
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
 use super::{convert, parse_id, user_id};
-use crate::domain::Tenancy;
+use crate::domain::{AuditSort, Tenancy};
 use crate::error::TenancyError;
-use crate::paging::Page;
 use crate::plans::Plan;
 
 /// The `SubscriptionService` handlers.
 pub struct SubscriptionApi {
     pub domain: Tenancy,
 }
-
-/// The audit log has one order: newest first.
-const AUDIT_SORT_FIELDS: &[&str] = &["created_at"];
 
 #[tonic::async_trait]
 impl SubscriptionService for SubscriptionApi {
@@ -67,8 +64,8 @@ impl SubscriptionService for SubscriptionApi {
         let user = user_id(&request)?;
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
-        let page = Page::parse(m.page.as_ref(), AUDIT_SORT_FIELDS, "-created_at")?;
-        if !page.descending {
+        let page = Page::<AuditSort>::parse(m.page.as_ref())?;
+        if !page.sort.descending {
             return Err(TenancyError::invalid(
                 "order_by",
                 "the audit log is always newest first (-created_at)",

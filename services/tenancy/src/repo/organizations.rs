@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use operant_platform::paging::{Page, Sort, SortField};
 use uuid::Uuid;
 
-use crate::paging::Page;
 use crate::plans::{Plan, Role};
 use crate::schema::{memberships, organizations, subscriptions};
 
@@ -28,8 +28,22 @@ pub struct MemberOrganization {
     pub role: Role,
 }
 
-/// Sortable fields of [`list_for_member`].
-pub const SORT_FIELDS: &[&str] = &["name", "slug", "created_at"];
+/// Sort fields of [`list_for_member`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrganizationSort {
+    Name,
+    Slug,
+    CreatedAt,
+}
+
+impl SortField for OrganizationSort {
+    const FIELDS: &'static [(&'static str, Self)] = &[
+        ("name", OrganizationSort::Name),
+        ("slug", OrganizationSort::Slug),
+        ("created_at", OrganizationSort::CreatedAt),
+    ];
+    const DEFAULT: Sort<Self> = Sort { field: OrganizationSort::CreatedAt, descending: true };
+}
 
 /// Fields to change; `None` leaves a field as it is.
 #[derive(Debug, AsChangeset)]
@@ -75,7 +89,7 @@ pub async fn find_for_member(
 pub async fn list_for_member(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
-    page: &Page,
+    page: &Page<OrganizationSort>,
 ) -> QueryResult<(Vec<MemberOrganization>, i64)> {
     let total = memberships::table.filter(memberships::user_id.eq(user_id)).count().get_result(conn).await?;
     let mut query = organizations::table
@@ -84,13 +98,18 @@ pub async fn list_for_member(
         .filter(memberships::user_id.eq(user_id))
         .select((OrganizationRow::as_select(), subscriptions::plan, memberships::role))
         .into_boxed();
-    query = match (page.field, page.descending) {
-        ("name", false) => query.order((organizations::name.asc(), organizations::id.asc())),
-        ("name", true) => query.order((organizations::name.desc(), organizations::id.desc())),
-        ("slug", false) => query.order((organizations::slug.asc(), organizations::id.asc())),
-        ("slug", true) => query.order((organizations::slug.desc(), organizations::id.desc())),
-        (_, false) => query.order((organizations::created_at.asc(), organizations::id.asc())),
-        (_, true) => query.order((organizations::created_at.desc(), organizations::id.desc())),
+    // The id breaks ties, in the same direction.
+    query = match (page.sort.field, page.sort.descending) {
+        (OrganizationSort::Name, false) => query.order((organizations::name.asc(), organizations::id.asc())),
+        (OrganizationSort::Name, true) => query.order((organizations::name.desc(), organizations::id.desc())),
+        (OrganizationSort::Slug, false) => query.order((organizations::slug.asc(), organizations::id.asc())),
+        (OrganizationSort::Slug, true) => query.order((organizations::slug.desc(), organizations::id.desc())),
+        (OrganizationSort::CreatedAt, false) => {
+            query.order((organizations::created_at.asc(), organizations::id.asc()))
+        }
+        (OrganizationSort::CreatedAt, true) => {
+            query.order((organizations::created_at.desc(), organizations::id.desc()))
+        }
     };
     let rows = query.offset(page.skip).limit(page.limit).load::<(OrganizationRow, Plan, Role)>(conn).await?;
     let items = rows

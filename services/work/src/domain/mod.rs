@@ -1,10 +1,14 @@
 //! The work service's rules: validation of values, permissions, plan limits and optimistic
 //! concurrency, each operation in one transaction.
 //!
-//! The transport hands in parsed values and a [`Membership`] (the caller's standing from
-//! tenancy's `Authorize`); everything that decides *whether* something may happen lives here.
+//! The gRPC handlers hand in parsed values and a [`Standing`] (the caller's role and plan limits
+//! from tenancy's `Authorize`); everything that decides *whether* something may happen lives here.
 
+use diesel::QueryResult;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use operant_platform::db::{self, PgPool};
 use operant_platform::error::FieldViolation;
+use uuid::Uuid;
 
 use crate::error::WorkError;
 
@@ -12,7 +16,7 @@ pub mod internal;
 pub mod projects;
 pub mod tasks;
 
-pub use crate::model::Membership;
+pub use crate::model::Standing;
 
 /// Longest name or title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -59,6 +63,13 @@ pub(crate) fn search(value: Option<&str>, violations: &mut Vec<FieldViolation>) 
     Some(value.to_owned())
 }
 
+/// A list's search text ([`search`]), or 422 naming `q`.
+pub(crate) fn search_text(q: Option<String>) -> Result<Option<String>, WorkError> {
+    let mut violations = Vec::new();
+    let q = search(q.as_deref(), &mut violations);
+    check(violations).map(|()| q)
+}
+
 /// `Ok` when there is nothing to complain about.
 pub(crate) fn check(violations: Vec<FieldViolation>) -> Result<(), WorkError> {
     if violations.is_empty() { Ok(()) } else { Err(WorkError::Validation(violations)) }
@@ -71,3 +82,140 @@ pub(crate) fn check_version(expected: Option<i64>, current: i64) -> Result<(), W
         _ => Ok(()),
     }
 }
+
+/// A versioned, tenant-scoped row (a project, a task): what the shared update and delete paths
+/// need of its repository.
+pub(crate) trait Versioned: Sized + Send {
+    /// The changes an update applies.
+    type Changes: Sync;
+    /// The answer for a row that is not in the organization.
+    const NOT_FOUND: WorkError;
+    fn version(&self) -> i64;
+    fn unchanged(changes: &Self::Changes) -> bool;
+    fn find(
+        conn: &mut AsyncPgConnection,
+        organization_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = QueryResult<Option<Self>>> + Send;
+    fn find_for_update(
+        conn: &mut AsyncPgConnection,
+        organization_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = QueryResult<Option<Self>>> + Send;
+    fn update(
+        conn: &mut AsyncPgConnection,
+        organization_id: Uuid,
+        id: Uuid,
+        version: i64,
+        changes: &Self::Changes,
+    ) -> impl Future<Output = QueryResult<Option<Self>>> + Send;
+    fn delete(
+        conn: &mut AsyncPgConnection,
+        organization_id: Uuid,
+        id: Uuid,
+        version: i64,
+    ) -> impl Future<Output = QueryResult<usize>> + Send;
+}
+
+/// The row, or its `NOT_FOUND`.
+pub(crate) async fn get_row<R: Versioned>(pool: &PgPool, who: &Standing, id: Uuid) -> Result<R, WorkError> {
+    let mut conn = db::conn(pool).await?;
+    R::find(&mut conn, who.organization_id, id).await?.ok_or(R::NOT_FOUND)
+}
+
+/// Applies `changes` to the row in one transaction: lock it, check the caller's right
+/// (`allowed`) and `expected_version`, then write at the locked version.
+pub(crate) async fn update_row<R: Versioned>(
+    pool: &PgPool,
+    who: &Standing,
+    id: Uuid,
+    changes: &R::Changes,
+    expected_version: Option<i64>,
+    allowed: impl Fn(&R) -> Result<(), WorkError> + Sync,
+) -> Result<R, WorkError> {
+    let org = who.organization_id;
+    let mut conn = db::conn(pool).await?;
+    conn.transaction(async |conn| {
+        let current = R::find_for_update(conn, org, id).await?.ok_or(R::NOT_FOUND)?;
+        allowed(&current)?;
+        let version = current.version();
+        check_version(expected_version, version)?;
+        if R::unchanged(changes) {
+            return Ok(current);
+        }
+        R::update(conn, org, id, version, changes)
+            .await?
+            .ok_or(WorkError::VersionMismatch { expected: version, current: version })
+    })
+    .await
+}
+
+/// Deletes the row in one transaction, with the same checks as [`update_row`].
+pub(crate) async fn delete_row<R: Versioned>(
+    pool: &PgPool,
+    who: &Standing,
+    id: Uuid,
+    expected_version: Option<i64>,
+    allowed: impl Fn(&R) -> Result<(), WorkError> + Sync,
+) -> Result<(), WorkError> {
+    let org = who.organization_id;
+    let mut conn = db::conn(pool).await?;
+    conn.transaction(async |conn| {
+        let current = R::find_for_update(conn, org, id).await?.ok_or(R::NOT_FOUND)?;
+        allowed(&current)?;
+        check_version(expected_version, current.version())?;
+        match R::delete(conn, org, id, current.version()).await? {
+            0 => Err(R::NOT_FOUND),
+            _ => Ok(()),
+        }
+    })
+    .await
+}
+
+/// Implements [`Versioned`] for a row type with the functions of its repository module.
+macro_rules! versioned {
+    ($row:ty, $changes:ty, $repo:ident, $not_found:expr) => {
+        impl super::Versioned for $row {
+            type Changes = $changes;
+            const NOT_FOUND: WorkError = $not_found;
+            fn version(&self) -> i64 {
+                self.version
+            }
+            fn unchanged(changes: &$changes) -> bool {
+                changes.is_empty()
+            }
+            async fn find(
+                conn: &mut diesel_async::AsyncPgConnection,
+                organization_id: Uuid,
+                id: Uuid,
+            ) -> diesel::QueryResult<Option<Self>> {
+                crate::repo::$repo::find(conn, organization_id, id).await
+            }
+            async fn find_for_update(
+                conn: &mut diesel_async::AsyncPgConnection,
+                organization_id: Uuid,
+                id: Uuid,
+            ) -> diesel::QueryResult<Option<Self>> {
+                crate::repo::$repo::find_for_update(conn, organization_id, id).await
+            }
+            async fn update(
+                conn: &mut diesel_async::AsyncPgConnection,
+                organization_id: Uuid,
+                id: Uuid,
+                version: i64,
+                changes: &$changes,
+            ) -> diesel::QueryResult<Option<Self>> {
+                crate::repo::$repo::update(conn, organization_id, id, version, changes).await
+            }
+            async fn delete(
+                conn: &mut diesel_async::AsyncPgConnection,
+                organization_id: Uuid,
+                id: Uuid,
+                version: i64,
+            ) -> diesel::QueryResult<usize> {
+                crate::repo::$repo::delete(conn, organization_id, id, version).await
+            }
+        }
+    };
+}
+pub(crate) use versioned;

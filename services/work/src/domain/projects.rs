@@ -3,12 +3,12 @@
 
 use diesel_async::AsyncConnection;
 use operant_platform::db::{self, PgPool, lock_quota};
+use operant_platform::paging::{Page, Paged};
 use uuid::Uuid;
 
-use super::{Membership, check, check_version, description, search, title};
+use super::{Standing, check, delete_row, description, get_row, search_text, title, update_row, versioned};
 use crate::error::WorkError;
 use crate::model::{NewProject, Project, ProjectChanges, ProjectFilter};
-use crate::paging::{Page, Paged};
 use crate::repo::projects::{self as repo, ProjectSort};
 
 /// The quota name of projects for [`lock_quota`].
@@ -20,7 +20,7 @@ pub struct Projects {
     pool: PgPool,
 }
 
-fn may_change(who: &Membership, project: &Project) -> Result<(), WorkError> {
+fn may_change(who: &Standing, project: &Project) -> Result<(), WorkError> {
     if who.is_admin || project.created_by == who.user_id {
         Ok(())
     } else {
@@ -35,7 +35,7 @@ impl Projects {
 
     /// Creates a project. The count-and-insert runs under the organization's project quota lock,
     /// so parallel creates at the limit never overshoot it.
-    pub async fn create(&self, who: &Membership, new: NewProject) -> Result<Project, WorkError> {
+    pub async fn create(&self, who: &Standing, new: NewProject) -> Result<Project, WorkError> {
         let mut violations = Vec::new();
         let new =
             NewProject { name: title("name", &new.name, &mut violations), description: new.description };
@@ -54,20 +54,17 @@ impl Projects {
         .await
     }
 
-    pub async fn get(&self, who: &Membership, id: Uuid) -> Result<Project, WorkError> {
-        let mut conn = db::conn(&self.pool).await?;
-        repo::find(&mut conn, who.organization_id, id).await?.ok_or(WorkError::ProjectNotFound)
+    pub async fn get(&self, who: &Standing, id: Uuid) -> Result<Project, WorkError> {
+        get_row(&self.pool, who, id).await
     }
 
     pub async fn list(
         &self,
-        who: &Membership,
+        who: &Standing,
         filter: ProjectFilter,
         page: &Page<ProjectSort>,
     ) -> Result<Paged<Project>, WorkError> {
-        let mut violations = Vec::new();
-        let filter = ProjectFilter { q: search(filter.q.as_deref(), &mut violations), ..filter };
-        check(violations)?;
+        let filter = ProjectFilter { q: search_text(filter.q)?, ..filter };
         let mut conn = db::conn(&self.pool).await?;
         Ok(repo::list(&mut conn, who.organization_id, &filter, page).await?)
     }
@@ -75,7 +72,7 @@ impl Projects {
     /// Applies `changes` (creator or ADMIN+), only at `expected_version` when given.
     pub async fn update(
         &self,
-        who: &Membership,
+        who: &Standing,
         id: Uuid,
         changes: ProjectChanges,
         expected_version: Option<i64>,
@@ -87,40 +84,18 @@ impl Projects {
         };
         description(changes.description.as_ref().and_then(|d| d.as_deref()), &mut violations);
         check(violations)?;
-        let org = who.organization_id;
-        let mut conn = db::conn(&self.pool).await?;
-        conn.transaction(async |conn| {
-            let current = repo::find_for_update(conn, org, id).await?.ok_or(WorkError::ProjectNotFound)?;
-            may_change(who, &current)?;
-            check_version(expected_version, current.version)?;
-            if changes.is_empty() {
-                return Ok(current);
-            }
-            repo::update(conn, org, id, current.version, &changes)
-                .await?
-                .ok_or(WorkError::VersionMismatch { expected: current.version, current: current.version })
-        })
-        .await
+        update_row(&self.pool, who, id, &changes, expected_version, |p| may_change(who, p)).await
     }
 
     /// Deletes a project and, by the foreign key's cascade, its tasks (creator or ADMIN+).
     pub async fn delete(
         &self,
-        who: &Membership,
+        who: &Standing,
         id: Uuid,
         expected_version: Option<i64>,
     ) -> Result<(), WorkError> {
-        let org = who.organization_id;
-        let mut conn = db::conn(&self.pool).await?;
-        conn.transaction(async |conn| {
-            let current = repo::find_for_update(conn, org, id).await?.ok_or(WorkError::ProjectNotFound)?;
-            may_change(who, &current)?;
-            check_version(expected_version, current.version)?;
-            match repo::delete(conn, org, id, current.version).await? {
-                0 => Err(WorkError::ProjectNotFound),
-                _ => Ok(()),
-            }
-        })
-        .await
+        delete_row(&self.pool, who, id, expected_version, |p: &Project| may_change(who, p)).await
     }
 }
+
+versioned!(Project, ProjectChanges, projects, WorkError::ProjectNotFound);

@@ -3,33 +3,32 @@
 //! assignee must be a member of the organization (asked of tenancy).
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::AsyncConnection;
 use operant_platform::db::{self, PgPool};
+use operant_platform::paging::{Page, Paged};
 use uuid::Uuid;
 
-use super::{Membership, check, check_version, description, search, title};
+use super::{Standing, check, delete_row, description, get_row, search_text, title, update_row, versioned};
 use crate::error::WorkError;
 use crate::model::{NewTask, Task, TaskChanges, TaskFilter};
-use crate::paging::{Page, Paged};
+use crate::peers::Peers;
 use crate::repo::projects as project_repo;
 use crate::repo::tasks::{self as repo, TaskSort};
-use crate::tenancy::Tenancy;
 
 /// Task operations.
 #[derive(Clone)]
 pub struct Tasks {
     pool: PgPool,
-    tenancy: Tenancy,
+    peers: Peers,
 }
 
 impl Tasks {
-    pub fn new(pool: PgPool, tenancy: Tenancy) -> Self {
-        Self { pool, tenancy }
+    pub fn new(pool: PgPool, peers: Peers) -> Self {
+        Self { pool, peers }
     }
 
-    async fn check_assignee(&self, who: &Membership, assignee: Option<Uuid>) -> Result<(), WorkError> {
+    async fn check_assignee(&self, who: &Standing, assignee: Option<Uuid>) -> Result<(), WorkError> {
         match assignee {
-            Some(user_id) if !self.tenancy.is_member(user_id, who.organization_id).await? => {
+            Some(user_id) if !self.peers.is_member(user_id, who.organization_id).await? => {
                 Err(WorkError::AssigneeNotMember)
             }
             _ => Ok(()),
@@ -37,7 +36,7 @@ impl Tasks {
     }
 
     /// Creates a task in a project of the caller's organization.
-    pub async fn create(&self, who: &Membership, new: NewTask) -> Result<Task, WorkError> {
+    pub async fn create(&self, who: &Standing, new: NewTask) -> Result<Task, WorkError> {
         let mut violations = Vec::new();
         let new = NewTask { title: title("title", &new.title, &mut violations), ..new };
         description(new.description.as_deref(), &mut violations);
@@ -54,21 +53,18 @@ impl Tasks {
         }
     }
 
-    pub async fn get(&self, who: &Membership, id: Uuid) -> Result<Task, WorkError> {
-        let mut conn = db::conn(&self.pool).await?;
-        repo::find(&mut conn, who.organization_id, id).await?.ok_or(WorkError::TaskNotFound)
+    pub async fn get(&self, who: &Standing, id: Uuid) -> Result<Task, WorkError> {
+        get_row(&self.pool, who, id).await
     }
 
     /// Lists tasks; a `project_id` that is not a project of the organization is 404.
     pub async fn list(
         &self,
-        who: &Membership,
+        who: &Standing,
         filter: TaskFilter,
         page: &Page<TaskSort>,
     ) -> Result<Paged<Task>, WorkError> {
-        let mut violations = Vec::new();
-        let filter = TaskFilter { q: search(filter.q.as_deref(), &mut violations), ..filter };
-        check(violations)?;
+        let filter = TaskFilter { q: search_text(filter.q)?, ..filter };
         let org = who.organization_id;
         let mut conn = db::conn(&self.pool).await?;
         if let Some(project_id) = filter.project_id
@@ -82,7 +78,7 @@ impl Tasks {
     /// Applies `changes` (creator, assignee or ADMIN+), only at `expected_version` when given.
     pub async fn update(
         &self,
-        who: &Membership,
+        who: &Standing,
         id: Uuid,
         changes: TaskChanges,
         expected_version: Option<i64>,
@@ -93,25 +89,14 @@ impl Tasks {
         description(changes.description.as_ref().and_then(|d| d.as_deref()), &mut violations);
         check(violations)?;
         self.check_assignee(who, changes.assignee_id.flatten()).await?;
-        let org = who.organization_id;
-        let mut conn = db::conn(&self.pool).await?;
-        conn.transaction(async |conn| {
-            let current = repo::find_for_update(conn, org, id).await?.ok_or(WorkError::TaskNotFound)?;
-            if !(who.is_admin
-                || current.created_by == who.user_id
-                || current.assignee_id == Some(who.user_id))
-            {
-                return Err(WorkError::InsufficientRole(
+        update_row(&self.pool, who, id, &changes, expected_version, |current: &Task| {
+            if who.is_admin || current.created_by == who.user_id || current.assignee_id == Some(who.user_id) {
+                Ok(())
+            } else {
+                Err(WorkError::InsufficientRole(
                     "only the task's creator, its assignee or an admin may change it",
-                ));
+                ))
             }
-            check_version(expected_version, current.version)?;
-            if changes.is_empty() {
-                return Ok(current);
-            }
-            repo::update(conn, org, id, current.version, &changes)
-                .await?
-                .ok_or(WorkError::VersionMismatch { expected: current.version, current: current.version })
         })
         .await
     }
@@ -119,23 +104,19 @@ impl Tasks {
     /// Deletes a task (creator or ADMIN+), only at `expected_version` when given.
     pub async fn delete(
         &self,
-        who: &Membership,
+        who: &Standing,
         id: Uuid,
         expected_version: Option<i64>,
     ) -> Result<(), WorkError> {
-        let org = who.organization_id;
-        let mut conn = db::conn(&self.pool).await?;
-        conn.transaction(async |conn| {
-            let current = repo::find_for_update(conn, org, id).await?.ok_or(WorkError::TaskNotFound)?;
-            if !(who.is_admin || current.created_by == who.user_id) {
-                return Err(WorkError::InsufficientRole("only the task's creator or an admin may delete it"));
-            }
-            check_version(expected_version, current.version)?;
-            match repo::delete(conn, org, id, current.version).await? {
-                0 => Err(WorkError::TaskNotFound),
-                _ => Ok(()),
+        delete_row(&self.pool, who, id, expected_version, |current: &Task| {
+            if who.is_admin || current.created_by == who.user_id {
+                Ok(())
+            } else {
+                Err(WorkError::InsufficientRole("only the task's creator or an admin may delete it"))
             }
         })
         .await
     }
 }
+
+versioned!(Task, TaskChanges, tasks, WorkError::TaskNotFound);

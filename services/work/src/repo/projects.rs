@@ -4,10 +4,11 @@ use diesel::dsl::now;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use operant_platform::paging::{Page, Paged, Sort, SortField};
 use uuid::Uuid;
 
+use super::{contains_pattern, sorted, tenant_rows};
 use crate::model::{NewProject, Project, ProjectChanges, ProjectFilter};
-use crate::paging::{Page, Paged, Sort, SortField, contains_pattern};
 use crate::schema::projects;
 
 /// Sort fields of ListProjects.
@@ -59,37 +60,6 @@ pub async fn count(conn: &mut AsyncPgConnection, organization_id: Uuid) -> Query
     projects::table.filter(projects::organization_id.eq(organization_id)).count().get_result(conn).await
 }
 
-/// The project, if it exists in the organization.
-pub async fn find(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    id: Uuid,
-) -> QueryResult<Option<Project>> {
-    projects::table
-        .filter(projects::organization_id.eq(organization_id))
-        .filter(projects::id.eq(id))
-        .select(Project::as_select())
-        .first(conn)
-        .await
-        .optional()
-}
-
-/// [`find`], locking the row until the end of the transaction.
-pub async fn find_for_update(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    id: Uuid,
-) -> QueryResult<Option<Project>> {
-    projects::table
-        .filter(projects::organization_id.eq(organization_id))
-        .filter(projects::id.eq(id))
-        .select(Project::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()
-}
-
 /// Applies `changes` if the project is at `version`; bumps the version. `None` when no row
 /// matched (another organization's, missing, or at another version): nothing changed.
 pub async fn update(
@@ -103,40 +73,10 @@ pub async fn update(
         name: changes.name.as_deref(),
         description: changes.description.as_ref().map(|d| d.as_deref()),
     };
-    diesel::update(
-        projects::table
-            .filter(projects::id.eq(id))
-            .filter(projects::organization_id.eq(organization_id))
-            .filter(projects::version.eq(version)),
-    )
-    .set((changeset, projects::version.eq(projects::version + 1), projects::updated_at.eq(now)))
-    .returning(Project::as_returning())
-    .get_result(conn)
-    .await
-    .optional()
+    apply(conn, organization_id, id, version, changeset).await
 }
 
-/// Deletes the project (its tasks go by the cascade) if it is at `version`; rows deleted.
-pub async fn delete(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    id: Uuid,
-    version: i64,
-) -> QueryResult<usize> {
-    diesel::delete(
-        projects::table
-            .filter(projects::id.eq(id))
-            .filter(projects::organization_id.eq(organization_id))
-            .filter(projects::version.eq(version)),
-    )
-    .execute(conn)
-    .await
-}
-
-/// Deletes every project of the organization; rows deleted.
-pub async fn delete_all(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<usize> {
-    diesel::delete(projects::table.filter(projects::organization_id.eq(organization_id))).execute(conn).await
-}
+tenant_rows!(projects, Project, ProjectFilter, ProjectSort);
 
 /// The organization's projects matching `filter`, unordered.
 fn filtered(organization_id: Uuid, filter: &ProjectFilter) -> projects::BoxedQuery<'static, Pg> {
@@ -159,38 +99,11 @@ pub fn list_query(
     filter: &ProjectFilter,
     page: &Page<ProjectSort>,
 ) -> projects::BoxedQuery<'static, Pg> {
-    macro_rules! sorted {
-        ($query:expr, $column:expr) => {
-            if page.sort.descending {
-                $query.order_by($column.desc()).then_order_by(projects::id.desc())
-            } else {
-                $query.order_by($column.asc()).then_order_by(projects::id.asc())
-            }
-        };
-    }
     let query = filtered(organization_id, filter);
     let query = match page.sort.field {
-        ProjectSort::CreatedAt => sorted!(query, projects::created_at),
-        ProjectSort::UpdatedAt => sorted!(query, projects::updated_at),
-        ProjectSort::Name => sorted!(query, projects::name),
+        ProjectSort::CreatedAt => sorted!(query, projects::created_at, projects::id, page.sort.descending),
+        ProjectSort::UpdatedAt => sorted!(query, projects::updated_at, projects::id, page.sort.descending),
+        ProjectSort::Name => sorted!(query, projects::name, projects::id, page.sort.descending),
     };
     query.offset(page.skip).limit(page.limit)
-}
-
-/// One page of the organization's projects and the total over all pages.
-pub async fn list(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    filter: &ProjectFilter,
-    page: &Page<ProjectSort>,
-) -> QueryResult<Paged<Project>> {
-    // The count and the page are sent together (pipelined on the one connection: one round
-    // trip) and both stay prepared statements. A window count (`count(*) OVER ()`) would save
-    // the second statement but makes PostgreSQL materialise every matching row before LIMIT:
-    // measured slower on a 200-task list (BENCHMARKS.md).
-    let shared: &AsyncPgConnection = conn;
-    let count = filtered(organization_id, filter).count().get_result::<i64>(&mut &*shared);
-    let items = list_query(organization_id, filter, page).load::<Project>(&mut &*shared);
-    let (total, items) = tokio::try_join!(count, items)?;
-    Ok(Paged { items, total })
 }

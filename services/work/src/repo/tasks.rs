@@ -8,10 +8,11 @@ use diesel::dsl::now;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use operant_platform::paging::{Page, Paged, Sort, SortField};
 use uuid::Uuid;
 
+use super::{contains_pattern, sorted, tenant_rows};
 use crate::model::{NewTask, Task, TaskChanges, TaskFilter};
-use crate::paging::{Page, Paged, Sort, SortField, contains_pattern};
 use crate::schema::tasks;
 
 /// Sort fields of ListTasks.
@@ -72,37 +73,6 @@ pub async fn insert(
         .await
 }
 
-/// The task, if it exists in the organization.
-pub async fn find(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    id: Uuid,
-) -> QueryResult<Option<Task>> {
-    tasks::table
-        .filter(tasks::organization_id.eq(organization_id))
-        .filter(tasks::id.eq(id))
-        .select(Task::as_select())
-        .first(conn)
-        .await
-        .optional()
-}
-
-/// [`find`], locking the row until the end of the transaction.
-pub async fn find_for_update(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    id: Uuid,
-) -> QueryResult<Option<Task>> {
-    tasks::table
-        .filter(tasks::organization_id.eq(organization_id))
-        .filter(tasks::id.eq(id))
-        .select(Task::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()
-}
-
 /// Applies `changes` if the task is at `version`; bumps the version. `None` when no row matched.
 pub async fn update(
     conn: &mut AsyncPgConnection,
@@ -119,40 +89,10 @@ pub async fn update(
         assignee_id: changes.assignee_id,
         due_date: changes.due_date,
     };
-    diesel::update(
-        tasks::table
-            .filter(tasks::id.eq(id))
-            .filter(tasks::organization_id.eq(organization_id))
-            .filter(tasks::version.eq(version)),
-    )
-    .set((changeset, tasks::version.eq(tasks::version + 1), tasks::updated_at.eq(now)))
-    .returning(Task::as_returning())
-    .get_result(conn)
-    .await
-    .optional()
+    apply(conn, organization_id, id, version, changeset).await
 }
 
-/// Deletes the task if it is at `version`; rows deleted.
-pub async fn delete(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    id: Uuid,
-    version: i64,
-) -> QueryResult<usize> {
-    diesel::delete(
-        tasks::table
-            .filter(tasks::id.eq(id))
-            .filter(tasks::organization_id.eq(organization_id))
-            .filter(tasks::version.eq(version)),
-    )
-    .execute(conn)
-    .await
-}
-
-/// Deletes every task of the organization; rows deleted.
-pub async fn delete_all(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<usize> {
-    diesel::delete(tasks::table.filter(tasks::organization_id.eq(organization_id))).execute(conn).await
-}
+tenant_rows!(tasks, Task, TaskFilter, TaskSort);
 
 /// The organization's tasks matching `filter`, unordered.
 fn filtered(organization_id: Uuid, filter: &TaskFilter) -> tasks::BoxedQuery<'static, Pg> {
@@ -198,42 +138,15 @@ pub fn list_query(
     filter: &TaskFilter,
     page: &Page<TaskSort>,
 ) -> tasks::BoxedQuery<'static, Pg> {
-    macro_rules! sorted {
-        ($query:expr, $column:expr) => {
-            if page.sort.descending {
-                $query.order_by($column.desc()).then_order_by(tasks::id.desc())
-            } else {
-                $query.order_by($column.asc()).then_order_by(tasks::id.asc())
-            }
-        };
-    }
     let query = filtered(organization_id, filter);
     let query = match page.sort.field {
-        TaskSort::CreatedAt => sorted!(query, tasks::created_at),
-        TaskSort::UpdatedAt => sorted!(query, tasks::updated_at),
-        TaskSort::DueDate => sorted!(query, tasks::due_date),
-        TaskSort::Priority => sorted!(query, tasks::priority),
-        TaskSort::Title => sorted!(query, tasks::title),
+        TaskSort::CreatedAt => sorted!(query, tasks::created_at, tasks::id, page.sort.descending),
+        TaskSort::UpdatedAt => sorted!(query, tasks::updated_at, tasks::id, page.sort.descending),
+        TaskSort::DueDate => sorted!(query, tasks::due_date, tasks::id, page.sort.descending),
+        TaskSort::Priority => sorted!(query, tasks::priority, tasks::id, page.sort.descending),
+        TaskSort::Title => sorted!(query, tasks::title, tasks::id, page.sort.descending),
     };
     query.offset(page.skip).limit(page.limit)
-}
-
-/// One page of the organization's tasks and the total over all pages.
-pub async fn list(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    filter: &TaskFilter,
-    page: &Page<TaskSort>,
-) -> QueryResult<Paged<Task>> {
-    // The count and the page are sent together (pipelined on the one connection: one round
-    // trip) and both stay prepared statements. A window count (`count(*) OVER ()`) would save
-    // the second statement but makes PostgreSQL materialise every matching row before LIMIT:
-    // measured slower on a 200-task list (BENCHMARKS.md).
-    let shared: &AsyncPgConnection = conn;
-    let count = filtered(organization_id, filter).count().get_result::<i64>(&mut &*shared);
-    let items = list_query(organization_id, filter, page).load::<Task>(&mut &*shared);
-    let (total, items) = tokio::try_join!(count, items)?;
-    Ok(Paged { items, total })
 }
 
 /// The plan PostgreSQL chooses for [`list_query`], one line per row of `EXPLAIN`.

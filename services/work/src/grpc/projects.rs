@@ -1,23 +1,22 @@
 //! `operant.work.v1.ProjectService`.
 
-use operant_proto::common::v1::PageInfo;
+use operant_platform::paging::Page;
 use operant_proto::work::v1::project_service_server::ProjectService;
 use operant_proto::work::v1::*;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, mask_paths, opt_uuid, unknown_path, uuid};
-use super::membership;
+use super::standing;
 use crate::domain::projects::Projects;
 use crate::error::WorkError;
 use crate::model::{NewProject, ProjectChanges, ProjectFilter};
-use crate::paging::Page;
+use crate::peers::Peers;
 use crate::repo::projects::ProjectSort;
-use crate::tenancy::Tenancy;
 
 /// The ProjectService handlers.
 pub struct ProjectApi {
     pub projects: Projects,
-    pub tenancy: Tenancy,
+    pub peers: Peers,
 }
 
 /// The changes named by the mask (or, with an empty mask, every field set in `project`).
@@ -50,7 +49,7 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<CreateProjectRequest>,
     ) -> Result<Response<CreateProjectResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let message = request.into_inner();
         let new = NewProject { name: message.name, description: message.description };
         let project = self.projects.create(&who, new).await?;
@@ -61,18 +60,17 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<ListProjectsRequest>,
     ) -> Result<Response<ListProjectsResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
-        let message = request.into_inner();
-        let raw = message.page.unwrap_or_default();
-        let page = Page::<ProjectSort>::parse(raw.skip, raw.limit, &raw.order_by)?;
-        let filter = ProjectFilter {
-            q: message.q,
-            created_by: opt_uuid("created_by", message.created_by.as_deref())?,
-        };
+        // Parsed before the `Authorize` hop, answered after it: a non-member is 403 whatever the
+        // page, a member's bad page is 422, and the request is parsed once.
+        let page = Page::<ProjectSort>::parse(request.get_ref().page.as_ref());
+        let created_by = opt_uuid("created_by", request.get_ref().created_by.as_deref());
+        let who = standing(&self.peers, &request).await?;
+        let (page, created_by) = (page?, created_by?);
+        let filter = ProjectFilter { q: request.into_inner().q, created_by };
         let paged = self.projects.list(&who, filter, &page).await?;
         Ok(Response::new(ListProjectsResponse {
             projects: paged.items.into_iter().map(convert::project).collect(),
-            page: Some(PageInfo { total: paged.total, skip: raw.skip, limit: page.limit as i32 }),
+            page: Some(page.info(paged.total)),
         }))
     }
 
@@ -80,7 +78,7 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<GetProjectRequest>,
     ) -> Result<Response<GetProjectResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let id = uuid("project_id", &request.get_ref().project_id)?;
         let project = self.projects.get(&who, id).await?;
         Ok(Response::new(GetProjectResponse { project: Some(convert::project(project)) }))
@@ -90,7 +88,7 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<UpdateProjectRequest>,
     ) -> Result<Response<UpdateProjectResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let message = request.get_ref();
         let id = uuid("project_id", &message.project_id)?;
         let changes = changes(message)?;
@@ -102,7 +100,7 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<DeleteProjectRequest>,
     ) -> Result<Response<DeleteProjectResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let message = request.get_ref();
         let id = uuid("project_id", &message.project_id)?;
         self.projects.delete(&who, id, message.expected_version).await?;

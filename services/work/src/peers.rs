@@ -1,6 +1,7 @@
-//! The work service's view of the tenancy service: who the caller is in an organization
-//! (`Authorize`, asked fresh on every call, so a removed member or a changed plan takes effect
-//! immediately) and whether a user is a member (assignee checks).
+//! The other Operant services the work service calls, over gRPC with the service token: only
+//! tenancy, for the caller's standing in an organization (`Authorize`, asked fresh on every call,
+//! so a removed member or a changed plan takes effect immediately) and whether a user is a
+//! member (assignee checks).
 //!
 //! The work service never reads tenancy's tables. Errors answered by tenancy (they carry an
 //! `ErrorInfo`) are relayed unchanged; a tenancy that cannot be reached (no answer, no
@@ -15,14 +16,14 @@ use operant_proto::tenancy::v1::{AuthorizeRequest, CheckMembershipRequest, Role}
 use uuid::Uuid;
 
 use crate::error::WorkError;
-use crate::model::Membership;
+use crate::model::Standing;
 
 /// How long one call to tenancy may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Client of `TenancyInternalService`.
+/// Clients of the other services: `TenancyInternalService`.
 #[derive(Clone)]
-pub struct Tenancy {
+pub struct Peers {
     client: TenancyInternalServiceClient<ServiceChannel>,
 }
 
@@ -41,14 +42,14 @@ fn relay(status: tonic::Status) -> WorkError {
     }
 }
 
-impl Tenancy {
+impl Peers {
     pub fn new(channel: ServiceChannel) -> Self {
         Self { client: TenancyInternalServiceClient::new(channel) }
     }
 
     /// The caller's role and the plan's limits; tenancy's 403 `NOT_A_MEMBER` when the user is not
     /// a member (or the organization does not exist).
-    pub async fn authorize(&self, user_id: Uuid, organization_id: Uuid) -> Result<Membership, WorkError> {
+    pub async fn authorize(&self, user_id: Uuid, organization_id: Uuid) -> Result<Standing, WorkError> {
         let answer = self
             .client
             .clone()
@@ -61,7 +62,7 @@ impl Tenancy {
             .into_inner();
         let is_admin = matches!(Role::try_from(answer.role), Ok(Role::Owner | Role::Admin));
         let max_projects = answer.limits.map(|l| l.max_projects).unwrap_or(0);
-        Ok(Membership { user_id, organization_id, is_admin, max_projects })
+        Ok(Standing { user_id, organization_id, is_admin, max_projects })
     }
 
     /// Whether `user_id` is a member of the organization.

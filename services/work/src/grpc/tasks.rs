@@ -1,23 +1,22 @@
 //! `operant.work.v1.TaskService`.
 
-use operant_proto::common::v1::PageInfo;
+use operant_platform::paging::Page;
 use operant_proto::work::v1::task_service_server::TaskService;
 use operant_proto::work::v1::*;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, mask_paths, opt_time, opt_uuid, unknown_path, uuid};
-use super::membership;
+use super::standing;
 use crate::domain::tasks::Tasks;
 use crate::error::WorkError;
-use crate::model::{Membership, NewTask, Priority, TaskChanges, TaskFilter};
-use crate::paging::Page;
+use crate::model::{NewTask, Priority, TaskChanges, TaskFilter};
+use crate::peers::Peers;
 use crate::repo::tasks::TaskSort;
-use crate::tenancy::Tenancy;
 
 /// The TaskService handlers.
 pub struct TaskApi {
     pub tasks: Tasks,
-    pub tenancy: Tenancy,
+    pub peers: Peers,
 }
 
 const UPDATABLE: &str = "title, description, status, priority, assignee_id, due_date";
@@ -64,7 +63,9 @@ fn changes(request: &UpdateTaskRequest) -> Result<TaskChanges, WorkError> {
     Ok(changes)
 }
 
-fn filter(who: &Membership, message: &ListTasksRequest) -> Result<TaskFilter, WorkError> {
+/// The list filters; `assignee_id=me` is left for the caller's id (known after `Authorize`) and
+/// reported as `true`.
+fn filter(message: &ListTasksRequest) -> Result<(TaskFilter, bool), WorkError> {
     let statuses = message
         .statuses
         .iter()
@@ -77,11 +78,11 @@ fn filter(who: &Membership, message: &ListTasksRequest) -> Result<TaskFilter, Wo
         .map(|p| convert::priority("priorities", *p))
         .filter_map(Result::transpose)
         .collect::<Result<Vec<Priority>, _>>()?;
-    let assignee_id = match message.assignee_id.as_deref().map(str::trim) {
-        Some(me) if me.eq_ignore_ascii_case("me") => Some(who.user_id),
-        other => opt_uuid("assignee_id", other)?,
+    let (assignee_id, me) = match message.assignee_id.as_deref().map(str::trim) {
+        Some(me) if me.eq_ignore_ascii_case("me") => (None, true),
+        other => (opt_uuid("assignee_id", other)?, false),
     };
-    Ok(TaskFilter {
+    let filter = TaskFilter {
         project_id: opt_uuid("project_id", message.project_id.as_deref())?,
         statuses,
         priorities,
@@ -89,7 +90,8 @@ fn filter(who: &Membership, message: &ListTasksRequest) -> Result<TaskFilter, Wo
         due_before: opt_time("due_before", message.due_before.as_ref())?,
         due_after: opt_time("due_after", message.due_after.as_ref())?,
         q: message.q.clone(),
-    })
+    };
+    Ok((filter, me))
 }
 
 #[tonic::async_trait]
@@ -98,7 +100,7 @@ impl TaskService for TaskApi {
         &self,
         request: Request<CreateTaskRequest>,
     ) -> Result<Response<CreateTaskResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let message = request.into_inner();
         let new = NewTask {
             project_id: uuid("project_id", &message.project_id)?,
@@ -117,20 +119,23 @@ impl TaskService for TaskApi {
         &self,
         request: Request<ListTasksRequest>,
     ) -> Result<Response<ListTasksResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
-        let message = request.get_ref();
-        let raw = message.page.clone().unwrap_or_default();
-        let page = Page::<TaskSort>::parse(raw.skip, raw.limit, &raw.order_by)?;
-        let filter = filter(&who, message)?;
+        // Parsed before the `Authorize` hop, answered after it (see `list_projects`).
+        let page = Page::<TaskSort>::parse(request.get_ref().page.as_ref());
+        let filter = filter(request.get_ref());
+        let who = standing(&self.peers, &request).await?;
+        let (page, (mut filter, me)) = (page?, filter?);
+        if me {
+            filter.assignee_id = Some(who.user_id);
+        }
         let paged = self.tasks.list(&who, filter, &page).await?;
         Ok(Response::new(ListTasksResponse {
             tasks: paged.items.into_iter().map(convert::task).collect(),
-            page: Some(PageInfo { total: paged.total, skip: raw.skip, limit: page.limit as i32 }),
+            page: Some(page.info(paged.total)),
         }))
     }
 
     async fn get_task(&self, request: Request<GetTaskRequest>) -> Result<Response<GetTaskResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let id = uuid("task_id", &request.get_ref().task_id)?;
         let task = self.tasks.get(&who, id).await?;
         Ok(Response::new(GetTaskResponse { task: Some(convert::task(task)) }))
@@ -140,7 +145,7 @@ impl TaskService for TaskApi {
         &self,
         request: Request<UpdateTaskRequest>,
     ) -> Result<Response<UpdateTaskResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let message = request.get_ref();
         let id = uuid("task_id", &message.task_id)?;
         let changes = changes(message)?;
@@ -152,7 +157,7 @@ impl TaskService for TaskApi {
         &self,
         request: Request<DeleteTaskRequest>,
     ) -> Result<Response<DeleteTaskResponse>, Status> {
-        let who = membership(&self.tenancy, &request).await?;
+        let who = standing(&self.peers, &request).await?;
         let message = request.get_ref();
         let id = uuid("task_id", &message.task_id)?;
         self.tasks.delete(&who, id, message.expected_version).await?;
