@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use operant_seal::{Keyring, MISSING_MASTER_KEY, MasterKeyConfig};
 
 /// The service token used in development when `OPERANT_SERVICE_TOKEN` is unset. Refused in
 /// production.
@@ -123,6 +124,9 @@ pub struct Settings {
     /// (and open streams) may run before the server stops anyway. Keep it below the platform's
     /// kill deadline (Kubernetes `terminationGracePeriodSeconds` minus the preStop sleep).
     pub shutdown_grace: Duration,
+    /// `OPERANT_MASTER_KEY` / `OPERANT_MASTER_KEY_FILE` and `OPERANT_MASTER_KEY_PREVIOUS` /
+    /// `_FILE`: the key that seals secrets at rest (see [`Settings::keyring`]).
+    pub master_key: MasterKeyConfig,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -217,6 +221,7 @@ impl Settings {
             },
             otlp_endpoint: var("OPERANT_OTLP_ENDPOINT"),
             shutdown_grace: Duration::from_secs(parse("OPERANT_SHUTDOWN_GRACE", 20u64)?),
+            master_key: MasterKeyConfig::from_lookup(var)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -261,6 +266,7 @@ impl Settings {
             log_json: false,
             otlp_endpoint: None,
             shutdown_grace: Duration::from_secs(5),
+            master_key: MasterKeyConfig::random(),
         }
     }
 
@@ -296,8 +302,18 @@ impl Settings {
                 bail!("production needs OPERANT_BCRYPT_COST of at least 10");
             }
             self.database.url.as_ref().context("production needs OPERANT_DATABASE_URL")?;
+            if self.master_key.current.is_none() {
+                bail!("{MISSING_MASTER_KEY}");
+            }
         }
         Ok(())
+    }
+
+    /// The master keys that seal secrets at rest. Production without `OPERANT_MASTER_KEY` fails
+    /// with [`MISSING_MASTER_KEY`]; development without one uses (and on first use creates)
+    /// `<OPERANT_DATA_DIR>/master.key`; tests get a random key.
+    pub fn keyring(&self) -> anyhow::Result<Keyring> {
+        Ok(self.master_key.keyring(self.environment == Environment::Production)?)
     }
 
     /// The database URL, or an error naming the variable.

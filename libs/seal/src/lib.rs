@@ -26,7 +26,8 @@ use zeroize::Zeroizing;
 pub use config::{MISSING_MASTER_KEY, MasterKeyConfig};
 pub use key::{GENERATE_HINT, KEY_LEN, KeyError, KeyId, MasterKey};
 
-const MAGIC: &[u8; 4] = b"OPSL";
+/// The first bytes of every sealed value.
+pub const MAGIC: &[u8; 4] = b"OPSL";
 const VERSION: u8 = 1;
 /// Magic, version and key id: what [`sealed_key_id`] reads and the AAD begins with.
 const HEADER_LEN: usize = MAGIC.len() + 1 + 8;
