@@ -314,8 +314,8 @@ async fn master_key_rotation_under_load_keeps_every_request_succeeding() {
     let (a, _stop_a) = start_replica(&app, rotating.clone()).await;
     let (b, _stop_b) = start_replica(&app, rotating.clone()).await;
     let mut users = Vec::new();
-    for i in 0..4 {
-        let mut c = clients(if i % 2 == 0 { a } else { b }).await;
+    for i in 0..4usize {
+        let mut c = clients(if i.is_multiple_of(2) { a } else { b }).await;
         let email = register(&mut c, "load").await;
         let pair = login(&mut c, &email).await.unwrap();
         users.push((email, pair.refresh_token));
@@ -328,7 +328,7 @@ async fn master_key_rotation_under_load_keeps_every_request_succeeding() {
     let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let mut workers = tokio::task::JoinSet::new();
     for (i, (email, mut refresh_token)) in users.into_iter().enumerate() {
-        let c = clients(if i % 2 == 0 { a } else { b }).await;
+        let c = clients(if i.is_multiple_of(2) { a } else { b }).await;
         let (done, ok, failed) = (done.clone(), ok.clone(), failed.clone());
         workers.spawn(async move {
             let mut c = c;
@@ -336,7 +336,7 @@ async fn master_key_rotation_under_load_keeps_every_request_succeeding() {
             let mut n = 0u64;
             while !done.load(Ordering::Relaxed) || n < 75 {
                 n += 1;
-                let result = if n % 2 == 0 {
+                let result = if n.is_multiple_of(2) {
                     login(&mut c, &email).await
                 } else {
                     refresh(&mut c, &refresh_token).await.inspect(|p| refresh_token = p.refresh_token.clone())
