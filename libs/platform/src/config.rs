@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use operant_seal::{Keyring, MISSING_MASTER_KEY, MasterKeyConfig};
+use operant_seal::{Keyring, MasterKeyConfig};
 
 /// The service token used in development when `OPERANT_SERVICE_TOKEN` is unset. Refused in
 /// production.
@@ -302,16 +302,15 @@ impl Settings {
                 bail!("production needs OPERANT_BCRYPT_COST of at least 10");
             }
             self.database.url.as_ref().context("production needs OPERANT_DATABASE_URL")?;
-            if self.master_key.current.is_none() {
-                bail!("{MISSING_MASTER_KEY}");
-            }
         }
         Ok(())
     }
 
-    /// The master keys that seal secrets at rest. Production without `OPERANT_MASTER_KEY` fails
-    /// with [`MISSING_MASTER_KEY`]; development without one uses (and on first use creates)
-    /// `<OPERANT_DATA_DIR>/master.key`; tests get a random key.
+    /// The master keys that seal secrets at rest, for the processes that store secrets (auth
+    /// and the key commands; the others never need the key). Production without
+    /// `OPERANT_MASTER_KEY` fails with [`operant_seal::MISSING_MASTER_KEY`]; development without
+    /// one uses (and on first use creates) `<OPERANT_DATA_DIR>/master.key`; tests get a random
+    /// key.
     pub fn keyring(&self) -> anyhow::Result<Keyring> {
         Ok(self.master_key.keyring(self.environment == Environment::Production)?)
     }
