@@ -29,10 +29,7 @@ pub struct MasterKeyConfig {
 fn one_key(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<MasterKey>, KeyError> {
     let file_name = format!("{name}_FILE");
     match (lookup(name), lookup(&file_name)) {
-        (Some(_), Some(_)) => Err(KeyError::Malformed {
-            what: format!("{name} and {file_name}"),
-            detail: "set one of them, not both".to_owned(),
-        }),
+        (Some(_), Some(_)) => Err(KeyError::Both(name.to_owned())),
         (Some(text), None) => MasterKey::from_base64(&text, name).map(Some),
         (None, Some(path)) => MasterKey::read_file(Path::new(&path), &file_name).map(Some),
         (None, None) => Ok(None),

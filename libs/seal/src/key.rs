@@ -29,6 +29,8 @@ pub enum KeyError {
     Malformed { what: String, detail: String },
     #[error("{what}: {source}")]
     Io { what: String, source: std::io::Error },
+    #[error("set {0} or {0}_FILE, not both")]
+    Both(String),
     #[error("{}", crate::MISSING_MASTER_KEY)]
     Missing,
 }

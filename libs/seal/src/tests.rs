@@ -151,7 +151,7 @@ fn configuration_from_variables_and_files() {
     ]))
     .unwrap_err()
     .to_string();
-    assert!(both.contains("not both"), "{both}");
+    assert_eq!(both, "set OPERANT_MASTER_KEY or OPERANT_MASTER_KEY_FILE, not both");
     let missing = MasterKeyConfig::from_lookup(lookup(&[(
         "OPERANT_MASTER_KEY_FILE",
         dir.join("absent").display().to_string(),
