@@ -4,7 +4,8 @@
 //!   gRPC to each other) and the REST gateway in one process. Without `OPERANT_DATABASE_URL` it
 //!   starts a private PostgreSQL from the installed server binaries in `.operant/postgres`.
 //! - `operant serve <service>` runs one service, as in production.
-//! - `operant migrate` applies the migrations; `operant rotate-keys` adds a new signing key.
+//! - `operant migrate` applies the migrations; `operant rotate-keys` adds a new signing key;
+//!   `operant rotate-master-key` re-seals the stored secrets with a new master key.
 //!
 //! Ctrl-C or SIGTERM stops everything gracefully (in-flight calls finish), the private
 //! PostgreSQL included.
@@ -43,6 +44,10 @@ enum Command {
     Migrate,
     /// Create a new signing key; the previous one keeps verifying until its tokens expire.
     RotateKeys,
+    /// Re-seal every stored secret with the master key in OPERANT_MASTER_KEY, opening those
+    /// still sealed with the old one given as OPERANT_MASTER_KEY_PREVIOUS. Runs in batches
+    /// while the suite serves; afterwards the previous key is no longer needed.
+    RotateMasterKey,
     /// Exit 0 when a service is healthy: `http://host:port` asks grpc.health.v1, a URL with a
     /// path (`http://host:8000/health`) expects HTTP 200. For container health checks.
     Health { url: String },
@@ -72,6 +77,15 @@ fn main() -> anyhow::Result<()> {
                 println!("new signing key: {kid}");
                 Ok(())
             }
+            Command::RotateMasterKey => {
+                let resealed = operant_auth::rotate_master_key(&settings).await?;
+                let key_id = settings.keyring()?.current_id();
+                println!(
+                    "re-sealed {resealed} values: every sealed value is sealed with master key {key_id}; \
+                     OPERANT_MASTER_KEY_PREVIOUS can be removed"
+                );
+                Ok(())
+            }
         }
     })
 }
@@ -81,6 +95,8 @@ async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListe
 }
 
 async fn dev(mut settings: Settings, data_dir: PathBuf) -> anyhow::Result<()> {
+    // The development master key lives next to the private database (`--data-dir`).
+    settings.master_key.dev_key_file = data_dir.join("master.key");
     let mut private = None;
     if settings.database.url.is_none() {
         let dir = std::path::absolute(data_dir.join("postgres"))?;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use operant_seal::{Keyring, MasterKeyConfig};
 
 /// The service token used in development when `OPERANT_SERVICE_TOKEN` is unset. Refused in
 /// production.
@@ -124,6 +125,9 @@ pub struct Settings {
     /// (and open streams) may run before the server stops anyway. Keep it below the platform's
     /// kill deadline (Kubernetes `terminationGracePeriodSeconds` minus the preStop sleep).
     pub shutdown_grace: Duration,
+    /// `OPERANT_MASTER_KEY` / `OPERANT_MASTER_KEY_FILE` and `OPERANT_MASTER_KEY_PREVIOUS` /
+    /// `_FILE`: the key that seals secrets at rest (see [`Settings::keyring`]).
+    pub master_key: MasterKeyConfig,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -218,6 +222,7 @@ impl Settings {
             },
             otlp_endpoint: var("OPERANT_OTLP_ENDPOINT"),
             shutdown_grace: Duration::from_secs(parse("OPERANT_SHUTDOWN_GRACE", 20u64)?),
+            master_key: MasterKeyConfig::from_lookup(var)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -262,6 +267,7 @@ impl Settings {
             log_json: false,
             otlp_endpoint: None,
             shutdown_grace: Duration::from_secs(5),
+            master_key: MasterKeyConfig::random(),
         }
     }
 
@@ -299,6 +305,15 @@ impl Settings {
             self.database.url.as_ref().context("production needs OPERANT_DATABASE_URL")?;
         }
         Ok(())
+    }
+
+    /// The master keys that seal secrets at rest, for the processes that store secrets (auth
+    /// and the key commands; the others never need the key). Production without
+    /// `OPERANT_MASTER_KEY` fails with [`operant_seal::MISSING_MASTER_KEY`]; development without
+    /// one uses (and on first use creates) `<OPERANT_DATA_DIR>/master.key`; tests get a random
+    /// key.
+    pub fn keyring(&self) -> anyhow::Result<Keyring> {
+        Ok(self.master_key.keyring(self.environment == Environment::Production)?)
     }
 
     /// The database URL, or an error naming the variable.

@@ -1,7 +1,11 @@
 //! Signing keys: creation on first start, loading, signing access tokens and rotation.
 //!
-//! Keys live in `signing_keys` (private key as PKCS#8 DER). The first replica to start creates
-//! one under a transaction-scoped advisory lock, so replicas starting together never create two.
+//! Keys live in `signing_keys`, the private key (PKCS#8 DER) sealed with the master key
+//! ([`operant_seal`], bound to the row's kid). The first replica to start creates one under a
+//! transaction-scoped advisory lock, so replicas starting together never create two; under the
+//! same lock it seals rows stored in plaintext by versions before sealing (the migration of an
+//! existing database: the keys, and so the tokens they signed, stay the same). Every usable key
+//! must open with the configured master keys, or the service refuses to start ([`UnusableKey`]).
 //! Every replica keeps the keys in memory: the newest unretired key signs, and all usable keys
 //! feed the replica's own [`TokenVerifier`]. They are reloaded every 60 s, when the verifier sees
 //! an unknown `kid`, and at once when a rotation is announced on [`ROTATED_CHANNEL`].
@@ -24,10 +28,12 @@ use operant_platform::config::Settings;
 use operant_platform::db::PgPool;
 use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::{AccessClaims, TokenVerifier};
+use operant_seal::{Keyring, MAGIC, SealError};
 use uuid::Uuid;
 
 use crate::error::{AuthError, AuthResult};
 use crate::repo::signing_keys as repo;
+use crate::reseal::{SIGNING_KEYS, reseal_batch};
 
 /// Margin added to the access TTL when retiring a key (replicas reload within 60 s).
 pub const RETIRE_MARGIN: Duration = Duration::from_secs(60);
@@ -41,27 +47,49 @@ struct ActiveKey {
 pub struct KeyStore {
     active: RwLock<Option<Arc<ActiveKey>>>,
     verifier: Arc<TokenVerifier>,
+    keyring: Keyring,
 }
 
-/// A freshly generated key: (kid, PKCS#8 DER private key, raw public key).
-fn generate() -> anyhow::Result<(String, Vec<u8>, Vec<u8>)> {
+/// A usable signing key does not open with the configured master keys: auth refuses to start
+/// (the message names the kid and the key ids, never key bytes).
+#[derive(Debug, thiserror::Error)]
+#[error("signing key {kid}: {source}")]
+pub struct UnusableKey {
+    pub kid: String,
+    #[source]
+    pub source: SealError,
+}
+
+/// A freshly generated key: (kid, sealed PKCS#8 DER private key, raw public key).
+fn generate(keyring: &Keyring) -> anyhow::Result<(String, Vec<u8>, Vec<u8>)> {
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     let der = key.to_pkcs8_der().map_err(|e| anyhow::anyhow!("encoding the signing key: {e}"))?;
     let kid = format!("k{}", Uuid::now_v7().simple());
-    Ok((kid, der.as_bytes().to_vec(), key.verifying_key().to_bytes().to_vec()))
+    let sealed = keyring.seal(&SIGNING_KEYS.aad(&kid), der.as_bytes())?;
+    Ok((kid, sealed, key.verifying_key().to_bytes().to_vec()))
 }
 
 impl KeyStore {
-    pub fn new(verifier: Arc<TokenVerifier>) -> Self {
-        Self { active: RwLock::new(None), verifier }
+    pub fn new(verifier: Arc<TokenVerifier>, keyring: Keyring) -> Self {
+        Self { active: RwLock::new(None), verifier, keyring }
     }
 
-    /// Creates the first key if there is none (under the advisory lock).
-    pub async fn ensure_key(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
+    /// Under the advisory lock: seals plaintext rows (stored before sealing existed) with the
+    /// current master key, and creates the first key if there is none.
+    pub async fn ensure_key(&self, conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
+        let keyring = &self.keyring;
         conn.transaction::<_, anyhow::Error, _>(async |conn| {
             repo::lock(conn).await?;
+            let sealed = reseal_batch(conn, keyring, &SIGNING_KEYS, MAGIC, i64::MAX).await?;
+            if sealed > 0 {
+                tracing::info!(
+                    keys = sealed,
+                    key_id = %keyring.current_id(),
+                    "sealed plaintext signing keys with the master key"
+                );
+            }
             if repo::count_active(conn).await? == 0 {
-                let (kid, private, public) = generate()?;
+                let (kid, private, public) = generate(keyring)?;
                 repo::insert(conn, &kid, &private, &public).await?;
                 tracing::info!(%kid, "created the first signing key");
             }
@@ -70,12 +98,21 @@ impl KeyStore {
         .await
     }
 
-    /// Reads the usable keys into the signer and the verifier.
+    /// Reads the usable keys into the signer and the verifier; fails with [`UnusableKey`] (and
+    /// changes nothing) when one does not open.
     pub async fn reload(&self, conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
         let rows = repo::list_usable(conn).await?;
-        let active = rows.iter().find(|r| r.retired_at.is_none()).map(|r| {
-            Arc::new(ActiveKey { kid: r.kid.clone(), key: EncodingKey::from_ed_der(&r.private_key) })
-        });
+        let mut active = None;
+        for r in &rows {
+            let der = self
+                .keyring
+                .open(&SIGNING_KEYS.aad(&r.kid), &r.private_key)
+                .map_err(|source| UnusableKey { kid: r.kid.clone(), source })?;
+            if active.is_none() && r.retired_at.is_none() {
+                active =
+                    Some(Arc::new(ActiveKey { kid: r.kid.clone(), key: EncodingKey::from_ed_der(&der) }));
+            }
+        }
         self.verifier.set_keys(
             rows.iter().map(|r| (r.kid.clone(), r.public_key.clone(), r.verify_until.map(|t| t.timestamp()))),
         );
@@ -88,7 +125,7 @@ impl KeyStore {
     /// [`Self::ensure_key`] then [`Self::reload`] on a pooled connection.
     pub async fn ensure_and_reload(&self, pool: &PgPool) -> anyhow::Result<()> {
         let mut conn = pool.get().await?;
-        Self::ensure_key(&mut conn).await?;
+        self.ensure_key(&mut conn).await?;
         self.reload(&mut conn).await
     }
 
@@ -98,6 +135,9 @@ impl KeyStore {
         if active.is_none() {
             // Keys could not be loaded at start (database down): try once more now.
             self.ensure_and_reload(pool).await.map_err(|e| {
+                if e.is::<UnusableKey>() {
+                    return AuthError::internal(format!("{e:#}"));
+                }
                 AuthError::Api(operant_platform::error::ApiError::database_unavailable(format!(
                     "signing keys unavailable: {e:#}"
                 )))
@@ -138,6 +178,7 @@ impl KeyStore {
 
 /// Adds a new signing key and retires the active one (see the module docs). Returns the new kid.
 pub async fn rotate_signing_key(settings: &Settings) -> anyhow::Result<String> {
+    let keyring = settings.keyring()?;
     let mut conn = AsyncPgConnection::establish(settings.database_url()?).await?;
     let verify_until = Utc::now()
         + chrono::Duration::from_std(settings.tokens.access_ttl + RETIRE_MARGIN)
@@ -145,7 +186,7 @@ pub async fn rotate_signing_key(settings: &Settings) -> anyhow::Result<String> {
     let kid = conn
         .transaction::<_, anyhow::Error, _>(async |conn| {
             repo::lock(conn).await?;
-            let (kid, private, public) = generate()?;
+            let (kid, private, public) = generate(&keyring)?;
             repo::retire_active(conn, verify_until).await?;
             repo::insert(conn, &kid, &private, &public).await?;
             repo::notify_rotated(conn, &kid).await?;

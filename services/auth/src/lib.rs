@@ -2,8 +2,9 @@
 //! tokens and instant logout.
 //!
 //! Layers: `grpc` (transport) → `domain` (rules, one transaction) → `repo` (SQL per table).
-//! Cross-cutting pieces: `keys` (signing keys, rotation), `revocations` (LISTEN/NOTIFY fan-out of
-//! logouts), `passwords` (bcrypt on the blocking pool), `mailer` (outgoing links).
+//! Cross-cutting pieces: `keys` (signing keys, rotation), `reseal` (the sealed columns and the
+//! master-key rotation), `revocations` (LISTEN/NOTIFY fan-out of logouts), `passwords` (bcrypt on
+//! the blocking pool), `mailer` (outgoing links).
 //!
 //! Token lifetimes: access tokens `OPERANT_ACCESS_TOKEN_TTL_SECS` (default 15 minutes), refresh
 //! tokens `OPERANT_REFRESH_TOKEN_TTL_SECS` (default 7 days, sliding with each rotation), email
@@ -17,6 +18,7 @@ mod grpc;
 mod keys;
 mod passwords;
 mod repo;
+mod reseal;
 mod revocations;
 mod schema;
 mod secrets;
@@ -39,8 +41,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tonic::service::Routes;
 
-pub use keys::rotate_signing_key;
+pub use keys::{UnusableKey, rotate_signing_key};
 pub use mailer::{Email, EmailKind, LogMailer, Mailer};
+pub use reseal::{BATCH as RESEAL_BATCH, SEALED_COLUMNS, SealedColumn, rotate_master_key};
 
 use crate::keys::KeyStore;
 use crate::revocations::RevocationHub;
@@ -78,15 +81,24 @@ pub async fn run_with_mailer(
     shutdown: Shutdown,
     mailer: Arc<dyn Mailer>,
 ) -> anyhow::Result<()> {
+    // Production without a master key fails here, before anything is served.
+    let keyring = settings.keyring()?;
     let database_url = settings.database_url()?.to_owned();
     let pool = db::pool(&database_url, &settings.database)?;
     let verifier = Arc::new(TokenVerifier::new(&settings.tokens.issuer, &settings.tokens.audience));
-    let keys = Arc::new(KeyStore::new(verifier.clone()));
+    let keys = Arc::new(KeyStore::new(verifier.clone(), keyring));
     let hub = RevocationHub::new(settings.tokens.access_ttl);
 
     // Keys first, so the first requests can be signed and verified; a database that is down now
     // is retried by the refresher and on the first signing.
+    // A key that does not open (wrong master key) is fatal: serving would fail every login.
     if let Err(e) = keys.ensure_and_reload(&pool).await {
+        if e.is::<UnusableKey>() {
+            return Err(e.context(
+                "auth cannot start: a signing key does not open with the configured master key \
+                 (OPERANT_MASTER_KEY, or OPERANT_MASTER_KEY_PREVIOUS during a rotation)",
+            ));
+        }
         tracing::warn!(error = %format!("{e:#}"), "signing keys not loaded yet; retrying in the background");
     }
     let keys_changed = Arc::new(Notify::new());

@@ -28,10 +28,12 @@ async fn forged_tokens_get_distinct_codes() {
     assert_eq!(valid.typ, "access");
     assert_eq!(valid.exp - valid.iat, 900);
 
-    // The real key, read from the database, to sign tokens that are wrong in one way only.
+    // The real key, read from the database (and opened with the master key), to sign tokens
+    // that are wrong in one way only.
     let row = app.sql().await.query_one("SELECT kid, private_key FROM signing_keys", &[]).await.unwrap();
-    let (kid, der): (String, Vec<u8>) = (row.get(0), row.get(1));
-    let real = EncodingKey::from_ed_der(&der);
+    let (kid, sealed): (String, Vec<u8>) = (row.get(0), row.get(1));
+    let aad = operant_seal::Aad { table: "signing_keys", column: "private_key", row: &kid };
+    let real = EncodingKey::from_ed_der(&app.settings.keyring().unwrap().open(&aad, &sealed).unwrap());
     // A control: re-signing the valid claims with the real key works.
     c.me(&sign(&valid, &kid, &real)).await.unwrap();
 
