@@ -20,7 +20,7 @@ use axum::routing::get;
 use utoipa::openapi::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/openapi.json";

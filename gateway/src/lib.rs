@@ -2,6 +2,7 @@
 //! and work services. It holds no state and makes no decisions: every rule lives in the services,
 //! so the REST and gRPC faces of the API cannot disagree.
 //!
+//! - [`state`]: [`AppState`], what every handler shares.
 //! - [`upstream`]: channels to the services and the metadata each call forwards.
 //! - [`extract`]: request extractors whose failures are JSON error bodies.
 //! - [`error`]: the one error body, and how gRPC statuses map onto it.
@@ -26,6 +27,7 @@ pub mod openapi;
 pub mod openapi_errors;
 pub mod pagination;
 pub mod routes;
+pub mod state;
 pub mod tls;
 pub mod upstream;
 
@@ -53,61 +55,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+pub use crate::state::AppState;
+
 use crate::error::HttpError;
-use crate::upstream::Upstream;
-
-/// What every handler shares: the settings, the channels to the services, the metrics and the
-/// OTLP exporter.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-struct Inner {
-    settings: Arc<Settings>,
-    upstream: Upstream,
-    metrics: Arc<Metrics>,
-    exporter: Exporter,
-}
-
-impl AppState {
-    /// Creates the (lazily connecting) channels and, when `OPERANT_OTLP_ENDPOINT` is set, the
-    /// exporter (which needs a tokio runtime then); fails only on malformed endpoint settings.
-    pub fn new(settings: Arc<Settings>) -> anyhow::Result<Self> {
-        let upstream = Upstream::new(&settings)?;
-        Self::with_upstream(settings, upstream)
-    }
-
-    /// [`AppState::new`] with another timeout for each gRPC call.
-    pub fn with_upstream_timeout(
-        settings: Arc<Settings>,
-        timeout: std::time::Duration,
-    ) -> anyhow::Result<Self> {
-        let upstream = Upstream::new(&settings)?.with_timeout(timeout);
-        Self::with_upstream(settings, upstream)
-    }
-
-    fn with_upstream(settings: Arc<Settings>, upstream: Upstream) -> anyhow::Result<Self> {
-        let metrics = Metrics::new("gateway");
-        let exporter = Exporter::from_settings(&settings, "gateway", metrics.clone())?;
-        Ok(Self(Arc::new(Inner { settings, upstream, metrics, exporter })))
-    }
-
-    pub fn settings(&self) -> &Settings {
-        &self.0.settings
-    }
-
-    pub fn upstream(&self) -> &Upstream {
-        &self.0.upstream
-    }
-
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.0.metrics
-    }
-
-    /// The OTLP exporter (disabled unless `OPERANT_OTLP_ENDPOINT` is set).
-    pub fn exporter(&self) -> &Exporter {
-        &self.0.exporter
-    }
-}
 
 /// Serves the REST API on `listener` until `shutdown` fires, then lets in-flight requests finish.
 pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {

@@ -11,7 +11,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::required;
-use crate::AppState;
 use crate::error::{ApiErrorBody, HttpError, HttpResult};
 use crate::extract::{JsonBody, OptionalJsonBody, PathParams};
 use crate::models::MessageResponse;
@@ -20,6 +19,7 @@ use crate::models::auth::{
     RegisterBody, SessionResponse, TokenBody, TokenResponse, UserResponse,
 };
 use crate::openapi::{PublicJsonErrors, UpstreamErrors, UserErrors};
+use crate::state::AppState;
 use crate::upstream::Forward;
 
 /// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).

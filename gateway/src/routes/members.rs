@@ -11,12 +11,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::required;
-use crate::AppState;
 use crate::error::{ApiErrorBody, HttpResult};
 use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::models::tenancy::{AddMemberBody, MemberResponse, TransferOwnershipBody, UpdateMemberBody};
 use crate::openapi::{TenantErrors, TenantJsonErrors};
 use crate::pagination::{Page, PageParams};
+use crate::state::AppState;
 use crate::upstream::Forward;
 
 /// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).

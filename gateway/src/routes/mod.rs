@@ -21,8 +21,8 @@ use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::AppState;
 use crate::error::{HttpError, HttpResult};
+use crate::state::AppState;
 
 /// Every REST route and the OpenAPI document that describes exactly those routes.
 pub fn api() -> (Router<AppState>, OpenApi) {

@@ -10,12 +10,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{not_null, required};
-use crate::AppState;
 use crate::error::{ApiErrorBody, HttpResult};
 use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::models::tenancy::{CreateOrganizationBody, OrganizationResponse, UpdateOrganizationBody};
 use crate::openapi::{TenantErrors, TenantJsonErrors, UserErrors, UserJsonErrors};
 use crate::pagination::{Page, PageParams};
+use crate::state::AppState;
 use crate::upstream::Forward;
 
 /// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).

@@ -12,12 +12,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{not_null, required};
-use crate::AppState;
 use crate::error::{ApiErrorBody, HttpResult};
 use crate::extract::{IfMatch, JsonBody, PathParams, QueryParams, etag};
 use crate::models::work::{CreateProjectBody, ProjectListParams, ProjectResponse, UpdateProjectBody};
 use crate::openapi::{IfMatchHeader, OrganizationHeader, TenantErrors, TenantJsonErrors};
 use crate::pagination::{Page, PageParams};
+use crate::state::AppState;
 use crate::upstream::Forward;
 
 type Tagged = ([(HeaderName, String); 1], Json<ProjectResponse>);

@@ -10,7 +10,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::required;
-use crate::AppState;
 use crate::error::{ApiErrorBody, HttpResult};
 use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::models::tenancy::{
@@ -18,6 +17,7 @@ use crate::models::tenancy::{
 };
 use crate::openapi::{TenantErrors, TenantJsonErrors};
 use crate::pagination::{Page, PageParams};
+use crate::state::AppState;
 use crate::upstream::Forward;
 
 /// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).

@@ -11,13 +11,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{not_null, required};
-use crate::AppState;
 use crate::error::{ApiErrorBody, HttpError, HttpResult};
 use crate::extract::{IfMatch, JsonBody, PathParams, QueryParams, etag};
 use crate::models::to_timestamp;
 use crate::models::work::{CreateTaskBody, TaskListParams, TaskResponse, UpdateTaskBody};
 use crate::openapi::{IfMatchHeader, OrganizationHeader, TenantErrors, TenantJsonErrors};
 use crate::pagination::{Page, PageParams};
+use crate::state::AppState;
 use crate::upstream::Forward;
 
 type Tagged = ([(HeaderName, String); 1], Json<TaskResponse>);

@@ -13,13 +13,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{not_null, required};
-use crate::AppState;
 use crate::error::{ApiErrorBody, HttpResult};
 use crate::extract::{JsonBody, QueryParams};
 use crate::models::auth::{ChangePasswordBody, UpdateMeBody, UserResponse};
 use crate::models::tenancy::MemberResponse;
 use crate::openapi::{OrganizationHeader, TenantErrors, UserErrors, UserJsonErrors};
 use crate::pagination::{Page, PageParams};
+use crate::state::AppState;
 use crate::upstream::Forward;
 
 /// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).

@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use operant_platform::clients::ServiceCredentials;
-use operant_platform::headers::SERVICE_TOKEN_HEADER;
 use operant_platform::headers::ORGANIZATION_HEADER;
+use operant_platform::headers::SERVICE_TOKEN_HEADER;
 use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
 use operant_proto::auth::v1::auth_service_client::AuthServiceClient;
 use operant_proto::auth::v1::user_service_client::UserServiceClient;

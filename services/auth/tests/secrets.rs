@@ -122,7 +122,8 @@ async fn signing_keys_are_sealed_and_bound_to_their_row() {
         assert!(matches!(err, SealError::UnknownKey { .. }), "{err}");
         assert!(err.to_string().contains(&keyring.current_id().to_string()), "{err}");
     }
-    let none: i64 = app.sql()
+    let none: i64 = app
+        .sql()
         .await
         .query_one(
             "SELECT count(*) FROM signing_keys \
