@@ -1,4 +1,15 @@
-//! Test helpers shared by the Operant services.
+//! The one test kit of every Operant crate: each crate's tests start what they need from here.
+//!
+//! - [`TestDb`] (this module): a fresh, migrated database per test (below).
+//! - `app`: [`TestApp`], the whole suite in-process on ephemeral ports (`TestApp::spawn()`,
+//!   `TestApp::init().with_user("owner")`, services left out, one service stopped, started or
+//!   restarted on its address while the others serve).
+//! - `clients`: typed gRPC clients of every service and request helpers (`bearer`, `as_user`,
+//!   `in_org`, `with_service_token`, `page`); `users`: users, organizations on a plan, teams,
+//!   members, projects and tasks made through the real API, one [`PASSWORD`].
+//! - `rest` (the gateway's REST client), `lone` (a gateway with no services behind it),
+//!   `replica` (auth replicas with a capturing mailer), `errors` (assertions on error codes),
+//!   `health`, `sql` (direct SQL for checks), `wait` (waiting on an observable event).
 //!
 //! [`TestDb`] gives each test its own freshly migrated, empty PostgreSQL database, so tests can
 //! run in parallel (nextest runs each one in its own process) without seeing each other's rows
