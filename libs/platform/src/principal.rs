@@ -26,8 +26,6 @@ use crate::tokens::{TokenVerifier, UserPrincipal};
 pub enum Access {
     /// Anyone; credentials are ignored (health, reflection, login, register, ...).
     Public,
-    /// A valid access token when one is presented; none is fine too (logout).
-    Optional,
     /// A valid access token.
     User,
     /// The service credential.
