@@ -11,6 +11,11 @@
 //!   of its routing); the bundle thus arrives through crates.io like any dependency, builds on a
 //!   fresh machine with only the Rust toolchain, and is never pasted into this repository. The
 //!   npm `redoc` package was the alternative, but would need Node and a build step.
+//!
+//!   The bundle's sidebar footer ("API docs by Redocly") renders an `<img>` whose `src` is
+//!   [`REDOC_CDN_LOGO`], unconditionally and on every view (no ReDoc option turns it off), so
+//!   the page is patched once at startup: that `src` becomes [`REDOC_LOCAL_LOGO`], an inline
+//!   SVG `data:` URL, and the page asks no other host for anything.
 
 use std::sync::LazyLock;
 
@@ -25,9 +30,21 @@ use crate::state::AppState;
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/openapi.json";
 
-/// The ReDoc page, built once (it embeds the ~1 MB bundle).
-static REDOC_PAGE: LazyLock<String> =
-    LazyLock::new(|| aide::redoc::Redoc::new(OPENAPI_PATH).with_title("Operant API — ReDoc").html());
+/// The image the ReDoc bundle fetches from Redocly's CDN on every view (its footer logo).
+pub const REDOC_CDN_LOGO: &str = "src:\"https://cdn.redoc.ly/redoc/logo-mini.svg\"";
+
+/// What replaces it: a small inline SVG (a grey square), so nothing is fetched. Single quotes
+/// only, as it lands inside a double-quoted JavaScript string.
+pub const REDOC_LOCAL_LOGO: &str = "src:\"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' \
+     viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%23888'/%3E%3C/svg%3E\"";
+
+/// The ReDoc page, built once (it embeds the ~1 MB bundle), with the CDN logo replaced.
+static REDOC_PAGE: LazyLock<String> = LazyLock::new(|| {
+    let page = aide::redoc::Redoc::new(OPENAPI_PATH).with_title("Operant API — ReDoc").html();
+    // A newer bundle that moved the logo would silently bring the CDN request back; the test
+    // `redoc_is_served_with_local_assets_only` fails then (it looks for the CDN host itself).
+    page.replace(REDOC_CDN_LOGO, REDOC_LOCAL_LOGO)
+});
 
 async fn redoc() -> Html<&'static str> {
     Html(REDOC_PAGE.as_str())

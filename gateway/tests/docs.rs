@@ -172,8 +172,21 @@ async fn redoc_is_served_with_local_assets_only() {
     // The bundle itself is in the page, and it renders our document.
     assert!(html.contains("Redoc.init(\"/openapi.json\""), "ReDoc is initialised with /openapi.json");
     assert!(html.len() > 500_000, "the ReDoc bundle is embedded ({} bytes)", html.len());
-    // No stylesheet or font from outside either (the bundle's own optional logo image, hidden
-    // when it cannot load, is the only external URL in it).
+    // The one URL the bundle fetches on every view is its footer logo on Redocly's CDN: it is
+    // replaced by an inline image. (The bundle holds other `https://` strings, but those are
+    // links, error-message references and JSON-schema ids, never requested by the page.)
+    assert!(!html.contains("cdn.redoc.ly"), "the ReDoc footer logo still comes from the CDN");
+    assert!(html.contains(operant_gateway::docs::REDOC_LOCAL_LOGO), "the footer logo is the inline image");
+    // Every `src:"…"` the bundle's components render (images and scripts) is local or inline.
+    for piece in html.split("src:\"").skip(1) {
+        let src = piece.split('"').next().unwrap_or("");
+        let lower = src.to_ascii_lowercase();
+        assert!(
+            !(lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("//")),
+            "the ReDoc bundle renders an external src {src}"
+        );
+    }
+    // No stylesheet or font from outside either.
     for tag in html.split("<link").skip(1) {
         for href in attribute_values(tag.split('>').next().unwrap_or(""), "href") {
             assert_local(&href);
