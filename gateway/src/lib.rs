@@ -9,6 +9,8 @@
 //! - [`pagination`]: `skip`/`limit`/`order_by` and the list envelope.
 //! - [`models`]: JSON bodies and their protobuf conversions.
 //! - [`routes`]: one module of handlers per resource.
+//! - [`serve`] and [`tls`]: the accept loop, its connection limits (header read timeout,
+//!   connection cap) and HTTPS.
 //! - [`openapi`] and [`docs`]: `/openapi.json`, Swagger UI at `/docs`, ReDoc at `/redoc`;
 //!   [`openapi_errors`]: its shared error responses, generated from the registry of error codes.
 //!
@@ -27,12 +29,12 @@ pub mod openapi;
 pub mod openapi_errors;
 pub mod pagination;
 pub mod routes;
+pub mod serve;
 pub mod state;
 pub mod tls;
 pub mod upstream;
 
 use std::any::Any;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -71,28 +73,12 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     let exporter = state.exporter().clone();
     let app = router(state);
     tracing::info!(%addr, "REST gateway listening");
-    let grace = settings.shutdown_grace;
-    match (&settings.tls.cert, &settings.tls.key) {
-        (Some(cert), Some(key)) => {
-            let server = tls::serve(listener, app, cert, key, shutdown.clone());
-            operant_platform::shutdown::bounded_drain("gateway", server, &shutdown, grace).await?
-        }
-        _ => {
-            // TCP_NODELAY on every accepted socket: a response written in two segments must not
-            // wait for the client's delayed ACK.
-            use axum::serve::ListenerExt as _;
-            let listener = listener.tap_io(|tcp| {
-                if let Err(error) = tcp.set_nodelay(true) {
-                    tracing::debug!(%error, "cannot set TCP_NODELAY");
-                }
-            });
-            let stop = shutdown.clone();
-            let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move { stop.wait().await })
-                .into_future();
-            operant_platform::shutdown::bounded_drain("gateway", server, &shutdown, grace).await?
-        }
-    }
+    let tls = match (&settings.tls.cert, &settings.tls.key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    let server = serve::serve(listener, app, tls, serve::Limits::from_settings(&settings), shutdown.clone());
+    operant_platform::shutdown::bounded_drain("gateway", server, &shutdown, settings.shutdown_grace).await?;
     // The spans of the last requests.
     exporter.shutdown().await;
     tracing::info!("REST gateway stopped");

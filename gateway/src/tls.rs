@@ -1,25 +1,16 @@
-//! HTTPS for the REST listener when `OPERANT_TLS_CERT` and `OPERANT_TLS_KEY` are set (rustls,
-//! HTTP/2 and HTTP/1.1 by ALPN). `axum::serve` speaks plain TCP only, so this is the same
-//! serve loop over a TLS acceptor: each connection gets the client address (for
-//! `x-forwarded-for`) and, on shutdown, stops taking requests and finishes the ones in flight.
+//! HTTPS for the REST listener when `OPERANT_TLS_CERT` and `OPERANT_TLS_KEY` are set: the rustls
+//! acceptor (HTTP/2 and HTTP/1.1 by ALPN) that [`crate::serve`] puts in front of each connection.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::Router;
-use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::service::TowerToHyperService;
-use operant_platform::shutdown::Shutdown;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-fn acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
+/// The TLS acceptor for the certificate chain and key in these PEM files.
+pub fn acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
     let certs = CertificateDer::pem_file_iter(cert)
         .with_context(|| format!("read {}", cert.display()))?
         .collect::<Result<Vec<_>, _>>()
@@ -33,50 +24,4 @@ fn acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
         .context("TLS certificate and key")?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
-/// Serves `app` over TLS on `listener` until `shutdown` fires.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    cert: &Path,
-    key: &Path,
-    shutdown: Shutdown,
-) -> anyhow::Result<()> {
-    let acceptor = acceptor(cert, key)?;
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        let (stream, peer): (_, SocketAddr) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
-                }
-            },
-            _ = shutdown.wait() => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let (acceptor, app, shutdown) = (acceptor.clone(), app.clone(), shutdown.clone());
-        connections.spawn(async move {
-            let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
-            else {
-                return;
-            };
-            let service = TowerToHyperService::new(app.layer(axum::Extension(ConnectInfo(peer))));
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                _ = shutdown.wait() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
-                }
-            }
-        });
-        while connections.try_join_next().is_some() {}
-    }
-    while connections.join_next().await.is_some() {}
-    Ok(())
 }

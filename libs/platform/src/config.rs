@@ -114,6 +114,14 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// `OPERANT_MAX_BODY_BYTES` (default 1 MiB): largest REST request body.
     pub max_body_bytes: usize,
+    /// `OPERANT_HEADER_READ_TIMEOUT_MS` (default 10000): how long the gateway waits for a
+    /// request's head (request line and headers; on HTTP/2 the connection preface) before it
+    /// closes the connection. Also bounds idle HTTP/1 keep-alive connections and the TLS
+    /// handshake, so a slow or silent client cannot hold a connection open.
+    pub header_read_timeout: Duration,
+    /// `OPERANT_MAX_CONNECTIONS` (default 10000): most client connections the gateway serves at
+    /// once; further ones wait in the listen backlog until one closes.
+    pub max_connections: usize,
     /// `OPERANT_PUBLIC_URL` (default http://localhost:8000): base of links in emails.
     pub public_url: String,
     /// `OPERANT_LOG_FORMAT`: `text` (default) or `json`.
@@ -214,6 +222,8 @@ impl Settings {
             service_token: var("OPERANT_SERVICE_TOKEN").unwrap_or_else(|| DEV_SERVICE_TOKEN.into()),
             cors_origins: list("OPERANT_CORS_ORIGINS", "*"),
             max_body_bytes: parse("OPERANT_MAX_BODY_BYTES", 1024 * 1024)?,
+            header_read_timeout: millis("OPERANT_HEADER_READ_TIMEOUT_MS", 10_000)?,
+            max_connections: parse("OPERANT_MAX_CONNECTIONS", 10_000)?,
             public_url: var("OPERANT_PUBLIC_URL").unwrap_or_else(|| "http://localhost:8000".into()),
             log_json: match var("OPERANT_LOG_FORMAT").as_deref() {
                 None | Some("text") => false,
@@ -263,6 +273,8 @@ impl Settings {
             service_token: "test-service-token".into(),
             cors_origins: vec!["*".into()],
             max_body_bytes: 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
             public_url: "http://localhost:8000".into(),
             log_json: false,
             otlp_endpoint: None,
@@ -278,6 +290,12 @@ impl Settings {
         }
         if self.database.pool_size == 0 {
             bail!("OPERANT_DB_POOL_SIZE must be at least 1");
+        }
+        if self.header_read_timeout.is_zero() {
+            bail!("OPERANT_HEADER_READ_TIMEOUT_MS must be at least 1");
+        }
+        if self.max_connections == 0 {
+            bail!("OPERANT_MAX_CONNECTIONS must be at least 1");
         }
         if self.tokens.access_ttl.is_zero() || self.tokens.refresh_ttl <= self.tokens.access_ttl {
             bail!("token lifetimes: need 0 < OPERANT_ACCESS_TOKEN_TTL_SECS < OPERANT_REFRESH_TOKEN_TTL_SECS");
