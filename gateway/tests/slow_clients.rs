@@ -3,10 +3,11 @@
 //! server closes them after `OPERANT_HEADER_READ_TIMEOUT_MS`; at `OPERANT_MAX_CONNECTIONS` a new
 //! connection waits until one closes, then is served. Loopback only, each test bounded in time.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use operant_platform::shutdown::Shutdown;
+use operant_platform::shutdown::{Shutdown, ShutdownTrigger};
 use operant_testkit::TestApp;
 use operant_testkit::lone::settings_without_services;
 use reqwest::Method;
@@ -44,7 +45,7 @@ fn partial_request(i: usize) -> &'static [u8] {
 
 /// Opens a connection, sends a partial request and then nothing; the returned task finishes
 /// when the server closes the connection, with what it sent and when.
-async fn hold(addr: std::net::SocketAddr, i: usize) -> tokio::task::JoinHandle<(Instant, Vec<u8>)> {
+async fn hold(addr: SocketAddr, i: usize) -> tokio::task::JoinHandle<(Instant, Vec<u8>)> {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream.write_all(partial_request(i)).await.expect("write partial request");
     tokio::spawn(async move {
@@ -118,22 +119,28 @@ async fn half_sent_requests_are_held_without_starving_others_then_closed_after_t
     assert_eq!(r.status(), 200);
 }
 
-/// The gateway with these limits (services unreachable: `/openapi.json` is answered locally).
-async fn gateway(
+/// The gateway with this connection cap and a long header timeout (services unreachable:
+/// `/openapi.json` is answered locally).
+async fn gateway(max_connections: usize) -> (SocketAddr, ShutdownTrigger) {
+    gateway_with(max_connections, Duration::from_secs(60)).await
+}
+
+async fn gateway_with(
     max_connections: usize,
-) -> (std::net::SocketAddr, operant_platform::shutdown::ShutdownTrigger) {
+    header_read_timeout: Duration,
+) -> (SocketAddr, ShutdownTrigger) {
     let mut settings = settings_without_services().await;
     settings.max_connections = max_connections;
-    settings.header_read_timeout = Duration::from_secs(60);
+    settings.header_read_timeout = header_read_timeout;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let (trigger, shutdown): (_, Shutdown) = Shutdown::new();
+    let (trigger, shutdown) = Shutdown::new();
     tokio::spawn(operant_gateway::run(Arc::new(settings), listener, shutdown));
     (addr, trigger)
 }
 
 /// Sends a whole `GET /openapi.json` on a fresh connection; the task ends with the status line.
-async fn full_request(addr: std::net::SocketAddr) -> tokio::task::JoinHandle<String> {
+async fn full_request(addr: SocketAddr) -> tokio::task::JoinHandle<String> {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     tokio::spawn(async move {
         stream
@@ -185,4 +192,27 @@ async fn at_the_connection_cap_a_new_connection_waits_until_one_closes() {
             .expect("request");
         assert_eq!(status, "HTTP/1.1 200");
     }
+}
+
+/// The deadlines are on the request head: an HTTP/2 connection (prior knowledge, as behind a
+/// proxy speaking h2c) that sent its preface is served, and stays usable while idle for longer
+/// than the header read timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_connections_are_served_and_outlive_the_header_timeout_when_idle() {
+    let timeout = Duration::from_millis(500);
+    let (addr, _trigger) = gateway_with(10, timeout).await;
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let (mut client, connection) = h2::client::handshake(tcp).await.expect("HTTP/2 handshake");
+    let connection = tokio::spawn(connection);
+    for round in 0..2 {
+        let request = http::Request::get(format!("http://{addr}/openapi.json")).body(()).expect("request");
+        let (response, _) = client.send_request(request, true).expect("send over HTTP/2");
+        let response = tokio::time::timeout(Duration::from_secs(5), response)
+            .await
+            .expect("answered in time")
+            .expect("response");
+        assert_eq!(response.status(), 200, "round {round}");
+        tokio::time::sleep(timeout * 3).await;
+    }
+    assert!(!connection.is_finished(), "the idle HTTP/2 connection is still open");
 }
