@@ -339,3 +339,21 @@ impl Settings {
         self.database.url.as_deref().context("OPERANT_DATABASE_URL is not set")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gateway_connection_limits_must_be_positive() {
+        let mut settings = Settings::for_tests("postgres://unused@127.0.0.1:1/unused");
+        settings.validate().expect("test settings are valid");
+        settings.header_read_timeout = Duration::ZERO;
+        let error = settings.validate().expect_err("a zero header timeout").to_string();
+        assert!(error.contains("OPERANT_HEADER_READ_TIMEOUT_MS"), "{error}");
+        settings.header_read_timeout = Duration::from_secs(10);
+        settings.max_connections = 0;
+        let error = settings.validate().expect_err("no connections at all").to_string();
+        assert!(error.contains("OPERANT_MAX_CONNECTIONS"), "{error}");
+    }
+}
