@@ -114,7 +114,8 @@ pub async fn refresh(state: &AuthState, presented: &str) -> AuthResult<TokenPair
         return Ok(pair);
     }
     // Not rotated: find out why. A parallel refresh that rotated this token may still be
-    // signing its access token; wait a little for the pair it keeps.
+    // signing its access token; wait a little for the pair it keeps (without holding a
+    // connection, which that refresh may need).
     let waiting_since = Instant::now();
     let token = loop {
         let Some(token) = refresh_tokens::inspect(&mut conn, &old_hash, grace.as_secs_f64()).await? else {
@@ -138,7 +139,9 @@ pub async fn refresh(state: &AuthState, presented: &str) -> AuthResult<TokenPair
             )
             .into());
         }
+        drop(conn);
         tokio::time::sleep(Duration::from_millis(20)).await;
+        conn = state.conn().await?;
     };
     if token.used {
         let revoked = conn
