@@ -121,6 +121,29 @@ async fn reuse_after_the_grace_revokes_the_family() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kept_pair_is_dropped_after_the_grace_without_a_retry() {
+    let app = TestApp::spawn_with(|s| s.tokens.refresh_reuse_grace = Duration::from_secs(1)).await;
+    let mut c = app.clients();
+    let (user, first) = c.user_with_tokens("sweep").await;
+    let second = c.refresh(&first.refresh_token).await.unwrap();
+    assert_eq!(kept(&app, &user.id).await.len(), 1);
+    // The sweep runs every window (1 s here): within a few it has dropped the pair.
+    let mut left = 1;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = kept(&app, &user.id).await.len();
+        if left == 0 {
+            break;
+        }
+    }
+    assert_eq!(left, 0, "the sealed pair outlived its window");
+    // The successor is untouched.
+    let third = c.refresh(&second.refresh_token).await.unwrap();
+    assert_eq!(c.me(&third.access_token).await.unwrap().id, user.id);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reuse_of_an_older_token_within_the_grace_revokes_the_family() {
     let app = TestApp::spawn().await;
     let mut c = app.clients();

@@ -238,14 +238,20 @@ async fn forget_expired(state: &AuthState, grace: f64) -> AuthResult<usize> {
     Ok(refresh_tokens::forget_expired_successors(&mut conn, grace).await?)
 }
 
-/// Drops, every minute, the kept successor pairs whose grace window has ended (those of
-/// successors rotated or sessions revoked since are dropped at once).
+/// Drops, every grace window (at least every second, at most every minute), the kept successor
+/// pairs whose window has ended (those of successors rotated or sessions revoked since are
+/// dropped at once). Nothing to do without a grace.
 pub fn spawn_successor_sweep(state: Arc<AuthState>, shutdown: Shutdown) {
-    let grace = state.settings.tokens.refresh_reuse_grace.as_secs_f64();
+    let window = state.settings.tokens.refresh_reuse_grace;
+    if window.is_zero() {
+        return;
+    }
+    let every = window.clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let grace = window.as_secs_f64();
     tokio::spawn(async move {
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                _ = tokio::time::sleep(every) => {}
                 _ = shutdown.wait() => return,
             }
             match forget_expired(&state, grace).await {
