@@ -115,19 +115,22 @@ pub async fn inspect(
     hash: &[u8],
     grace_secs: f64,
 ) -> QueryResult<Option<TokenState>> {
-    diesel::sql_query(
-        "SELECT rt.session_id, rt.used_at IS NOT NULL AS used, rt.expires_at <= now() AS expired, \
-                s.revoked_at IS NOT NULL AS session_revoked, s.expires_at <= now() AS session_expired, \
-                u.is_active AS user_active, rt.used_at, g.in_grace, \
-                CASE WHEN g.in_grace THEN rt.successor_sealed END AS successor_sealed \
-         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id \
-         LEFT JOIN refresh_tokens c ON c.token_hash = rt.successor_hash \
-         CROSS JOIN LATERAL (SELECT coalesce(rt.used_at > now() - make_interval(secs => $2) \
-                                             AND c.used_at IS NULL, false) AS in_grace) g \
-         WHERE rt.token_hash = $1",
+    // Prepared: a retry waiting for a parallel refresh runs it every 20 ms.
+    Prepared(
+        diesel::sql_query(
+            "SELECT rt.session_id, rt.used_at IS NOT NULL AS used, rt.expires_at <= now() AS expired, \
+                    s.revoked_at IS NOT NULL AS session_revoked, s.expires_at <= now() AS session_expired, \
+                    u.is_active AS user_active, rt.used_at, g.in_grace, \
+                    CASE WHEN g.in_grace THEN rt.successor_sealed END AS successor_sealed \
+             FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id \
+             LEFT JOIN refresh_tokens c ON c.token_hash = rt.successor_hash \
+             CROSS JOIN LATERAL (SELECT coalesce(rt.used_at > now() - make_interval(secs => $2) \
+                                                 AND c.used_at IS NULL, false) AS in_grace) g \
+             WHERE rt.token_hash = $1",
+        )
+        .bind::<Bytea, _>(hash)
+        .bind::<Double, _>(grace_secs),
     )
-    .bind::<Bytea, _>(hash)
-    .bind::<Double, _>(grace_secs)
     .get_result(conn)
     .await
     .optional()
