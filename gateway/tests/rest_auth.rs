@@ -132,7 +132,11 @@ async fn refresh_token_reuse_is_401_and_recovery_routes_answer() {
     let (_, tokens) = api.signup("carol@example.com", "Carol").await;
     let r =
         api.authed(Method::POST, "/api/v1/auth/refresh", &refresh(&tokens)).send().await.expect("refresh");
+    let second = expect_json(r, 200).await;
+    let r =
+        api.authed(Method::POST, "/api/v1/auth/refresh", &refresh(&second)).send().await.expect("refresh");
     expect_json(r, 200).await;
+    // `tokens` is two rotations back: reuse even within the refresh grace.
     let r = api.authed(Method::POST, "/api/v1/auth/refresh", &refresh(&tokens)).send().await.expect("reuse");
     expect_error(r, 401, "REFRESH_TOKEN_REUSED").await;
     // No token anywhere: 422 naming it.

@@ -50,6 +50,10 @@ pub struct TokenConfig {
     pub access_ttl: Duration,
     /// `OPERANT_REFRESH_TOKEN_TTL_SECS` (default 604800, 7 days).
     pub refresh_ttl: Duration,
+    /// `OPERANT_REFRESH_REUSE_GRACE_SECS` (default 10; 0 disables): how long after a rotation
+    /// presenting the just-rotated refresh token again returns the same successor pair
+    /// instead of revoking the session (a retry after a lost answer).
+    pub refresh_reuse_grace: Duration,
     /// `OPERANT_BCRYPT_COST` (default 12, 4..=31).
     pub bcrypt_cost: u32,
 }
@@ -191,6 +195,7 @@ impl Settings {
                 audience: var("OPERANT_JWT_AUDIENCE").unwrap_or_else(|| "operant-api".into()),
                 access_ttl: Duration::from_secs(parse("OPERANT_ACCESS_TOKEN_TTL_SECS", 900)?),
                 refresh_ttl: Duration::from_secs(parse("OPERANT_REFRESH_TOKEN_TTL_SECS", 604_800)?),
+                refresh_reuse_grace: Duration::from_secs(parse("OPERANT_REFRESH_REUSE_GRACE_SECS", 10)?),
                 bcrypt_cost: parse("OPERANT_BCRYPT_COST", 12)?,
             },
             listen: ListenConfig {
@@ -256,6 +261,7 @@ impl Settings {
                 audience: "operant-api".into(),
                 access_ttl: Duration::from_secs(900),
                 refresh_ttl: Duration::from_secs(604_800),
+                refresh_reuse_grace: Duration::from_secs(10),
                 bcrypt_cost: 4,
             },
             listen: ListenConfig {
@@ -299,6 +305,10 @@ impl Settings {
         }
         if self.tokens.access_ttl.is_zero() || self.tokens.refresh_ttl <= self.tokens.access_ttl {
             bail!("token lifetimes: need 0 < OPERANT_ACCESS_TOKEN_TTL_SECS < OPERANT_REFRESH_TOKEN_TTL_SECS");
+        }
+        // A retry within the grace returns the access token issued first: it must still be valid.
+        if self.tokens.refresh_reuse_grace >= self.tokens.access_ttl {
+            bail!("OPERANT_REFRESH_REUSE_GRACE_SECS must be shorter than OPERANT_ACCESS_TOKEN_TTL_SECS");
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             bail!("OPERANT_TLS_CERT and OPERANT_TLS_KEY go together");

@@ -86,7 +86,7 @@ pub async fn run_with_mailer(
     let database_url = settings.database_url()?.to_owned();
     let pool = db::pool(&database_url, &settings.database)?;
     let verifier = Arc::new(TokenVerifier::new(&settings.tokens.issuer, &settings.tokens.audience));
-    let keys = Arc::new(KeyStore::new(verifier.clone(), keyring));
+    let keys = Arc::new(KeyStore::new(verifier.clone(), keyring.clone()));
     let hub = RevocationHub::new(settings.tokens.access_ttl);
 
     // Keys first, so the first requests can be signed and verified; a database that is down now
@@ -124,8 +124,10 @@ pub async fn run_with_mailer(
         verifier: verifier.clone(),
         hub,
         mailer,
+        keyring,
         dummy_hash,
     });
+    domain::sessions::spawn_successor_sweep(state.clone(), shutdown.clone());
 
     let routes = Routes::new(AuthServiceServer::new(grpc::AuthApi { state: state.clone() }))
         .add_service(UserServiceServer::new(grpc::UserApi { state: state.clone() }))

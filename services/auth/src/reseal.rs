@@ -37,8 +37,17 @@ impl SealedColumn {
 pub const SIGNING_KEYS: SealedColumn =
     SealedColumn { table: "signing_keys", column: "private_key", key: "kid", key_type: "text" };
 
+/// `refresh_tokens.successor_sealed`: the successor pair a just-rotated refresh token returns
+/// again during the refresh grace window (row id: the token hash as PostgreSQL prints a bytea).
+pub const REFRESH_SUCCESSORS: SealedColumn = SealedColumn {
+    table: "refresh_tokens",
+    column: "successor_sealed",
+    key: "token_hash",
+    key_type: "bytea",
+};
+
 /// Every sealed column of the auth service.
-pub const SEALED_COLUMNS: &[SealedColumn] = &[SIGNING_KEYS];
+pub const SEALED_COLUMNS: &[SealedColumn] = &[SIGNING_KEYS, REFRESH_SUCCESSORS];
 
 /// Rows per re-seal transaction.
 pub const BATCH: i64 = 100;

@@ -35,6 +35,8 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+        successor_hash -> Nullable<Bytea>,
+        successor_sealed -> Nullable<Bytea>,
     }
 }
 

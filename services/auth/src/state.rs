@@ -7,6 +7,7 @@ use chrono::Utc;
 use operant_platform::config::Settings;
 use operant_platform::db::{self, PgConn, PgPool};
 use operant_platform::tokens::{AccessClaims, TokenVerifier};
+use operant_seal::Keyring;
 use uuid::Uuid;
 
 use crate::error::AuthResult;
@@ -21,6 +22,8 @@ pub struct AuthState {
     pub verifier: Arc<TokenVerifier>,
     pub hub: RevocationHub,
     pub mailer: Arc<dyn Mailer>,
+    /// The master key (and the previous one), sealing the refresh grace successors.
+    pub keyring: Keyring,
     /// bcrypt hash verified against for unknown emails (equal timing).
     pub dummy_hash: String,
 }

@@ -1,5 +1,5 @@
 //! Rotating refresh tokens: the chain, reuse detection, the concurrent-refresh race and the
-//! failure codes.
+//! failure codes (the grace window itself: `refresh_grace.rs`).
 #![allow(clippy::unwrap_used)]
 
 use operant_testkit::*;
@@ -38,20 +38,58 @@ async fn rotation_chain_and_reuse_revokes_the_family() {
     app.shutdown().await;
 }
 
+/// `parallel` refreshes of one fresh token at once.
+async fn race(
+    c: &mut Clients,
+    parallel: usize,
+) -> (String, Vec<Result<tonic::Response<operant_proto::auth::v1::RefreshTokenResponse>, tonic::Status>>) {
+    let (user, pair) = c.user_with_tokens("race").await;
+    let attempts = (0..parallel).map(|_| {
+        let mut c2 = c.auth.clone();
+        let token = pair.refresh_token.clone();
+        async move {
+            c2.refresh_token(operant_proto::auth::v1::RefreshTokenRequest { refresh_token: token }).await
+        }
+    });
+    (user.id, futures::future::join_all(attempts).await)
+}
+
+async fn live_tokens(app: &TestApp, user_id: &str) -> i64 {
+    app.sql()
+        .await
+        .query_one(
+            "SELECT count(*) FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id \
+             WHERE s.user_id = $1::text::uuid AND rt.used_at IS NULL",
+            &[&user_id],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Within the refresh grace (issue 14), parallel refreshes of one token all get the one
+/// successor: the token is rotated once and the family has one live token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_refreshes_have_exactly_one_winner() {
+async fn concurrent_refreshes_rotate_once_and_share_the_successor() {
     let app = TestApp::spawn().await;
     let mut c = app.clients();
     for parallel in [2usize, 5, 10] {
-        let (_, pair) = c.user_with_tokens("race").await;
-        let attempts = (0..parallel).map(|_| {
-            let mut c2 = c.auth.clone();
-            let token = pair.refresh_token.clone();
-            async move {
-                c2.refresh_token(operant_proto::auth::v1::RefreshTokenRequest { refresh_token: token }).await
-            }
-        });
-        let results = futures::future::join_all(attempts).await;
+        let (user_id, results) = race(&mut c, parallel).await;
+        let successors: std::collections::HashSet<String> =
+            results.into_iter().map(|r| r.unwrap().into_inner().tokens.unwrap().refresh_token).collect();
+        assert_eq!(successors.len(), 1, "{parallel} parallel refreshes");
+        assert_eq!(live_tokens(&app, &user_id).await, 1, "{parallel} parallel refreshes");
+    }
+    app.shutdown().await;
+}
+
+/// Without a grace, of concurrent refreshes exactly one wins and the others are reuse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_grace_concurrent_refreshes_have_exactly_one_winner() {
+    let app = TestApp::spawn_with(|s| s.tokens.refresh_reuse_grace = std::time::Duration::ZERO).await;
+    let mut c = app.clients();
+    for parallel in [2usize, 5, 10] {
+        let (_, results) = race(&mut c, parallel).await;
         let winners = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(winners, 1, "{parallel} parallel refreshes");
         for r in results.into_iter().filter(|r| r.is_err()) {

@@ -2,23 +2,33 @@
 //!
 //! A session is one login; its refresh tokens form a chain in which each token is single-use.
 //! [`refresh`] spends a token and stores its successor in one statement, so of two concurrent
-//! refreshes exactly one wins. Presenting a token that was already spent means it was copied
-//! (RFC 9700 §4.14.2): the whole session is revoked and the answer is `REFRESH_TOKEN_REUSED`
-//! (a client that races itself with the same token is treated the same way).
+//! refreshes exactly one rotates. Presenting a token that was already spent means it was copied
+//! (RFC 9700 §4.14.2): the whole session is revoked and the answer is `REFRESH_TOKEN_REUSED`.
+//!
+//! Except for the refresh grace (`OPERANT_REFRESH_REUSE_GRACE_SECS`): a client whose answer was
+//! lost retries with the token it still holds, and parallel refreshes of one token race. So the
+//! rotation keeps the successor pair, sealed with the master key, on the spent token; presenting
+//! the just-rotated token again within the window (its successor not yet spent) returns that
+//! same pair. After the window, or with an older token, it is reuse as before.
 //!
 //! Every revocation commits together with its NOTIFY (see `revocations`), which is what makes
 //! logout instant in every service.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use operant_platform::error::{ApiError, ErrorCode};
 use operant_platform::principal::ClientInfo;
+use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::UserPrincipal;
 use uuid::Uuid;
 
 use crate::error::{AuthError, AuthResult};
 use crate::repo::refresh_tokens;
 use crate::repo::sessions::{self as sessions_repo, NewSession, RevokeReason, SessionRow};
+use crate::reseal::REFRESH_SUCCESSORS;
 use crate::secrets;
 use crate::state::AuthState;
 
@@ -71,7 +81,8 @@ pub async fn open_session(state: &AuthState, user_id: Uuid, client: &ClientInfo)
     })
 }
 
-/// Consumes a refresh token and returns its successor pair.
+/// Consumes a refresh token and returns its successor pair (within the grace, the same pair
+/// again: see the module docs).
 pub async fn refresh(state: &AuthState, presented: &str) -> AuthResult<TokenPair> {
     let presented = presented.trim();
     if presented.is_empty() {
@@ -84,32 +95,67 @@ pub async fn refresh(state: &AuthState, presented: &str) -> AuthResult<TokenPair
     let successor = secrets::new_refresh_token();
     let new_hash = secrets::hash_token(&successor);
     let (expires_at, refresh_expires_in) = refresh_expiry(state);
+    let grace = state.settings.tokens.refresh_reuse_grace;
     let mut conn = state.conn().await?;
     if let Some(rotated) = refresh_tokens::rotate(&mut conn, &old_hash, &new_hash, expires_at).await? {
         drop(conn);
         let access = state.access_token(rotated.user_id, rotated.session_id).await?;
-        return Ok(TokenPair {
+        let pair = TokenPair {
             access_token: access.token,
             refresh_token: successor,
             expires_in: access.expires_in,
             refresh_expires_in,
-        });
+        };
+        if !grace.is_zero() {
+            // Before answering: a retry can only come after the answer was (or was not) received.
+            let sealed = Kept::new(&pair).seal(state, &old_hash)?;
+            refresh_tokens::keep_successor(&mut *state.conn().await?, &old_hash, &sealed).await?;
+        }
+        return Ok(pair);
     }
-    // Not rotated: find out why.
-    let Some(token) = refresh_tokens::inspect(&mut conn, &old_hash).await? else {
-        return Err(AuthError::InvalidRefreshToken);
+    // Not rotated: find out why. A parallel refresh that rotated this token may still be
+    // signing its access token; wait a little for the pair it keeps (without holding a
+    // connection, which that refresh may need).
+    let waiting_since = Instant::now();
+    let token = loop {
+        let Some(token) = refresh_tokens::inspect(&mut conn, &old_hash, grace.as_secs_f64()).await? else {
+            return Err(AuthError::InvalidRefreshToken);
+        };
+        let retry = token.used
+            && token.in_grace
+            && !token.session_revoked
+            && !token.session_expired
+            && token.user_active;
+        if !retry {
+            break token;
+        }
+        if let Some(sealed) = &token.successor_sealed {
+            tracing::info!(session_id = %token.session_id, "refresh retried within the grace: same successor returned");
+            return Kept::open(state, &old_hash, sealed).map(Kept::into_pair);
+        }
+        if waiting_since.elapsed() > KEEP_WAIT {
+            return Err(ApiError::database_unavailable(
+                "the refresh that rotated this token did not keep its successor",
+            )
+            .into());
+        }
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        conn = state.conn().await?;
     };
     if token.used {
         let revoked = conn
             .transaction::<_, AuthError, _>(async |conn| {
-                Ok(sessions_repo::revoke(
+                let revoked = sessions_repo::revoke(
                     conn,
                     None,
                     Some(token.session_id),
                     None,
                     RevokeReason::RefreshTokenReused,
                 )
-                .await?)
+                .await?;
+                refresh_tokens::forget_successors(conn, token.session_id).await?;
+                Ok(revoked)
             })
             .await?;
         if !revoked.is_empty() {
@@ -129,6 +175,92 @@ pub async fn refresh(state: &AuthState, presented: &str) -> AuthResult<TokenPair
     }
     // Changed between the two statements (for example revoked concurrently).
     Err(AuthError::InvalidRefreshToken)
+}
+
+/// How long a retry waits for the parallel refresh that rotated its token to keep the pair.
+const KEEP_WAIT: Duration = Duration::from_secs(2);
+
+/// The successor pair kept for the grace window. No `Debug`: it holds live tokens.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Kept {
+    refresh_token: String,
+    access_token: String,
+    /// Unix seconds, so that a retry reports the time left.
+    access_expires_at: i64,
+    refresh_expires_at: i64,
+}
+
+impl Kept {
+    fn new(pair: &TokenPair) -> Self {
+        let now = Utc::now().timestamp();
+        Self {
+            refresh_token: pair.refresh_token.clone(),
+            access_token: pair.access_token.clone(),
+            access_expires_at: now + pair.expires_in,
+            refresh_expires_at: now + pair.refresh_expires_in,
+        }
+    }
+
+    /// The row id of the spent token, as the re-seal names it (PostgreSQL's text of a bytea).
+    fn row_id(old_hash: &[u8]) -> String {
+        let mut id = String::from("\\x");
+        for b in old_hash {
+            id.push_str(&format!("{b:02x}"));
+        }
+        id
+    }
+
+    fn seal(&self, state: &AuthState, old_hash: &[u8]) -> AuthResult<Vec<u8>> {
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(self).map_err(AuthError::internal)?);
+        let row = Self::row_id(old_hash);
+        state.keyring.seal(&REFRESH_SUCCESSORS.aad(&row), &plain).map_err(AuthError::internal)
+    }
+
+    fn open(state: &AuthState, old_hash: &[u8], sealed: &[u8]) -> AuthResult<Self> {
+        let row = Self::row_id(old_hash);
+        let plain = state.keyring.open(&REFRESH_SUCCESSORS.aad(&row), sealed).map_err(AuthError::internal)?;
+        serde_json::from_slice(&plain).map_err(AuthError::internal)
+    }
+
+    fn into_pair(self) -> TokenPair {
+        let now = Utc::now().timestamp();
+        TokenPair {
+            access_token: self.access_token,
+            refresh_token: self.refresh_token,
+            expires_in: (self.access_expires_at - now).max(0),
+            refresh_expires_in: (self.refresh_expires_at - now).max(0),
+        }
+    }
+}
+
+async fn forget_expired(state: &AuthState, grace: f64) -> AuthResult<usize> {
+    let mut conn = state.conn().await?;
+    Ok(refresh_tokens::forget_expired_successors(&mut conn, grace).await?)
+}
+
+/// Drops, every grace window (at least every second, at most every minute), the kept successor
+/// pairs whose window has ended (those of successors rotated or sessions revoked since are
+/// dropped at once). Nothing to do without a grace.
+pub fn spawn_successor_sweep(state: Arc<AuthState>, shutdown: Shutdown) {
+    let window = state.settings.tokens.refresh_reuse_grace;
+    if window.is_zero() {
+        return;
+    }
+    let every = window.clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let grace = window.as_secs_f64();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = shutdown.wait() => return,
+            }
+            match forget_expired(&state, grace).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(rows = n, "dropped kept refresh successors past the grace"),
+                Err(e) => tracing::warn!(error = ?e, "could not drop kept refresh successors"),
+            }
+        }
+    });
 }
 
 /// Ends a session: the one of `refresh_token` when given, otherwise the caller's. Idempotent:

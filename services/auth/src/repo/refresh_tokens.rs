@@ -1,11 +1,14 @@
 //! `refresh_tokens`: SHA-256 hashes of opaque refresh tokens. A token is spent and its successor
 //! issued by ONE statement ([`rotate`]), so of two concurrent refreshes with the same token the
-//! row lock lets exactly one through. Spent tokens stay as evidence for reuse detection.
+//! row lock lets exactly one through. Spent tokens stay as evidence for reuse detection and
+//! point at their successor (`successor_hash`); for the refresh grace window a spent token also
+//! holds the successor pair sealed with the master key (`successor_sealed`, [`keep_successor`]),
+//! cleared when the successor is rotated ([`rotate`]) or the session revoked ([`forget_successors`]).
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Bytea, Nullable, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Bool, Bytea, Double, Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use operant_platform::db::Prepared;
 use uuid::Uuid;
@@ -38,7 +41,9 @@ pub struct Rotated {
 
 /// Spends `old_hash` and stores `new_hash` as its successor, in one statement. Succeeds only if
 /// the old token is unused and unexpired and its session is active and its user is active;
-/// otherwise nothing changes and `None` is returned (see [`inspect`] for why).
+/// otherwise nothing changes and `None` is returned (see [`inspect`] for why). The sealed pair
+/// kept by the old token's predecessor is dropped: that token is now two rotations back and a
+/// retry with it is reuse.
 pub async fn rotate(
     conn: &mut AsyncPgConnection,
     old_hash: &[u8],
@@ -48,12 +53,16 @@ pub async fn rotate(
     Prepared(
         diesel::sql_query(
             "WITH spent AS ( \
-               UPDATE refresh_tokens rt SET used_at = now() \
+               UPDATE refresh_tokens rt SET used_at = now(), successor_hash = $2 \
                WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND rt.expires_at > now() \
                  AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
                              WHERE s.id = rt.session_id AND s.revoked_at IS NULL \
                                AND s.expires_at > now() AND u.is_active) \
                RETURNING rt.session_id \
+             ), forgotten AS ( \
+               UPDATE refresh_tokens p SET successor_sealed = NULL \
+               WHERE p.successor_hash = $1 AND p.successor_sealed IS NOT NULL \
+                 AND EXISTS (SELECT 1 FROM spent) \
              ), touched AS ( \
                UPDATE sessions s SET last_used_at = now(), expires_at = greatest(s.expires_at, $3) \
                FROM spent WHERE s.id = spent.session_id AND s.revoked_at IS NULL \
@@ -92,20 +101,77 @@ pub struct TokenState {
     pub user_active: bool,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub used_at: Option<DateTime<Utc>>,
+    /// Spent less than the grace ago, and its successor not spent yet: the just-rotated token.
+    #[diesel(sql_type = Bool)]
+    pub in_grace: bool,
+    /// The sealed successor pair, only while [`Self::in_grace`].
+    #[diesel(sql_type = Nullable<Bytea>)]
+    pub successor_sealed: Option<Vec<u8>>,
 }
 
-pub async fn inspect(conn: &mut AsyncPgConnection, hash: &[u8]) -> QueryResult<Option<TokenState>> {
-    diesel::sql_query(
-        "SELECT rt.session_id, rt.used_at IS NOT NULL AS used, rt.expires_at <= now() AS expired, \
-                s.revoked_at IS NOT NULL AS session_revoked, s.expires_at <= now() AS session_expired, \
-                u.is_active AS user_active, rt.used_at \
-         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id \
-         WHERE rt.token_hash = $1",
+/// The state of a token; `grace_secs` is the refresh grace window.
+pub async fn inspect(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+    grace_secs: f64,
+) -> QueryResult<Option<TokenState>> {
+    // Prepared: a retry waiting for a parallel refresh runs it every 20 ms.
+    Prepared(
+        diesel::sql_query(
+            "SELECT rt.session_id, rt.used_at IS NOT NULL AS used, rt.expires_at <= now() AS expired, \
+                    s.revoked_at IS NOT NULL AS session_revoked, s.expires_at <= now() AS session_expired, \
+                    u.is_active AS user_active, rt.used_at, g.in_grace, \
+                    CASE WHEN g.in_grace THEN rt.successor_sealed END AS successor_sealed \
+             FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id \
+             LEFT JOIN refresh_tokens c ON c.token_hash = rt.successor_hash \
+             CROSS JOIN LATERAL (SELECT coalesce(rt.used_at > now() - make_interval(secs => $2) \
+                                                 AND c.used_at IS NULL, false) AS in_grace) g \
+             WHERE rt.token_hash = $1",
+        )
+        .bind::<Bytea, _>(hash)
+        .bind::<Double, _>(grace_secs),
     )
-    .bind::<Bytea, _>(hash)
     .get_result(conn)
     .await
     .optional()
+}
+
+/// Keeps the sealed successor pair on the token it replaced (`old_hash`), for the grace window.
+pub async fn keep_successor(
+    conn: &mut AsyncPgConnection,
+    old_hash: &[u8],
+    sealed: &[u8],
+) -> QueryResult<usize> {
+    Prepared(
+        diesel::sql_query("UPDATE refresh_tokens SET successor_sealed = $2 WHERE token_hash = $1")
+            .bind::<Bytea, _>(old_hash)
+            .bind::<Bytea, _>(sealed),
+    )
+    .execute(conn)
+    .await
+}
+
+/// Drops every sealed successor pair of a session (it was revoked: nothing may be returned).
+pub async fn forget_successors(conn: &mut AsyncPgConnection, session_id: Uuid) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::session_id.eq(session_id))
+            .filter(refresh_tokens::successor_sealed.is_not_null()),
+    )
+    .set(refresh_tokens::successor_sealed.eq(None::<Vec<u8>>))
+    .execute(conn)
+    .await
+}
+
+/// Drops the sealed successor pairs whose grace window ended more than `grace_secs` ago.
+pub async fn forget_expired_successors(conn: &mut AsyncPgConnection, grace_secs: f64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE refresh_tokens SET successor_sealed = NULL \
+         WHERE successor_sealed IS NOT NULL AND used_at <= now() - make_interval(secs => $1)",
+    )
+    .bind::<Double, _>(grace_secs)
+    .execute(conn)
+    .await
 }
 
 /// The session (and its user) a refresh token belongs to, whatever its state.
