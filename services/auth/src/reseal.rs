@@ -37,8 +37,16 @@ impl SealedColumn {
 pub const SIGNING_KEYS: SealedColumn =
     SealedColumn { table: "signing_keys", column: "private_key", key: "kid", key_type: "text" };
 
+/// `mail_outbox.body`: mail waiting for delivery (its link carries a one-time token).
+pub const MAIL_OUTBOX: SealedColumn = SealedColumn {
+    table: "mail_outbox",
+    column: operant_mail::outbox::BODY_COLUMN,
+    key: "id",
+    key_type: "uuid",
+};
+
 /// Every sealed column of the auth service.
-pub const SEALED_COLUMNS: &[SealedColumn] = &[SIGNING_KEYS];
+pub const SEALED_COLUMNS: &[SealedColumn] = &[SIGNING_KEYS, MAIL_OUTBOX];
 
 /// Rows per re-seal transaction.
 pub const BATCH: i64 = 100;
