@@ -279,3 +279,30 @@ async fn two_replicas_send_each_mail_once() {
     drop(replica);
     app.shutdown().await;
 }
+
+#[test]
+fn production_needs_smtp_unless_mail_is_disabled() {
+    let mut s = Settings::for_tests("postgres://unused");
+    s.environment = operant_platform::config::Environment::Production;
+    s.service_token = "a-production-service-token-of-40-characters".into();
+    s.tokens.bcrypt_cost = 10;
+    let err = s.validate().unwrap_err().to_string();
+    assert!(err.contains("OPERANT_SMTP_URL") && err.contains("OPERANT_MAIL=disabled"), "{err}");
+    s.mail.mode = MailMode::Disabled;
+    s.validate().unwrap();
+    s.mail = MailConfig {
+        mode: MailMode::Smtp,
+        smtp_url: Some("smtps://user:hunter2-secret@smtp.example.org".into()),
+        from: FROM.into(),
+    };
+    s.validate().unwrap();
+    // Neither the settings' Debug nor the mailer's shows the password.
+    assert!(!format!("{s:?}").contains("hunter2"));
+    operant_auth::mailer_for(&s).unwrap();
+    s.mail.mode = MailMode::Smtp;
+    s.mail.smtp_url = None;
+    assert!(s.validate().unwrap_err().to_string().contains("OPERANT_MAIL=smtp needs OPERANT_SMTP_URL"));
+    s.mail.smtp_url = Some("smtp://user:hunter2-secret@relay.example.org?tls=none".into());
+    let err = operant_auth::mailer_for(&s).err().unwrap().to_string();
+    assert!(err.contains("in the clear") && !err.contains("hunter2"), "{err}");
+}
