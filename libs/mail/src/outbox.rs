@@ -14,6 +14,8 @@
 //! transaction. Failures retry with exponential backoff (1 s doubling, ±20 % jitter, capped at
 //! [`MAX_BACKOFF`]) for as long as it takes: an SMTP outage loses nothing. A permanent SMTP
 //! rejection (5xx) is retried too, and marks the row failed on attempt [`PERMANENT_LIMIT`].
+//! Delivery is at least once: if marking a sent row fails (database gone), the lease runs out
+//! and the mail is sent again with the same `Message-ID`, which lets receivers spot it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -209,20 +211,18 @@ impl Outbox {
         error: &DeliveryError,
     ) -> anyhow::Result<bool> {
         let give_up = error.permanent && attempts >= PERMANENT_LIMIT;
-        let sql = if give_up {
-            format!("UPDATE {} SET failed_at = now(), body = NULL, last_error = $2 WHERE id = $1", self.table)
-        } else {
-            format!(
-                "UPDATE {} SET next_attempt_at = now() + make_interval(secs => $3), last_error = $2 WHERE id = $1",
-                self.table
-            )
-        };
-        diesel::sql_query(sql)
-            .bind::<SqlUuid, _>(id)
-            .bind::<Text, _>(&error.message)
-            .bind::<diesel::sql_types::Double, _>(secs(backoff(attempts)))
-            .execute(conn)
-            .await?;
+        diesel::sql_query(format!(
+            "UPDATE {} SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3), \
+             failed_at = CASE WHEN $4 THEN now() END, body = CASE WHEN $4 THEN NULL ELSE body END \
+             WHERE id = $1",
+            self.table
+        ))
+        .bind::<SqlUuid, _>(id)
+        .bind::<Text, _>(&error.message)
+        .bind::<diesel::sql_types::Double, _>(secs(backoff(attempts)))
+        .bind::<diesel::sql_types::Bool, _>(give_up)
+        .execute(conn)
+        .await?;
         Ok(give_up)
     }
 }

@@ -2,7 +2,8 @@
 //! installs it in `target/tools/mail/venv`): the verification mail arrives with both bodies, its
 //! Message-ID and sender, and its link verifies the address; a reset requested while the server
 //! is down succeeds at once and its mail arrives once the server is back; two replicas deliver
-//! each mail of a shared outbox exactly once.
+//! each mail of a shared outbox exactly once; a permanent rejection (550) fails the mail after
+//! three attempts.
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -277,6 +278,38 @@ async fn two_replicas_send_each_mail_once() {
     assert_eq!(outbox_state(&app).await, (0, N as i64, 0));
     smtp.stop().await;
     drop(replica);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_rejection_fails_the_mail_after_three_attempts() {
+    let smtp = Smtp::start().await;
+    let app = TestApp::spawn_with(|s| smtp.configure(s)).await;
+    let mut c = app.clients();
+    let (user, _) = c.user_with_tokens("rejected").await;
+    c.auth.request_password_reset(pb::RequestPasswordResetRequest { email: user.email }).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let row = loop {
+        let row = app
+            .sql()
+            .await
+            .query_one(
+                "SELECT attempts, failed_at IS NOT NULL, body IS NULL, last_error FROM mail_outbox",
+                &[],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, bool>(1) {
+            break row;
+        }
+        assert!(Instant::now() < deadline, "the rejected mail was not given up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(row.get::<_, i32>(0), 3);
+    assert!(row.get::<_, bool>(2), "the sealed body is dropped");
+    let last_error: String = row.get(3);
+    assert!(last_error.contains("550"), "{last_error}");
+    assert!(smtp.messages().is_empty());
     app.shutdown().await;
 }
 

@@ -2,7 +2,7 @@
 
     python3 smtp_sink.py HOST PORT DIR
 
-Accepts every message and writes it to DIR as <n>.json ({mail_from, rcpt_tos, from, to,
+Rejects recipients whose address starts with `rejected-` (550), accepts every other message and writes it to DIR as <n>.json ({mail_from, rcpt_tos, from, to,
 subject, message_id, content_type, text, html}) next to the raw <n>.eml, then prints
 "ready" once listening. Runs until stdin closes or SIGTERM.
 """
@@ -22,6 +22,13 @@ class Sink:
     def __init__(self, directory):
         self.directory = directory
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # Recipients named rejected-... get a permanent rejection.
+        if address.startswith("rejected-"):
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
