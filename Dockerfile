@@ -17,6 +17,7 @@ COPY proto/vendor proto/vendor
 COPY libs/platform/Cargo.toml libs/platform/
 COPY libs/devdb/Cargo.toml libs/devdb/
 COPY libs/seal/Cargo.toml libs/seal/
+COPY libs/mail/Cargo.toml libs/mail/
 COPY services/auth/Cargo.toml services/auth/
 COPY services/tenancy/Cargo.toml services/tenancy/
 COPY services/work/Cargo.toml services/work/
@@ -25,7 +26,7 @@ COPY libs/testkit/Cargo.toml libs/testkit/
 COPY apps/bench/Cargo.toml apps/bench/
 COPY gateway/Cargo.toml gateway/
 RUN set -eu; \
-    for d in proto libs/platform libs/devdb libs/seal services/auth services/tenancy services/work libs/testkit gateway; do \
+    for d in proto libs/platform libs/devdb libs/seal libs/mail services/auth services/tenancy services/work libs/testkit gateway; do \
         mkdir -p "$d/src" && : > "$d/src/lib.rs"; \
     done; \
     for d in apps/suite apps/bench; do \

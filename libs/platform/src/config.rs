@@ -140,7 +140,68 @@ pub struct Settings {
     /// `OPERANT_MASTER_KEY` / `OPERANT_MASTER_KEY_FILE` and `OPERANT_MASTER_KEY_PREVIOUS` /
     /// `_FILE`: the key that seals secrets at rest (see [`Settings::keyring`]).
     pub master_key: MasterKeyConfig,
+    /// `OPERANT_MAIL`, `OPERANT_SMTP_URL`, `OPERANT_MAIL_FROM`: how mail leaves the system.
+    pub mail: MailConfig,
 }
+
+/// How outgoing mail is delivered (`OPERANT_MAIL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailMode {
+    /// Over SMTP to `OPERANT_SMTP_URL` (the default when it is set).
+    Smtp,
+    /// Written to the log, link included (the default without a URL outside production).
+    Log,
+    /// Not delivered at all; only production says so explicitly.
+    Disabled,
+}
+
+/// Mail settings. `Debug` leaves out the SMTP URL, which may carry a password.
+#[derive(Clone)]
+pub struct MailConfig {
+    pub mode: MailMode,
+    /// `OPERANT_SMTP_URL`: `smtp://user:pass@host:587` (STARTTLS when offered), `smtps://...`
+    /// (implicit TLS) or `smtp://host:port?tls=none` (a local relay).
+    pub smtp_url: Option<String>,
+    /// `OPERANT_MAIL_FROM` (default `Operant <no-reply@localhost>`): the sender address.
+    pub from: String,
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("mode", &self.mode)
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<redacted>"))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+impl MailConfig {
+    /// Log mode, for tests and development.
+    pub fn log() -> Self {
+        MailConfig { mode: MailMode::Log, smtp_url: None, from: DEFAULT_MAIL_FROM.into() }
+    }
+
+    fn from_env() -> anyhow::Result<Self> {
+        let smtp_url = var("OPERANT_SMTP_URL");
+        let mode = match var("OPERANT_MAIL").as_deref() {
+            None if smtp_url.is_some() => MailMode::Smtp,
+            None => MailMode::Log,
+            Some("smtp") => MailMode::Smtp,
+            Some("log") => MailMode::Log,
+            Some("disabled") => MailMode::Disabled,
+            Some(other) => bail!("OPERANT_MAIL={other:?}: expected smtp, log or disabled"),
+        };
+        Ok(MailConfig {
+            mode,
+            smtp_url,
+            from: var("OPERANT_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
+        })
+    }
+}
+
+/// The sender when `OPERANT_MAIL_FROM` is not set.
+pub const DEFAULT_MAIL_FROM: &str = "Operant <no-reply@localhost>";
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
@@ -238,6 +299,7 @@ impl Settings {
             otlp_endpoint: var("OPERANT_OTLP_ENDPOINT"),
             shutdown_grace: Duration::from_secs(parse("OPERANT_SHUTDOWN_GRACE", 20u64)?),
             master_key: MasterKeyConfig::from_lookup(var)?,
+            mail: MailConfig::from_env()?,
         };
         settings.validate()?;
         Ok(settings)
@@ -286,6 +348,7 @@ impl Settings {
             otlp_endpoint: None,
             shutdown_grace: Duration::from_secs(5),
             master_key: MasterKeyConfig::random(),
+            mail: MailConfig::log(),
         }
     }
 
@@ -321,7 +384,16 @@ impl Settings {
                 bail!("OPERANT_OTLP_ENDPOINT over https:// needs OPERANT_TLS_CA to verify the collector");
             }
         }
+        if self.mail.mode == MailMode::Smtp && self.mail.smtp_url.is_none() {
+            bail!("OPERANT_MAIL=smtp needs OPERANT_SMTP_URL");
+        }
         if self.environment == Environment::Production {
+            if self.mail.mode == MailMode::Log {
+                bail!(
+                    "production needs OPERANT_SMTP_URL (mail would only be logged, without its links); \
+                     set OPERANT_MAIL=disabled to run without sending mail"
+                );
+            }
             if self.service_token == DEV_SERVICE_TOKEN || self.service_token.len() < 32 {
                 bail!(
                     "production needs OPERANT_SERVICE_TOKEN set to a random secret of at least 32 characters"

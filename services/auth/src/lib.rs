@@ -4,7 +4,7 @@
 //! Layers: `grpc` (transport) → `domain` (rules, one transaction) → `repo` (SQL per table).
 //! Cross-cutting pieces: `keys` (signing keys, rotation), `reseal` (the sealed columns and the
 //! master-key rotation), `revocations` (LISTEN/NOTIFY fan-out of logouts), `passwords` (bcrypt on
-//! the blocking pool), `mailer` (outgoing links).
+//! the blocking pool), `mailer` (outgoing links, through the `mail_outbox` and its worker).
 //!
 //! Token lifetimes: access tokens `OPERANT_ACCESS_TOKEN_TTL_SECS` (default 15 minutes), refresh
 //! tokens `OPERANT_REFRESH_TOKEN_TTL_SECS` (default 7 days, sliding with each rotation), email
@@ -28,7 +28,7 @@ mod validate;
 use std::sync::Arc;
 use std::time::Duration;
 
-use operant_platform::config::{Environment, Settings};
+use operant_platform::config::{Environment, MailMode, Settings};
 use operant_platform::db;
 use operant_platform::grpc::{ServerSpec, serve};
 use operant_platform::principal::{Access, Authenticator, default_access};
@@ -42,7 +42,7 @@ use tokio::sync::Notify;
 use tonic::service::Routes;
 
 pub use keys::{UnusableKey, rotate_signing_key};
-pub use mailer::{Email, EmailKind, LogMailer, Mailer};
+pub use mailer::{Email, EmailKind, LogMailer, Mailer, SmtpMail};
 pub use reseal::{BATCH as RESEAL_BATCH, SEALED_COLUMNS, SealedColumn, rotate_master_key};
 
 use crate::keys::KeyStore;
@@ -67,11 +67,28 @@ pub fn access_policy(path: &str) -> Access {
     if PUBLIC.contains(&path) { Access::Public } else { default_access(path) }
 }
 
-/// Serves the auth gRPC services on `listener` until `shutdown` fires, with the development
-/// mailer (links are logged).
+/// Serves the auth gRPC services on `listener` until `shutdown` fires, with the mailer the
+/// settings choose ([`mailer_for`]).
 pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
-    let mailer = LogMailer { reveal_links: settings.environment != Environment::Production };
-    run_with_mailer(settings, listener, shutdown, Arc::new(mailer)).await
+    let mailer = mailer_for(&settings)?;
+    run_with_mailer(settings, listener, shutdown, mailer).await
+}
+
+/// The mailer of `OPERANT_MAIL`: SMTP to `OPERANT_SMTP_URL` from `OPERANT_MAIL_FROM`, the log
+/// (links only outside production), or nothing (`disabled`). A malformed URL or sender fails here.
+pub fn mailer_for(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
+    let reveal_links = settings.environment != Environment::Production;
+    Ok(match (settings.mail.mode, &settings.mail.smtp_url) {
+        (MailMode::Smtp, Some(url)) => {
+            let target = operant_mail::SmtpTarget::parse(url)?;
+            operant_mail::smtp::check_plaintext_credentials(&target)?;
+            tracing::info!(smtp = ?target, from = %settings.mail.from, "mail goes out over SMTP");
+            Arc::new(SmtpMail(operant_mail::SmtpMailer::new(&target, &settings.mail.from)?))
+        }
+        (MailMode::Smtp, None) => anyhow::bail!("OPERANT_MAIL=smtp needs OPERANT_SMTP_URL"),
+        (MailMode::Log, _) => Arc::new(LogMailer { reveal_links }),
+        (MailMode::Disabled, _) => Arc::new(LogMailer { reveal_links: false }),
+    })
 }
 
 /// [`run`] with a chosen mailer (tests capture emails this way).
@@ -117,13 +134,16 @@ pub async fn run_with_mailer(
     let _ = tokio::time::timeout(Duration::from_secs(5), listener_ready.notified()).await;
 
     let dummy_hash = passwords::dummy_hash(settings.tokens.bcrypt_cost).await?;
+    let outbox = operant_mail::Outbox::new("mail_outbox", Arc::new(settings.keyring()?));
+    let mail = operant_mail::Worker::new(outbox, pool.clone(), Arc::new(mailer::Delivery(mailer)));
+    mail.clone().spawn(shutdown.clone());
     let state = Arc::new(AuthState {
         pool: pool.clone(),
         settings: settings.clone(),
         keys,
         verifier: verifier.clone(),
         hub,
-        mailer,
+        mail,
         keyring,
         dummy_hash,
     });

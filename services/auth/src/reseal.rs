@@ -46,8 +46,16 @@ pub const REFRESH_SUCCESSORS: SealedColumn = SealedColumn {
     key_type: "bytea",
 };
 
+/// `mail_outbox.body`: mail waiting for delivery (its link carries a one-time token).
+pub const MAIL_OUTBOX: SealedColumn = SealedColumn {
+    table: "mail_outbox",
+    column: operant_mail::outbox::BODY_COLUMN,
+    key: "id",
+    key_type: "uuid",
+};
+
 /// Every sealed column of the auth service.
-pub const SEALED_COLUMNS: &[SealedColumn] = &[SIGNING_KEYS, REFRESH_SUCCESSORS];
+pub const SEALED_COLUMNS: &[SealedColumn] = &[SIGNING_KEYS, REFRESH_SUCCESSORS, MAIL_OUTBOX];
 
 /// Rows per re-seal transaction.
 pub const BATCH: i64 = 100;

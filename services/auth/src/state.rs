@@ -1,5 +1,5 @@
 //! What every request handler shares: the pool, settings, keys, verifier, revocation hub and
-//! mailer.
+//! mail outbox worker.
 
 use std::sync::Arc;
 
@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use crate::error::AuthResult;
 use crate::keys::KeyStore;
-use crate::mailer::Mailer;
 use crate::revocations::RevocationHub;
 
 pub struct AuthState {
@@ -21,7 +20,8 @@ pub struct AuthState {
     pub keys: Arc<KeyStore>,
     pub verifier: Arc<TokenVerifier>,
     pub hub: RevocationHub,
-    pub mailer: Arc<dyn Mailer>,
+    /// The `mail_outbox` worker of this replica (write mail with its outbox, then hint it).
+    pub mail: operant_mail::Worker,
     /// The master key (and the previous one), sealing the refresh grace successors.
     pub keyring: Keyring,
     /// bcrypt hash verified against for unknown emails (equal timing).

@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use operant_platform::config::{Environment, Settings};
+use operant_platform::config::{Environment, MailMode, Settings};
 use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::AccessClaims;
 use operant_proto::auth::v1 as pb;
@@ -158,6 +158,8 @@ async fn production_refuses_to_start_without_the_master_key_that_sealed_the_keys
         s.environment = Environment::Production;
         s.service_token = "a-production-service-token-of-40-characters".into();
         s.tokens.bcrypt_cost = 10;
+        // Production refuses to start without a mail transport unless mail is disabled.
+        s.mail.mode = MailMode::Disabled;
     };
 
     // Without a key: no keyring, and auth refuses to start with the documented error.

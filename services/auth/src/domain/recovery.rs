@@ -1,15 +1,16 @@
 //! Email verification and password reset with single-use, expiring tokens (stored hashed).
 //!
-//! Links are delivered by the [`Mailer`](crate::mailer::Mailer) after the token is committed.
-//! A password reset request answers the same way whether or not the account exists, and sends
-//! its email in the background so that timing does not tell either.
+//! The mail carrying a link is written to the outbox in the same transaction as its token
+//! ([`crate::mailer::write`]) and delivered by the outbox worker after the commit, so a mail
+//! server that is down neither fails nor slows the request. A password reset request answers
+//! the same way whether or not the account exists.
 
 use chrono::Utc;
 use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
 use crate::error::{AuthError, AuthResult};
-use crate::mailer::{Email, EmailKind};
+use crate::mailer::{self, EmailKind};
 use crate::passwords;
 use crate::repo::one_time_tokens::{self, Purpose};
 use crate::repo::sessions::{self as sessions_repo, RevokeReason};
@@ -23,18 +24,29 @@ pub const VERIFICATION_TTL: chrono::Duration = chrono::Duration::hours(24);
 /// Lifetime of a password reset link.
 pub const RESET_TTL: chrono::Duration = chrono::Duration::hours(1);
 
-/// Stores a new token for `user` and returns the link carrying it.
-async fn issue(state: &AuthState, user_id: Uuid, purpose: Purpose) -> AuthResult<String> {
-    let (ttl, path) = match purpose {
-        Purpose::EmailVerification => (VERIFICATION_TTL, "verify-email"),
-        Purpose::PasswordReset => (RESET_TTL, "reset-password"),
+/// Stores a new token for `user` and, in the same transaction, the mail carrying its link;
+/// then wakes this replica's outbox worker.
+async fn issue(state: &AuthState, user: &UserRow, purpose: Purpose) -> AuthResult<()> {
+    let (ttl, path, kind) = match purpose {
+        Purpose::EmailVerification => (VERIFICATION_TTL, "verify-email", EmailKind::VerifyEmail),
+        Purpose::PasswordReset => (RESET_TTL, "reset-password", EmailKind::ResetPassword),
     };
     let token = secrets::random_token();
-    let mut conn = state.conn().await?;
-    one_time_tokens::insert(&mut conn, &secrets::hash_token(&token), user_id, purpose, Utc::now() + ttl)
-        .await?;
     let base = state.settings.public_url.trim_end_matches('/');
-    Ok(format!("{base}/{path}?token={token}"))
+    let link = format!("{base}/{path}?token={token}");
+    let mut conn = state.conn().await?;
+    let outbox = state.mail.outbox();
+    let id = conn
+        .transaction::<_, AuthError, _>(async |conn| {
+            one_time_tokens::insert(conn, &secrets::hash_token(&token), user.id, purpose, Utc::now() + ttl)
+                .await?;
+            mailer::write(conn, outbox, &user.email, kind, link)
+                .await
+                .map_err(|e| AuthError::internal(format!("writing the mail: {e:#}")))
+        })
+        .await?;
+    state.mail.hint(id);
+    Ok(())
 }
 
 /// Consumes a token inside a transaction; `INVALID_TOKEN` or `ONE_TIME_TOKEN_EXPIRED` otherwise.
@@ -68,17 +80,7 @@ pub async fn request_email_verification(state: &AuthState, user_id: Uuid) -> Aut
     if user.email_verified {
         return Ok(());
     }
-    let link = issue(state, user.id, Purpose::EmailVerification).await?;
-    let email = Email {
-        to: user.email.clone(),
-        kind: EmailKind::VerifyEmail,
-        subject: "Verify your email address".to_owned(),
-        body: format!(
-            "Confirm your email address for Operant by opening this link within 24 hours:\n{link}\n"
-        ),
-        link,
-    };
-    state.mailer.send(email).await.map_err(|e| AuthError::internal(format!("sending email: {e:#}")))
+    issue(state, &user, Purpose::EmailVerification).await
 }
 
 pub async fn confirm_email_verification(state: &AuthState, token: &str) -> AuthResult<UserRow> {
@@ -102,20 +104,7 @@ pub async fn request_password_reset(state: &AuthState, email: &str) -> AuthResul
         tracing::debug!("password reset requested for an unknown or inactive account");
         return Ok(());
     };
-    let link = issue(state, user.id, Purpose::PasswordReset).await?;
-    let message = Email {
-        to: user.email,
-        kind: EmailKind::ResetPassword,
-        subject: "Reset your password".to_owned(),
-        body: format!("Set a new Operant password by opening this link within 1 hour:\n{link}\n"),
-        link,
-    };
-    let mailer = state.mailer.clone();
-    tokio::spawn(async move {
-        if let Err(e) = mailer.send(message).await {
-            tracing::error!(error = %format!("{e:#}"), "could not send a password reset email");
-        }
-    });
+    issue(state, &user, Purpose::PasswordReset).await?;
     Ok(())
 }
 
