@@ -18,32 +18,54 @@ use tokio::process::{Child, Command};
 
 const FROM: &str = "Operant Test <mail@operant.test>";
 
-/// The Python with aiosmtpd: `OPERANT_TEST_PYTHON`, the CI venv, or `python3`.
+fn has_aiosmtpd(python: &Path) -> bool {
+    std::process::Command::new(python)
+        .args(["-c", "import aiosmtpd"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The Python with aiosmtpd: `OPERANT_TEST_PYTHON`, the venv in `target/tools/mail/venv`, or
+/// `python3`. Without one the venv is made here (aiosmtpd from PyPI), under a file lock so that
+/// parallel test processes install it once: `cargo nextest run` needs nothing installed first
+/// but `python3` with its `venv` module (`.ci/run` prepares the same venv up front).
 fn python() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let venv_python = target.join("tools/mail/venv/bin/python");
     let candidates = [
         std::env::var_os("OPERANT_TEST_PYTHON").map(PathBuf::from),
-        Some(target.join("tools/mail/venv/bin/python")),
+        Some(venv_python.clone()),
         Some(PathBuf::from("python3")),
     ];
-    for python in candidates.into_iter().flatten() {
-        let ok = std::process::Command::new(&python)
-            .args(["-c", "import aiosmtpd"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            return python;
-        }
+    if let Some(python) = candidates.iter().flatten().find(|p| has_aiosmtpd(p)) {
+        return python.clone();
     }
-    panic!(
-        "the mail tests need Python with aiosmtpd: run `python3 -m venv target/tools/mail/venv && \
-         target/tools/mail/venv/bin/pip install aiosmtpd` (what .ci/run does), or point \
-         OPERANT_TEST_PYTHON at a python3 that has it"
-    );
+    let tools = target.join("tools/mail");
+    std::fs::create_dir_all(&tools).expect("create target/tools/mail");
+    let lock = std::fs::File::create(tools.join("install.lock")).expect("create the install lock");
+    lock.lock().expect("lock the aiosmtpd install");
+    if !has_aiosmtpd(&venv_python) {
+        let run = |program: &Path, args: &[&str]| {
+            let status = std::process::Command::new(program).args(args).status();
+            assert!(
+                status.as_ref().is_ok_and(|s| s.success()),
+                "the mail tests need Python with aiosmtpd; `{} {}` failed ({status:?}): install \
+                 python3 with its venv module (Debian: python3-venv), or point \
+                 OPERANT_TEST_PYTHON at a python3 that has aiosmtpd",
+                program.display(),
+                args.join(" ")
+            );
+        };
+        let venv = tools.join("venv");
+        run(Path::new("python3"), &["-m", "venv", venv.to_str().expect("utf-8 path")]);
+        run(&venv.join("bin/pip"), &["install", "--quiet", "--disable-pip-version-check", "aiosmtpd==1.4.6"]);
+    }
+    assert!(has_aiosmtpd(&venv_python), "aiosmtpd did not install into {}", venv_python.display());
+    venv_python
 }
 
 /// The SMTP server: received messages land in `dir` as JSON.
