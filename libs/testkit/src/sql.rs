@@ -37,3 +37,17 @@ pub async fn rows(db: &tokio_postgres::Client, table: &str) -> Vec<String> {
     let sql = format!("SELECT t::text FROM \"{table}\" t ORDER BY 1");
     db.query(&sql, &[]).await.expect("read a table").iter().map(|r| r.get(0)).collect()
 }
+
+/// How many unspent refresh tokens the sessions of `user_id` have (one per live session).
+pub async fn live_refresh_tokens(app: &crate::TestApp, user_id: &str) -> i64 {
+    app.sql()
+        .await
+        .query_one(
+            "SELECT count(*) FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id \
+             WHERE s.user_id = $1::text::uuid AND rt.used_at IS NULL",
+            &[&user_id],
+        )
+        .await
+        .expect("count live refresh tokens")
+        .get(0)
+}

@@ -54,19 +54,6 @@ async fn race(
     (user.id, futures::future::join_all(attempts).await)
 }
 
-async fn live_tokens(app: &TestApp, user_id: &str) -> i64 {
-    app.sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id \
-             WHERE s.user_id = $1::text::uuid AND rt.used_at IS NULL",
-            &[&user_id],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
-
 /// Within the refresh grace (issue 14), parallel refreshes of one token all get the one
 /// successor: the token is rotated once and the family has one live token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,7 +65,7 @@ async fn concurrent_refreshes_rotate_once_and_share_the_successor() {
         let successors: std::collections::HashSet<String> =
             results.into_iter().map(|r| r.unwrap().into_inner().tokens.unwrap().refresh_token).collect();
         assert_eq!(successors.len(), 1, "{parallel} parallel refreshes");
-        assert_eq!(live_tokens(&app, &user_id).await, 1, "{parallel} parallel refreshes");
+        assert_eq!(sql::live_refresh_tokens(&app, &user_id).await, 1, "{parallel} parallel refreshes");
     }
     app.shutdown().await;
 }

@@ -32,20 +32,6 @@ async fn kept(app: &TestApp, user_id: &str) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// How many unspent refresh tokens the user's sessions have.
-async fn live_tokens(app: &TestApp, user_id: &str) -> i64 {
-    app.sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id \
-             WHERE s.user_id = $1::text::uuid AND rt.used_at IS NULL",
-            &[&user_id],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_within_the_grace_returns_the_same_pair_which_keeps_working() {
     let app = TestApp::spawn().await;
@@ -69,7 +55,7 @@ async fn a_retry_within_the_grace_returns_the_same_pair_which_keeps_working() {
     let third = c.refresh(&second.refresh_token).await.unwrap();
     assert_ne!(third.refresh_token, second.refresh_token);
     assert_eq!(c.me(&third.access_token).await.unwrap().id, user.id);
-    assert_eq!(live_tokens(&app, &user.id).await, 1);
+    assert_eq!(sql::live_refresh_tokens(&app, &user.id).await, 1);
     c.refresh(&third.refresh_token).await.unwrap();
     app.shutdown().await;
 }
@@ -96,7 +82,7 @@ async fn parallel_refreshes_of_one_token_all_get_the_one_successor() {
             assert_eq!(p.access_token, successor.access_token, "{parallel} parallel refreshes");
         }
         // The family still has exactly one live successor, and it keeps working.
-        assert_eq!(live_tokens(&app, &user.id).await, 1);
+        assert_eq!(sql::live_refresh_tokens(&app, &user.id).await, 1);
         assert_eq!(c.me(&successor.access_token).await.unwrap().id, user.id);
         let next = c.refresh(&successor.refresh_token).await.unwrap();
         assert_eq!(c.me(&next.access_token).await.unwrap().id, user.id);
