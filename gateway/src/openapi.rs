@@ -47,11 +47,11 @@ error_set!(
 );
 error_set!(
     /// Organization-scoped route (tenant from `X-Organization-Id` or the path).
-    TenantErrors = [TENANT, PARAMS, UPSTREAM]
+    TenantErrors = [USER, TENANT, PARAMS, UPSTREAM]
 );
 error_set!(
     /// Organization-scoped route with a JSON body.
-    TenantJsonErrors = [TENANT, JSON_BODY, PARAMS, UPSTREAM]
+    TenantJsonErrors = [USER, TENANT, JSON_BODY, PARAMS, UPSTREAM]
 );
 error_set!(
     /// Only upstream failures.

@@ -28,23 +28,8 @@ pub const USER: [ErrorCode; 11] = [
 ];
 /// A path or query parameter can be invalid.
 pub const PARAMS: [ErrorCode; 1] = [ValidationError];
-/// An organization-scoped route: the tenant header, the caller's token, the membership.
-pub const TENANT: [ErrorCode; 14] = [
-    OrganizationRequired,
-    InvalidOrganizationId,
-    TokenMissing,
-    TokenMalformed,
-    TokenAlgorithmNotAllowed,
-    TokenUnknownKey,
-    TokenSignatureInvalid,
-    TokenWrongAudience,
-    TokenWrongIssuer,
-    TokenExpired,
-    TokenNotYetValid,
-    TokenWrongType,
-    TokenRevoked,
-    NotAMember,
-];
+/// An organization-scoped route adds to [`USER`]: the tenant header and the membership.
+pub const TENANT: [ErrorCode; 3] = [OrganizationRequired, InvalidOrganizationId, NotAMember];
 /// Any route: a bug, an unreachable service or database, a service too slow.
 pub const UPSTREAM: [ErrorCode; 4] =
     [InternalError, DatabaseUnavailable, ServiceUnavailable, UpstreamTimeout];
