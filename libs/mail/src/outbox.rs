@@ -70,7 +70,7 @@ pub trait Deliver: Send + Sync + 'static {
 }
 
 /// A mail to write to the outbox.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewMail {
     pub kind: String,
     pub to: String,
@@ -78,6 +78,16 @@ pub struct NewMail {
     pub text: String,
     pub html: String,
     pub link: Option<String>,
+}
+
+impl std::fmt::Debug for NewMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Like `Mail`'s: the bodies and the link carry a one-time token.
+        f.debug_struct("NewMail")
+            .field("kind", &self.kind)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Serialize, Deserialize)]
