@@ -57,8 +57,7 @@ struct Ids {
     task: String,
     session: String,
     member: User,
-    outsider: User,
-    /// A pending invitation of the outsider.
+    /// A pending invitation of an outsider.
     invitation: String,
 }
 
@@ -419,7 +418,7 @@ async fn faults_bad_input_corpus_on_every_route() {
         .to_owned();
     let sessions = api.call(Method::GET, "/api/v1/auth/sessions", &user, None, None, 200).await;
     let session = sessions[0]["id"].as_str().unwrap().to_owned();
-    let ids = Ids { org: org.clone(), project, task, session, member, outsider, invitation };
+    let ids = Ids { org: org.clone(), project, task, session, member, invitation };
 
     let doc: Value = http.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
     let ops = operations(&doc);
