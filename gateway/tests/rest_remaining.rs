@@ -97,12 +97,20 @@ async fn plans_features_audit_log_and_ownership() {
         .expect("upgrade");
     assert_eq!(expect_json(r, 200).await["plan"], "PRO");
     let r = api
-        .authed(Method::POST, &format!("{base}/members"), &token)
+        .authed(Method::POST, &format!("{base}/invitations"), &token)
         .json(&json!({"email": "heir@example.com", "role": "ADMIN"}))
         .send()
         .await
-        .expect("add");
+        .expect("invite");
     expect_json(r, 201).await;
+    let mailed = app.mailbox().wait_for("heir@example.com", 1).await;
+    let r = api
+        .authed(Method::POST, "/api/v1/invitations/accept", &access(&heir_tokens))
+        .json(&json!({"token": operant_testkit::token_of(mailed.link.as_deref().expect("link"))}))
+        .send()
+        .await
+        .expect("accept");
+    expect_json(r, 200).await;
     let heir_id = heir["id"].as_str().expect("id");
 
     // Only the owner transfers ownership; afterwards the heir is OWNER and the old owner ADMIN.
@@ -127,7 +135,7 @@ async fn plans_features_audit_log_and_ownership() {
     let log = expect_json(r, 200).await;
     let actions: Vec<&str> =
         log["items"].as_array().expect("items").iter().filter_map(|e| e["action"].as_str()).collect();
-    for action in ["plan.changed", "member.added", "ownership.transferred"] {
+    for action in ["plan.changed", "invitation.created", "invitation.accepted", "ownership.transferred"] {
         assert!(actions.contains(&action), "{action} missing from {actions:?}");
     }
     // Newest first.

@@ -48,23 +48,39 @@ async fn organizations_and_members() {
     assert_eq!(list["skip"], 0);
     assert_eq!(list["items"][0]["slug"], "acme");
 
+    // The deprecated members route invites, and answers alike for a registered address and an
+    // unregistered one (it no longer tells which).
     let r = api
         .authed(Method::POST, &format!("/api/v1/organizations/{org_id}/members"), &token)
         .json(&json!({"email": "bob@example.com", "role": "MEMBER"}))
         .send()
         .await
         .expect("add member");
-    let member = expect_json(r, 201).await;
-    assert_eq!(member["role"], "MEMBER");
-    assert_eq!(member["user_id"], bob["id"]);
-
+    let invited = expect_json(r, 201).await;
+    assert_eq!((&invited["role"], &invited["status"]), (&json!("MEMBER"), &json!("PENDING")));
     let r = api
         .authed(Method::POST, &format!("/api/v1/organizations/{org_id}/members"), &token)
         .json(&json!({"email": "nobody@example.com", "role": "MEMBER"}))
         .send()
         .await
         .expect("add unknown");
-    expect_error(r, 404, "USER_NOT_FOUND").await;
+    let unknown = expect_json(r, 201).await;
+    let keys = |v: &Value| v.as_object().expect("object").keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&invited), keys(&unknown));
+    assert_eq!(unknown["status"], "PENDING");
+    // Bob accepts with the mailed token.
+    let token_of_bob = operant_testkit::token_of(
+        app.mailbox().wait_for("bob@example.com", 1).await.link.as_deref().expect("link"),
+    );
+    let r = api
+        .authed(Method::POST, "/api/v1/invitations/accept", &access(&bob_tokens))
+        .json(&json!({"token": token_of_bob}))
+        .send()
+        .await
+        .expect("accept");
+    let joined = expect_json(r, 200).await;
+    assert_eq!(joined["member"]["role"], "MEMBER");
+    assert_eq!(joined["member"]["user_id"], bob["id"]);
 
     let members = expect_json(
         api.authed(Method::GET, &format!("/api/v1/organizations/{org_id}/members"), &token)

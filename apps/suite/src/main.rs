@@ -78,7 +78,8 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::RotateMasterKey => {
-                let resealed = operant_auth::rotate_master_key(&settings).await?;
+                let columns = [operant_auth::SEALED_COLUMNS, operant_tenancy::SEALED_COLUMNS].concat();
+                let resealed = operant_platform::sealed::rotate_master_key(&settings, &columns).await?;
                 let key_id = settings.keyring()?.current_id();
                 println!(
                     "re-sealed {resealed} values: every sealed value is sealed with master key {key_id}; \

@@ -61,14 +61,6 @@ impl From<pb::Organization> for OrganizationResponse {
     }
 }
 
-/// `POST /organizations/{id}/members`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct AddMemberBody {
-    /// Email of an existing user.
-    pub email: String,
-    pub role: Role,
-}
-
 /// `PATCH /organizations/{id}/members/{user_id}`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateMemberBody {
@@ -165,7 +157,7 @@ impl From<pb::Feature> for FeatureResponse {
 pub struct AuditEventResponse {
     pub id: String,
     pub actor_id: String,
-    #[schema(example = "member.added")]
+    #[schema(example = "invitation.accepted")]
     pub action: String,
     pub target_type: String,
     pub target_id: String,
@@ -192,4 +184,66 @@ impl From<pb::AuditEvent> for AuditEventResponse {
             created_at: timestamp_or_epoch(e.created_at),
         }
     }
+}
+
+proto_enum! {
+    /// Where an invitation stands (`EXPIRED`: pending past `expires_at`).
+    InvitationStatus => pb::InvitationStatus {
+        Pending = Pending, Accepted = Accepted, Declined = Declined, Revoked = Revoked, Expired = Expired
+    }
+}
+
+/// `POST /organizations/{id}/invitations` (and the deprecated `POST .../members`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateInvitationBody {
+    /// The address to invite (it need not have an account).
+    #[schema(example = "bob@example.com")]
+    pub email: String,
+    /// `ADMIN` or `MEMBER` (ownership is transferred, never invited).
+    pub role: Role,
+}
+
+/// `POST /invitations/accept`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AcceptInvitationBody {
+    /// The `token` of the mailed link `/accept-invitation?token=…`.
+    pub token: String,
+}
+
+/// An invitation. The same shape whether or not the address has an account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationResponse {
+    pub id: String,
+    pub organization_id: String,
+    pub organization_name: String,
+    pub email: String,
+    pub role: Option<Role>,
+    pub status: Option<InvitationStatus>,
+    /// UUID of the user who invited.
+    pub invited_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<pb::Invitation> for InvitationResponse {
+    fn from(i: pb::Invitation) -> Self {
+        Self {
+            id: i.id,
+            organization_id: i.organization_id,
+            organization_name: i.organization_name,
+            email: i.email,
+            role: Role::from_proto(i.role),
+            status: InvitationStatus::from_proto(i.status),
+            invited_by: i.invited_by,
+            created_at: timestamp_or_epoch(i.created_at),
+            expires_at: timestamp_or_epoch(i.expires_at),
+        }
+    }
+}
+
+/// An accepted invitation and the caller's new membership.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcceptedInvitationResponse {
+    pub invitation: InvitationResponse,
+    pub member: MemberResponse,
 }

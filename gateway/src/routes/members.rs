@@ -13,13 +13,17 @@ use utoipa_axum::routes;
 use super::required;
 use crate::error::{ApiErrorBody, HttpResult};
 use crate::extract::{JsonBody, PathParams, QueryParams};
-use crate::models::tenancy::{AddMemberBody, MemberResponse, TransferOwnershipBody, UpdateMemberBody};
+use crate::models::tenancy::{
+    CreateInvitationBody, InvitationResponse, MemberResponse, TransferOwnershipBody, UpdateMemberBody,
+};
 use crate::openapi::{TenantErrors, TenantJsonErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;
 
-/// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).
+/// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`;
+/// `#[deprecated]` on a handler marks its operation `deprecated`).
+#[allow(deprecated)]
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, add))
@@ -49,28 +53,30 @@ pub async fn list(
     Ok(Json(Page::new(response.members, response.page, &page)))
 }
 
-/// Adds an existing user by email (ADMIN+; OWNER to add an OWNER).
+/// Deprecated alias of `POST /organizations/{id}/invitations`: invites the address (it no
+/// longer adds anyone directly, and never tells whether an address has an account).
 #[utoipa::path(post, path = "/api/v1/organizations/{id}/members", tag = "members", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "Organization id")), request_body = AddMemberBody,
+    params(("id" = uuid::Uuid, Path, description = "Organization id")), request_body = CreateInvitationBody,
     responses(
         TenantJsonErrors,
-        (status = 201, description = "The new member", body = MemberResponse),
+        (status = 201, description = "The invitation (status PENDING)", body = InvitationResponse),
         (status = 403, description = "`NOT_A_MEMBER` / `INSUFFICIENT_ROLE` / `PLAN_LIMIT_REACHED`", body = ApiErrorBody),
-        (status = 404, description = "`USER_NOT_FOUND`", body = ApiErrorBody),
-        (status = 409, description = "`ALREADY_A_MEMBER`", body = ApiErrorBody),
+        (status = 409, description = "`ALREADY_MEMBER` / `INVITATION_PENDING`", body = ApiErrorBody),
     ))]
+#[deprecated = "use POST /api/v1/organizations/{id}/invitations"]
 pub async fn add(
     State(state): State<AppState>,
     fwd: Forward,
     path: PathParams,
-    body: JsonBody<AddMemberBody>,
-) -> HttpResult<(StatusCode, Json<MemberResponse>)> {
+    body: JsonBody<CreateInvitationBody>,
+) -> HttpResult<(StatusCode, Json<InvitationResponse>)> {
     let organization_id = path.uuid("id")?.to_string();
     let b = body.value;
     let request = pb::AddMemberRequest { organization_id, email: b.email, role: b.role.to_proto() };
+    #[allow(deprecated)]
     let response =
         state.upstream().call(client(&state).add_member(fwd.request(state.upstream(), request))).await?;
-    Ok((StatusCode::CREATED, Json(required(response.member, "member")?.into())))
+    Ok((StatusCode::CREATED, Json(required(response.invitation, "invitation")?.into())))
 }
 
 /// Changes a member's role (ADMIN+; OWNER for owners).

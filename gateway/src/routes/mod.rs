@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod invitations;
 pub mod members;
 pub mod organizations;
 pub mod projects;
@@ -31,6 +32,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(users::router())
         .merge(organizations::router())
         .merge(members::router())
+        .merge(invitations::router())
         .merge(subscription::router())
         .merge(projects::router())
         .merge(tasks::router())

@@ -128,6 +128,9 @@ pub struct Settings {
     pub max_connections: usize,
     /// `OPERANT_PUBLIC_URL` (default http://localhost:8000): base of links in emails.
     pub public_url: String,
+    /// `OPERANT_INVITATION_TTL_SECS` (default 604800, 7 days): how long an invitation's mailed
+    /// token works (a resend starts it again).
+    pub invitation_ttl: Duration,
     /// `OPERANT_LOG_FORMAT`: `text` (default) or `json`.
     pub log_json: bool,
     /// `OPERANT_OTLP_ENDPOINT`: an OTLP/gRPC collector (`http://collector:4317`) that receives
@@ -291,6 +294,7 @@ impl Settings {
             header_read_timeout: millis("OPERANT_HEADER_READ_TIMEOUT_MS", 10_000)?,
             max_connections: parse("OPERANT_MAX_CONNECTIONS", 10_000)?,
             public_url: var("OPERANT_PUBLIC_URL").unwrap_or_else(|| "http://localhost:8000".into()),
+            invitation_ttl: Duration::from_secs(parse("OPERANT_INVITATION_TTL_SECS", 604_800u64)?),
             log_json: match var("OPERANT_LOG_FORMAT").as_deref() {
                 None | Some("text") => false,
                 Some("json") => true,
@@ -344,6 +348,7 @@ impl Settings {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 10_000,
             public_url: "http://localhost:8000".into(),
+            invitation_ttl: Duration::from_secs(604_800),
             log_json: false,
             otlp_endpoint: None,
             shutdown_grace: Duration::from_secs(5),
@@ -384,6 +389,9 @@ impl Settings {
                 bail!("OPERANT_OTLP_ENDPOINT over https:// needs OPERANT_TLS_CA to verify the collector");
             }
         }
+        if self.invitation_ttl.is_zero() {
+            bail!("OPERANT_INVITATION_TTL_SECS must be at least 1");
+        }
         if self.mail.mode == MailMode::Smtp && self.mail.smtp_url.is_none() {
             bail!("OPERANT_MAIL=smtp needs OPERANT_SMTP_URL");
         }
@@ -407,8 +415,8 @@ impl Settings {
         Ok(())
     }
 
-    /// The master keys that seal secrets at rest, for the processes that store secrets (auth
-    /// and the key commands; the others never need the key). Production without
+    /// The master keys that seal secrets at rest, for the processes that store secrets (auth,
+    /// tenancy's mail outbox and the key commands; work never needs the key). Production without
     /// `OPERANT_MASTER_KEY` fails with [`operant_seal::MISSING_MASTER_KEY`]; development without
     /// one uses (and on first use creates) `<OPERANT_DATA_DIR>/master.key`; tests get a random
     /// key.

@@ -20,6 +20,7 @@
 //!     revocations     the revoked-session set
 //!     balance         balanced, ejecting, retrying channel over endpoints
 //!     paging          the typed page of every list (skip/limit bounds, `order_by` → `Sort`)
+//!     sealed          sealed columns and re-sealing them with the current master key
 //!      |
 //!  0  error           ApiError → tonic::Status; `error::ErrorCode`, the registry of every code
 //!     config          settings from `OPERANT_*` environment variables
@@ -34,7 +35,7 @@
 //! `principal` → tokens, error, headers; `keysync` → tokens, clients, shutdown;
 //! `tokens` → revocations, error; `clients` → balance, config, headers, trace;
 //! `otlp` → metrics, config, trace; `metrics` → db, shutdown; `db` → config, error;
-//! `paging` → error.
+//! `paging` → error; `sealed` → config.
 
 pub mod balance;
 pub mod call_context;
@@ -50,6 +51,7 @@ pub mod otlp;
 pub mod paging;
 pub mod principal;
 pub mod revocations;
+pub mod sealed;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tokens;

@@ -25,6 +25,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::clients::Clients;
 use crate::health::{SERVING, wait_health};
+use crate::mailbox::Mailbox;
 use crate::rest::Api;
 use crate::users::User;
 use crate::{TestDb, sql};
@@ -105,7 +106,9 @@ impl<'a> TestAppBuilder<'a> {
             configure(&mut settings);
         }
         let settings = Arc::new(settings);
-        let clients = Clients::lazy(auth_addr, tenancy_addr, work_addr, &settings.service_token);
+        let mailbox = Mailbox::default();
+        let clients =
+            Clients::lazy(auth_addr, tenancy_addr, work_addr, &settings.service_token, mailbox.clone());
 
         let mut app = TestApp {
             database_url,
@@ -116,6 +119,7 @@ impl<'a> TestAppBuilder<'a> {
             gateway_addr,
             admin_addrs,
             clients,
+            mailbox,
             db,
             running: Vec::new(),
         };
@@ -159,6 +163,8 @@ pub struct TestApp {
     /// Admin (`/metrics`) addresses of auth, tenancy, work and the gateway.
     pub admin_addrs: [SocketAddr; 4],
     clients: Clients,
+    /// What tenancy delivered (its transport records each mail here first).
+    mailbox: Mailbox,
     /// Kept so the database lives as long as the suite.
     db: Option<TestDb>,
     running: Vec<Running>,
@@ -200,9 +206,14 @@ impl TestApp {
         self.clients.clone()
     }
 
+    /// The mail tenancy delivered (invitations), in order.
+    pub fn mailbox(&self) -> Mailbox {
+        self.mailbox.clone()
+    }
+
     /// The REST client of the gateway.
     pub fn api(&self) -> Api {
-        Api::new(self.gateway_url())
+        Api::new(self.gateway_url()).with_mailbox(self.mailbox.clone())
     }
 
     /// A direct SQL connection to the suite's database.
@@ -250,7 +261,11 @@ impl TestApp {
         let s = self.settings.clone();
         let task = match svc {
             Svc::Auth => tokio::spawn(operant_auth::run(s, listener, shutdown)),
-            Svc::Tenancy => tokio::spawn(operant_tenancy::run(s, listener, shutdown)),
+            Svc::Tenancy => {
+                let deliver = operant_mail::deliver_for(&s).expect("the mail settings");
+                let deliver = self.mailbox.recording(deliver);
+                tokio::spawn(operant_tenancy::run_with_mail(s, listener, shutdown, deliver))
+            }
             Svc::Work => tokio::spawn(operant_work::run(s, listener, shutdown)),
             Svc::Gateway => tokio::spawn(operant_gateway::run(s, listener, shutdown)),
         };

@@ -14,6 +14,7 @@ use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceCl
 use operant_proto::auth::v1::auth_service_client::AuthServiceClient;
 use operant_proto::auth::v1::user_service_client::UserServiceClient;
 use operant_proto::common::v1::PageRequest;
+use operant_proto::tenancy::v1::invitation_service_client::InvitationServiceClient;
 use operant_proto::tenancy::v1::member_service_client::MemberServiceClient;
 use operant_proto::tenancy::v1::organization_service_client::OrganizationServiceClient;
 use operant_proto::tenancy::v1::subscription_service_client::SubscriptionServiceClient;
@@ -25,6 +26,7 @@ use tonic::Request;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::mailbox::Mailbox;
 use crate::users::User;
 
 /// A channel presenting the service token on every call.
@@ -40,11 +42,14 @@ pub struct Clients {
     pub orgs: OrganizationServiceClient<Channel>,
     pub members: MemberServiceClient<Channel>,
     pub subs: SubscriptionServiceClient<Channel>,
+    pub invitations: InvitationServiceClient<Channel>,
     pub tenancy_internal: TenancyInternalServiceClient<Channel>,
     pub projects: ProjectServiceClient<Channel>,
     pub tasks: TaskServiceClient<Channel>,
     pub work_internal: WorkInternalServiceClient<ServiceChannel>,
     pub service_token: String,
+    /// The mail tenancy delivered (invitations), when tenancy runs in the test's process.
+    pub mailbox: Mailbox,
 }
 
 /// A lazy channel to `http://{addr}`.
@@ -56,8 +61,14 @@ pub fn lazy_channel(addr: SocketAddr) -> Channel {
 }
 
 impl Clients {
-    /// Clients of the services at these addresses.
-    pub fn lazy(auth: SocketAddr, tenancy: SocketAddr, work: SocketAddr, service_token: &str) -> Clients {
+    /// Clients of the services at these addresses (tenancy's mail read from `mailbox`).
+    pub fn lazy(
+        auth: SocketAddr,
+        tenancy: SocketAddr,
+        work: SocketAddr,
+        service_token: &str,
+        mailbox: Mailbox,
+    ) -> Clients {
         let (auth, tenancy, work) = (lazy_channel(auth), lazy_channel(tenancy), lazy_channel(work));
         let credentials = || ServiceCredentials::new(service_token).expect("ascii service token");
         Clients {
@@ -67,11 +78,13 @@ impl Clients {
             orgs: OrganizationServiceClient::new(tenancy.clone()),
             members: MemberServiceClient::new(tenancy.clone()),
             subs: SubscriptionServiceClient::new(tenancy.clone()),
+            invitations: InvitationServiceClient::new(tenancy.clone()),
             tenancy_internal: TenancyInternalServiceClient::new(tenancy),
             projects: ProjectServiceClient::new(work.clone()),
             tasks: TaskServiceClient::new(work.clone()),
             work_internal: WorkInternalServiceClient::with_interceptor(work, credentials()),
             service_token: service_token.to_owned(),
+            mailbox,
         }
     }
 

@@ -8,7 +8,8 @@
 //!   `in_org`, `with_service_token`, `page`); `users`: users, organizations on a plan, teams,
 //!   members, projects and tasks made through the real API, one [`PASSWORD`].
 //! - `rest` (the gateway's REST client), `lone` (a gateway with no services behind it),
-//!   `replica` (auth replicas with a capturing mailer), `errors` (assertions on error codes),
+//!   `replica` (auth replicas with a capturing mailer), `mailbox` (the mail tenancy delivers:
+//!   invitations), `smtp` (a real SMTP server on loopback), `errors` (assertions on error codes),
 //!   `health`, `sql` (direct SQL for checks), `wait` (waiting on an observable event).
 //!
 //! [`TestDb`] gives each test its own freshly migrated, empty PostgreSQL database, so tests can
@@ -362,8 +363,10 @@ mod clients;
 mod errors;
 pub mod health;
 pub mod lone;
+mod mailbox;
 mod replica;
 pub mod rest;
+pub mod smtp;
 pub mod sql;
 mod users;
 mod wait;
@@ -377,6 +380,7 @@ pub use errors::{
     assert_error, assert_forbidden, assert_invalid, assert_not_found, assert_version_mismatch, code,
     http_status, violations,
 };
+pub use mailbox::{Mailbox, token_of};
 pub use replica::{CapturingMailer, Replica};
 pub use users::{Actor, PASSWORD, Team, User, unique_email};
 pub use wait::eventually;

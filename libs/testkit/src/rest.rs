@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 
+use crate::mailbox::{Mailbox, token_of};
 use crate::users::{PASSWORD, User, unique_email};
 
 /// An HTTP client that never waits forever.
@@ -22,11 +23,18 @@ pub fn http() -> reqwest::Client {
 pub struct Api {
     pub base: String,
     pub http: reqwest::Client,
+    /// The mail tenancy delivered (empty unless the suite runs in this process).
+    pub mailbox: Mailbox,
 }
 
 impl Api {
     pub fn new(base: String) -> Self {
-        Self { base, http: http() }
+        Self { base, http: http(), mailbox: Mailbox::default() }
+    }
+
+    /// The same client reading invitation mail from `mailbox`.
+    pub fn with_mailbox(self, mailbox: Mailbox) -> Self {
+        Self { mailbox, ..self }
     }
 
     pub fn req(&self, method: Method, path: &str) -> RequestBuilder {
@@ -102,6 +110,32 @@ impl Api {
         let body = json!({"name": slug, "slug": slug});
         let org = self.call(Method::POST, "/api/v1/organizations", user, None, Some(body), 201).await;
         org["id"].as_str().expect("organization id").to_owned()
+    }
+
+    /// `by` invites `who` into `org` with `role` (`POST .../invitations`); returns the
+    /// invitation and the token of the mailed link.
+    pub async fn invite(&self, org: &str, by: &User, email: &str, role: &str) -> (Value, String) {
+        let before = self.mailbox.to(email).len();
+        let path = format!("/api/v1/organizations/{org}/invitations");
+        let body = json!({"email": email, "role": role});
+        let invitation = self.call(Method::POST, &path, by, None, Some(body), 201).await;
+        let name = invitation["organization_name"].as_str().expect("organization name").to_owned();
+        for n in before + 1.. {
+            let mail = self.mailbox.wait_for(email, n).await;
+            if mail.subject.contains(&name) {
+                return (invitation, token_of(mail.link.as_deref().unwrap_or_default()));
+            }
+        }
+        unreachable!("wait_for panics when no mail comes")
+    }
+
+    /// `by` invites `who` into `org` with `role` and `who` accepts with the mailed token
+    /// (`POST /invitations/accept`); returns the new member.
+    pub async fn join(&self, org: &str, by: &User, who: &User, role: &str) -> Value {
+        let (_, token) = self.invite(org, by, &who.email, role).await;
+        let body = json!({"token": token});
+        let joined = self.call(Method::POST, "/api/v1/invitations/accept", who, None, Some(body), 200).await;
+        joined["member"].clone()
     }
 
     /// Creates a project; returns its id.

@@ -4,8 +4,8 @@
 
 use operant_proto::auth::v1 as auth;
 use operant_proto::tenancy::v1::{
-    AddMemberRequest, CreateOrganizationRequest, GetSubscriptionRequest, ListMembersRequest, Plan, Role,
-    UpdateSubscriptionRequest,
+    AcceptInvitationRequest, CreateInvitationRequest, CreateOrganizationRequest, GetSubscriptionRequest,
+    ListMembersRequest, Plan, Role, UpdateMemberRequest, UpdateSubscriptionRequest,
 };
 use operant_proto::work::v1::{
     CreateProjectRequest, CreateTaskRequest, ListProjectsRequest, ListProjectsResponse, ListTasksRequest,
@@ -131,11 +131,38 @@ impl Clients {
         org
     }
 
-    /// `by` adds `who` to `org` with `role`.
+    /// `by` invites `who` into `org` with `role` and `who` accepts with the mailed token, as a
+    /// person joins (OWNER: joined as ADMIN, then promoted by `by`, since ownership is never
+    /// invited).
     pub async fn add(&self, org: &str, by: &User, who: &User, role: Role) {
+        let invited = if role == Role::Owner { Role::Admin } else { role };
+        let token = self.invite(org, by, &who.email, invited).await;
+        let request = AcceptInvitationRequest { token };
+        self.invitations.clone().accept_invitation(as_user(request, who)).await.expect("accept invitation");
+        if role == Role::Owner {
+            let request = UpdateMemberRequest {
+                organization_id: org.into(),
+                user_id: who.id.clone(),
+                role: role.into(),
+            };
+            self.members.clone().update_member(as_user(request, by)).await.expect("promote to owner");
+        }
+    }
+
+    /// `by` invites `email` into `org` with `role`; returns the token of the mailed link.
+    pub async fn invite(&self, org: &str, by: &User, email: &str, role: Role) -> String {
+        let before = self.mailbox.to(email).len();
         let request =
-            AddMemberRequest { organization_id: org.into(), email: who.email.clone(), role: role.into() };
-        self.members.clone().add_member(as_user(request, by)).await.expect("add member");
+            CreateInvitationRequest { organization_id: org.into(), email: email.into(), role: role.into() };
+        let response = self.invitations.clone().create_invitation(as_user(request, by)).await;
+        let invitation = response.expect("create invitation").into_inner().invitation.expect("invitation");
+        for n in before + 1.. {
+            let mail = self.mailbox.wait_for(email, n).await;
+            if mail.subject.contains(&invitation.organization_name) {
+                return crate::mailbox::token_of(mail.link.as_deref().unwrap_or_default());
+            }
+        }
+        unreachable!("wait_for panics when no mail comes")
     }
 
     /// `owner` moves `org` to `plan`.

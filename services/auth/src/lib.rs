@@ -78,16 +78,10 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
 /// (links only outside production), or nothing (`disabled`). A malformed URL or sender fails here.
 pub fn mailer_for(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
     let reveal_links = settings.environment != Environment::Production;
-    Ok(match (settings.mail.mode, &settings.mail.smtp_url) {
-        (MailMode::Smtp, Some(url)) => {
-            let target = operant_mail::SmtpTarget::parse(url)?;
-            operant_mail::smtp::check_plaintext_credentials(&target)?;
-            tracing::info!(smtp = ?target, from = %settings.mail.from, "mail goes out over SMTP");
-            Arc::new(SmtpMail(operant_mail::SmtpMailer::new(&target, &settings.mail.from)?))
-        }
-        (MailMode::Smtp, None) => anyhow::bail!("OPERANT_MAIL=smtp needs OPERANT_SMTP_URL"),
-        (MailMode::Log, _) => Arc::new(LogMailer { reveal_links }),
-        (MailMode::Disabled, _) => Arc::new(LogMailer { reveal_links: false }),
+    Ok(match settings.mail.mode {
+        MailMode::Smtp => Arc::new(SmtpMail(operant_mail::smtp_mailer(&settings.mail)?)),
+        MailMode::Log => Arc::new(LogMailer { reveal_links }),
+        MailMode::Disabled => Arc::new(LogMailer { reveal_links: false }),
     })
 }
 

@@ -20,15 +20,33 @@ pub enum TenancyError {
     /// The action would leave the organization without an OWNER.
     #[error("an organization must keep at least one owner")]
     LastOwner,
-    /// The user is already a member.
-    #[error("the user is already a member of this organization")]
-    AlreadyAMember,
+    /// The invited address (or the accepting user) is already a member.
+    #[error("this address is already a member of this organization")]
+    AlreadyMember,
     /// No member with that user id in the organization.
     #[error("no such member in this organization")]
     MemberNotFound,
-    /// No user with that email.
-    #[error("no user with this email")]
-    UserNotFound,
+    /// A live invitation for the address exists (resend it instead).
+    #[error("this address already has a pending invitation; resend it instead")]
+    InvitationPending,
+    /// No such invitation in the organization, or addressed to the caller.
+    #[error("no such invitation")]
+    InvitationNotFound,
+    /// The invitation is for another address than the caller's.
+    #[error("this invitation is for another email address; sign in with the invited address")]
+    InvitationEmailMismatch,
+    /// The invitation is past its expiry.
+    #[error("the invitation has expired; ask for a new one")]
+    InvitationExpired,
+    /// The invitation was accepted, declined or revoked.
+    #[error("the invitation is no longer pending (accepted, declined or revoked)")]
+    InvitationNotPending,
+    /// The invitation token is unknown (or was replaced by a resend).
+    #[error("the invitation token is invalid or no longer valid")]
+    InvalidToken,
+    /// In-app invitations need a verified email (anyone can register someone else's address).
+    #[error("verify your email address first, or accept with the link of the invitation mail")]
+    EmailNotVerified,
     /// Another organization uses the slug.
     #[error("the slug is already taken")]
     SlugTaken,
@@ -68,9 +86,15 @@ impl From<TenancyError> for ApiError {
             TenancyError::NotAMember => ErrorCode::NotAMember,
             TenancyError::InsufficientRole(_) => ErrorCode::InsufficientRole,
             TenancyError::LastOwner => ErrorCode::LastOwner,
-            TenancyError::AlreadyAMember => ErrorCode::AlreadyAMember,
+            TenancyError::AlreadyMember => ErrorCode::AlreadyMember,
             TenancyError::MemberNotFound => ErrorCode::MemberNotFound,
-            TenancyError::UserNotFound => ErrorCode::UserNotFound,
+            TenancyError::InvitationPending => ErrorCode::InvitationPending,
+            TenancyError::InvitationNotFound => ErrorCode::InvitationNotFound,
+            TenancyError::InvitationEmailMismatch => ErrorCode::InvitationEmailMismatch,
+            TenancyError::InvitationExpired => ErrorCode::InvitationExpired,
+            TenancyError::InvitationNotPending => ErrorCode::InvitationNotPending,
+            TenancyError::InvalidToken => ErrorCode::InvalidToken,
+            TenancyError::EmailNotVerified => ErrorCode::EmailNotVerified,
             TenancyError::SlugTaken => ErrorCode::SlugTaken,
             TenancyError::PlanLimitReached { .. } => ErrorCode::PlanLimitReached,
             TenancyError::PlanLimitExceeded { .. } => ErrorCode::PlanLimitExceeded,

@@ -5,7 +5,10 @@
 //! - [`domain`]: the rules (role matrix, last owner, plan limits, features, audit);
 //! - [`repo`]: diesel-async queries, one module per table ([`schema`]);
 //! - [`plans`]: the plan table and role ladder as constants (paging is `operant_platform::paging`);
-//! - [`peers`]: gRPC clients of auth (user look-ups) and work (project counts, purges);
+//! - [`peers`]: gRPC clients of auth (user look-ups, verifying an invited address) and work
+//!   (project counts, purges);
+//! - [`mail`]: invitation mail and tokens, written to `tenancy_mail_outbox` (sealed with the
+//!   master key, delivered by the `operant-mail` worker);
 //! - [`error`]: the service's error type and its mapping to `ApiError`.
 //!
 //! Access tokens are verified locally with keys and revocations synced from the auth service.
@@ -13,6 +16,7 @@
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod mail;
 pub mod peers;
 pub mod plans;
 pub mod repo;
@@ -30,6 +34,7 @@ use operant_platform::principal::{Authenticator, default_access};
 use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::TokenVerifier;
 use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
+use operant_proto::tenancy::v1::invitation_service_server::InvitationServiceServer;
 use operant_proto::tenancy::v1::member_service_server::MemberServiceServer;
 use operant_proto::tenancy::v1::organization_service_server::OrganizationServiceServer;
 use operant_proto::tenancy::v1::subscription_service_server::SubscriptionServiceServer;
@@ -38,12 +43,29 @@ use tokio::net::TcpListener;
 use tonic::server::NamedService;
 use tonic::service::Routes;
 
-use crate::domain::Tenancy;
-use crate::grpc::{InternalApi, MemberApi, OrganizationApi, SubscriptionApi};
+use crate::domain::{InvitationMail, Tenancy};
+use crate::grpc::{InternalApi, InvitationApi, MemberApi, OrganizationApi, SubscriptionApi};
 use crate::peers::Peers;
 
-/// Serves the tenancy gRPC services on `listener` until `shutdown` fires.
+/// Every sealed column of the tenancy service (for `operant rotate-master-key`).
+pub const SEALED_COLUMNS: &[operant_platform::sealed::SealedColumn] = &[mail::MAIL_OUTBOX];
+
+/// Serves the tenancy gRPC services on `listener` until `shutdown` fires, mailing invitations
+/// with the transport `OPERANT_MAIL` chooses.
 pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
+    let deliver = operant_mail::deliver_for(&settings)?;
+    run_with_mail(settings, listener, shutdown, deliver).await
+}
+
+/// [`run`] with a chosen mail transport (tests capture invitations this way).
+pub async fn run_with_mail(
+    settings: Arc<Settings>,
+    listener: TcpListener,
+    shutdown: Shutdown,
+    deliver: Arc<dyn operant_mail::Deliver>,
+) -> anyhow::Result<()> {
+    // Production without a master key fails here: invitation mail is sealed at rest.
+    let keyring = Arc::new(settings.keyring()?);
     // Migrations are applied by whoever starts the service (`operant serve`/`dev`), not here.
     let url = settings.database.url.as_deref().context("OPERANT_DATABASE_URL is not set")?;
     let pool = db::pool(url, &settings.database)?;
@@ -58,10 +80,16 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     let authenticator = Arc::new(Authenticator::new(verifier, &settings.service_token, default_access));
     let metrics = operant_platform::metrics::Metrics::new("tenancy");
 
-    let domain = Tenancy::new(pool.clone(), Peers::new(auth, work));
+    let outbox = operant_mail::Outbox::new(mail::OUTBOX_TABLE, keyring);
+    let worker = operant_mail::Worker::new(outbox, pool.clone(), deliver);
+    worker.clone().spawn(shutdown.clone());
+    let invitations =
+        InvitationMail { worker, public_url: settings.public_url.clone(), ttl: settings.invitation_ttl };
+    let domain = Tenancy::new(pool.clone(), Peers::new(auth, work), invitations);
     let routes = Routes::new(OrganizationServiceServer::new(OrganizationApi { domain: domain.clone() }))
         .add_service(MemberServiceServer::new(MemberApi { domain: domain.clone() }))
         .add_service(SubscriptionServiceServer::new(SubscriptionApi { domain: domain.clone() }))
+        .add_service(InvitationServiceServer::new(InvitationApi { domain: domain.clone() }))
         .add_service(TenancyInternalServiceServer::new(InternalApi { domain }));
     let spec = ServerSpec {
         name: "tenancy",
@@ -70,6 +98,7 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
             OrganizationServiceServer::<OrganizationApi>::NAME,
             MemberServiceServer::<MemberApi>::NAME,
             SubscriptionServiceServer::<SubscriptionApi>::NAME,
+            InvitationServiceServer::<InvitationApi>::NAME,
             TenancyInternalServiceServer::<InternalApi>::NAME,
         ],
         authenticator,

@@ -1,5 +1,6 @@
 //! The other Operant services the tenancy service calls, over gRPC with the service token:
-//! auth for user look-ups (tenancy never reads auth's tables) and work for project counts and
+//! auth for user look-ups and for marking an invited address verified (tenancy never reads
+//! auth's tables) and work for project counts and
 //! for purging an organization's projects and tasks before the organization is deleted.
 //!
 //! Every call has a deadline. A peer that does not answer is reported as 503
@@ -11,7 +12,7 @@ use std::time::Duration;
 use operant_platform::clients::ServiceChannel;
 use operant_platform::error::{ErrorCode, error_code_of};
 use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
-use operant_proto::auth::v1::{GetUserByEmailRequest, GetUsersRequest, User};
+use operant_proto::auth::v1::{GetUserByEmailRequest, GetUsersRequest, MarkEmailVerifiedRequest, User};
 use operant_proto::work::v1::work_internal_service_client::WorkInternalServiceClient;
 use operant_proto::work::v1::{GetOrganizationUsageRequest, PurgeOrganizationRequest};
 use tonic::Code;
@@ -28,11 +29,17 @@ pub struct UserInfo {
     pub id: Uuid,
     pub email: String,
     pub full_name: Option<String>,
+    pub email_verified: bool,
 }
 
 impl UserInfo {
     fn from_proto(user: User) -> Option<Self> {
-        Some(UserInfo { id: user.id.parse().ok()?, email: user.email, full_name: user.full_name })
+        Some(UserInfo {
+            id: user.id.parse().ok()?,
+            email: user.email,
+            full_name: user.full_name,
+            email_verified: user.email_verified,
+        })
     }
 }
 
@@ -49,6 +56,11 @@ fn request<T>(message: T) -> tonic::Request<T> {
     request
 }
 
+fn is_user_not_found(status: &tonic::Status) -> bool {
+    error_code_of(status).as_deref() == Some(ErrorCode::UserNotFound.as_str())
+        || status.code() == Code::NotFound
+}
+
 fn unavailable(service: &'static str, status: &tonic::Status) -> TenancyError {
     tracing::warn!(service, code = ?status.code(), message = status.message(), "peer call failed");
     TenancyError::ServiceUnavailable(service)
@@ -59,22 +71,32 @@ impl Peers {
         Peers { auth: AuthInternalServiceClient::new(auth), work: WorkInternalServiceClient::new(work) }
     }
 
-    /// The user with this email: 404 `USER_NOT_FOUND` when there is none, 422 naming `email`
-    /// when auth rejects the address itself.
-    pub async fn user_by_email(&self, email: &str) -> Result<UserInfo, TenancyError> {
+    /// The user with this email, if any; 422 naming `email` when auth rejects the address itself.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserInfo>, TenancyError> {
         let result =
             self.auth.clone().get_user_by_email(request(GetUserByEmailRequest { email: email.into() })).await;
         match result {
-            Ok(response) => {
-                response.into_inner().user.and_then(UserInfo::from_proto).ok_or(TenancyError::UserNotFound)
-            }
-            Err(status) if error_code_of(&status).as_deref() == Some(ErrorCode::UserNotFound.as_str()) => {
-                Err(TenancyError::UserNotFound)
-            }
-            Err(status) if status.code() == Code::NotFound => Err(TenancyError::UserNotFound),
+            Ok(response) => Ok(response.into_inner().user.and_then(UserInfo::from_proto)),
+            Err(status) if is_user_not_found(&status) => Ok(None),
             Err(status) if status.code() == Code::InvalidArgument => {
                 Err(TenancyError::invalid("email", "is not a valid email address"))
             }
+            Err(status) => Err(unavailable("auth", &status)),
+        }
+    }
+
+    /// The user with this id, if auth knows it.
+    pub async fn user(&self, id: Uuid) -> Result<Option<UserInfo>, TenancyError> {
+        Ok(self.users(&[id]).await?.remove(&id))
+    }
+
+    /// Marks the user's email verified, because a token mailed to `email` was used; `false` when
+    /// the account's email is not (any more) that address.
+    pub async fn mark_email_verified(&self, id: Uuid, email: &str) -> Result<bool, TenancyError> {
+        let message = MarkEmailVerifiedRequest { user_id: id.to_string(), email: email.into() };
+        match self.auth.clone().mark_email_verified(request(message)).await {
+            Ok(_) => Ok(true),
+            Err(status) if is_user_not_found(&status) => Ok(false),
             Err(status) => Err(unavailable("auth", &status)),
         }
     }

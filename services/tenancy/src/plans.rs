@@ -1,4 +1,4 @@
-//! The plan table and the role ladder: every number and feature name that decides what an
+//! The plan table, the role ladder and the stored invitation states: every number and feature name that decides what an
 //! organization may do lives here, as constants, so a plan change is a one-file change and the
 //! limits the domain enforces are exactly the ones `Authorize` reports to the other services.
 //!
@@ -134,6 +134,39 @@ impl Role {
     }
 }
 
+/// The stored state of an invitation. Expiry is not a state: a `Pending` invitation whose
+/// `expires_at` has passed is reported as expired ([`crate::domain::InvitationStatus`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub enum InvitationState {
+    Pending,
+    Accepted,
+    Declined,
+    Revoked,
+}
+
+impl InvitationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationState::Pending => "PENDING",
+            InvitationState::Accepted => "ACCEPTED",
+            InvitationState::Declined => "DECLINED",
+            InvitationState::Revoked => "REVOKED",
+        }
+    }
+
+    fn from_db(s: &str) -> Option<Self> {
+        [
+            InvitationState::Pending,
+            InvitationState::Accepted,
+            InvitationState::Declined,
+            InvitationState::Revoked,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == s)
+    }
+}
+
 macro_rules! text_enum_sql {
     ($ty:ty, $what:literal) => {
         impl ToSql<Text, Pg> for $ty {
@@ -154,6 +187,7 @@ macro_rules! text_enum_sql {
 
 text_enum_sql!(Plan, "plan");
 text_enum_sql!(Role, "role");
+text_enum_sql!(InvitationState, "invitation state");
 
 #[cfg(test)]
 mod tests {

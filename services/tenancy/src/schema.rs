@@ -1,5 +1,6 @@
 //! Diesel definitions of the tenancy tables, written by hand to match
-//! `migrations/2026-11-27-000002_tenancy/up.sql` (the tenancy service owns these tables and no
+//! `migrations/2026-11-27-000002_tenancy/up.sql` and
+//! `migrations/2026-12-01-000003_tenancy_invitations/up.sql` (the tenancy service owns these tables and no
 //! other service reads them).
 
 diesel::table! {
@@ -43,8 +44,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    invitations (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        email -> Text,
+        role -> Text,
+        status -> Text,
+        token_hash -> Bytea,
+        invited_by -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        responded_at -> Nullable<Timestamptz>,
+        responded_by -> Nullable<Uuid>,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (organization_id));
+diesel::joinable!(invitations -> organizations (organization_id));
 diesel::joinable!(subscriptions -> organizations (organization_id));
 diesel::joinable!(audit_events -> organizations (organization_id));
 
-diesel::allow_tables_to_appear_in_same_query!(organizations, subscriptions, memberships, audit_events);
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    subscriptions,
+    memberships,
+    audit_events,
+    invitations
+);

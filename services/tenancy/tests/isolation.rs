@@ -1,4 +1,5 @@
 //! Tenant isolation, malformed ids, authentication and the service-only internal API.
+#![allow(deprecated)] // AddMember, kept as an alias, is checked too.
 
 use operant_proto::tenancy::v1::*;
 use operant_testkit::*;
@@ -7,6 +8,7 @@ use tonic::Request;
 /// Calls every organization-scoped RPC on `org` as `user` and returns each error code by name.
 async fn every_rpc(h: &Clients, user: &User, org: &str, other_user_id: &str) -> Vec<(&'static str, String)> {
     let (mut orgs, mut members, mut subs) = (h.orgs.clone(), h.members.clone(), h.subs.clone());
+    let mut invitations = h.invitations.clone();
     let o = || org.to_owned();
     let u = || other_user_id.to_owned();
     vec![
@@ -47,8 +49,45 @@ async fn every_rpc(h: &Clients, user: &User, org: &str, other_user_id: &str) -> 
                         AddMemberRequest {
                             organization_id: o(),
                             email: user.email.clone(),
-                            role: Role::Owner.into(),
+                            role: Role::Member.into(),
                         },
+                        user,
+                    ))
+                    .await,
+            ),
+        ),
+        (
+            "CreateInvitation",
+            code(
+                invitations
+                    .create_invitation(as_user(
+                        CreateInvitationRequest {
+                            organization_id: o(),
+                            email: user.email.clone(),
+                            role: Role::Member.into(),
+                        },
+                        user,
+                    ))
+                    .await,
+            ),
+        ),
+        (
+            "ListInvitations",
+            code(
+                invitations
+                    .list_invitations(as_user(
+                        ListInvitationsRequest { organization_id: o(), ..Default::default() },
+                        user,
+                    ))
+                    .await,
+            ),
+        ),
+        (
+            "RevokeInvitation",
+            code(
+                invitations
+                    .revoke_invitation(as_user(
+                        RevokeInvitationRequest { organization_id: o(), invitation_id: u() },
                         user,
                     ))
                     .await,

@@ -1,5 +1,6 @@
 //! MemberService through gRPC: the role × action matrix, the last-owner rules, transfer of
-//! ownership and member listings.
+//! ownership, member listings, and `AddMember` as the deprecated alias that invites.
+#![allow(deprecated)]
 
 use operant_proto::tenancy::v1::*;
 use operant_testkit::*;
@@ -29,58 +30,49 @@ fn role_of(roles: &[(String, Role)], user: &User) -> Option<Role> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn adding_members_follows_the_role_matrix() {
+async fn add_member_is_a_deprecated_alias_that_invites() {
     let app = TestApp::spawn().await;
     let h = app.clients();
     let (owner, admin, member) = (h.user("owner").await, h.user("admin").await, h.user("member").await);
-    let (x, y) = (h.user("x").await, h.user("y").await);
-    let org = h.org(&owner, "adders").await;
+    let x = h.user("x").await;
+    let org = h.org_on(&owner, "adders", Plan::Pro).await;
+    h.add(&org, &owner, &member, Role::Member).await;
     let mut members = h.members.clone();
 
-    let added =
-        members.add_member(as_user(add(&org, &admin, Role::Admin), &owner)).await.expect("owner adds admin");
-    let added = added.into_inner().member.expect("member");
-    assert_eq!(
-        (added.user_id.as_str(), added.email.as_str(), added.role()),
-        (admin.id.as_str(), admin.email.as_str(), Role::Admin)
-    );
-    assert_eq!(added.full_name.as_deref(), Some("admin user"));
-    members.add_member(as_user(add(&org, &member, Role::Member), &admin)).await.expect("admin adds member");
+    // A registered address and an unregistered one get the same answer: a pending invitation.
+    let registered =
+        members.add_member(as_user(add(&org, &admin, Role::Admin), &owner)).await.expect("invite");
+    let registered = registered.into_inner();
+    assert!(registered.member.is_none(), "nobody joins without consent");
+    let registered = registered.invitation.expect("invitation");
+    let nobody = AddMemberRequest {
+        organization_id: org.clone(),
+        email: unique_email("nobody"),
+        role: Role::Member.into(),
+    };
+    let unregistered = members.add_member(as_user(nobody, &owner)).await.expect("invite unregistered");
+    let unregistered = unregistered.into_inner().invitation.expect("invitation");
+    assert_eq!(registered.status(), InvitationStatus::Pending);
+    assert_eq!(unregistered.status(), InvitationStatus::Pending);
+    assert_eq!(registered.email, admin.email);
+    assert_eq!(h.roles(&org, &owner).await.len(), 2, "the invitee is not a member yet");
 
-    // MEMBER may not add; ADMIN may not grant OWNER.
+    // MEMBER may not invite; nobody invites an OWNER (ownership is transferred).
     assert_eq!(
         code(members.add_member(as_user(add(&org, &x, Role::Member), &member)).await),
         "INSUFFICIENT_ROLE"
     );
     assert_eq!(
-        code(members.add_member(as_user(add(&org, &x, Role::Owner), &admin)).await),
-        "INSUFFICIENT_ROLE"
+        violations(members.add_member(as_user(add(&org, &x, Role::Owner), &owner)).await),
+        ("VALIDATION_ERROR".into(), vec!["role".into()])
     );
-    // FREE allows 3 members: full now.
-    let status = members.add_member(as_user(add(&org, &x, Role::Member), &admin)).await.expect_err("full");
-    assert_eq!(http_status(&status), 403);
-    assert_eq!(code::<()>(Err(status)), "PLAN_LIMIT_REACHED");
-    // An existing member is reported as such even when the organization is full.
+    // An existing member, and an address already invited.
     let status = members.add_member(as_user(add(&org, &member, Role::Admin), &owner)).await.expect_err("dup");
-    assert_eq!(http_status(&status), 409);
-    assert_eq!(code::<()>(Err(status)), "ALREADY_A_MEMBER");
+    assert_eq!((http_status(&status), code::<()>(Err(status))), (409, "ALREADY_MEMBER".to_owned()));
+    let status =
+        members.add_member(as_user(add(&org, &admin, Role::Admin), &owner)).await.expect_err("again");
+    assert_eq!((http_status(&status), code::<()>(Err(status))), (409, "INVITATION_PENDING".to_owned()));
 
-    members.remove_member(as_user(remove(&org, &member), &admin)).await.expect("admin removes member");
-    members.add_member(as_user(add(&org, &x, Role::Admin), &admin)).await.expect("admin adds admin");
-    members.remove_member(as_user(remove(&org, &x), &admin)).await.expect("admin removes admin");
-    members.add_member(as_user(add(&org, &y, Role::Owner), &owner)).await.expect("owner adds owner");
-    let roles = h.roles(&org, &owner).await;
-    assert_eq!(role_of(&roles, &y), Some(Role::Owner));
-
-    // Unknown users and bad input.
-    let nobody = AddMemberRequest {
-        organization_id: org.clone(),
-        email: "nobody@example.com".into(),
-        role: Role::Member.into(),
-    };
-    let status = members.add_member(as_user(nobody, &owner)).await.expect_err("unknown user");
-    assert_eq!(http_status(&status), 404);
-    assert_eq!(code::<()>(Err(status)), "USER_NOT_FOUND");
     let bad_email = AddMemberRequest {
         organization_id: org.clone(),
         email: "not-an-email".into(),

@@ -1,29 +1,26 @@
-//! SubscriptionService through gRPC: the race-safe member limit, plan changes and the downgrade
+//! SubscriptionService through gRPC: the race-safe member limit (pending invitations hold seats), plan changes and the downgrade
 //! refusal, feature flags and the audit log.
 
 use operant_proto::tenancy::v1::*;
 use operant_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn twenty_parallel_additions_fill_exactly_the_free_seats() {
+async fn ten_parallel_invitations_fill_exactly_the_two_free_seats() {
     let app = TestApp::spawn().await;
     let h = app.clients();
     let owner = h.user("owner").await;
     let org = h.org(&owner, "race").await;
-    let mut candidates = Vec::new();
-    for i in 0..20 {
-        candidates.push(h.user(&format!("cand{i}")).await);
-    }
-    // FREE: 3 seats, the owner holds one.
-    let attempts = candidates.iter().map(|user| {
-        let mut members = h.members.clone();
-        let request = AddMemberRequest {
+    let emails: Vec<String> = (0..10).map(|i| unique_email(&format!("cand{i}"))).collect();
+    // FREE: 3 seats, the owner holds one; pending invitations hold the others.
+    let attempts = emails.iter().map(|email| {
+        let mut invitations = h.invitations.clone();
+        let request = CreateInvitationRequest {
             organization_id: org.clone(),
-            email: user.email.clone(),
+            email: email.clone(),
             role: Role::Member.into(),
         };
         let request = as_user(request, &owner);
-        async move { members.add_member(request).await }
+        async move { invitations.create_invitation(request).await }
     });
     let results = futures::future::join_all(attempts).await;
     let successes = results.iter().filter(|r| r.is_ok()).count();
@@ -34,8 +31,29 @@ async fn twenty_parallel_additions_fill_exactly_the_free_seats() {
         refusals.push(code::<()>(Err(status)));
     }
     assert_eq!(successes, 2);
-    assert_eq!(refusals, vec!["PLAN_LIMIT_REACHED".to_owned(); 18]);
-    assert_eq!(h.roles(&org, &owner).await.len(), 3);
+    assert_eq!(refusals, vec!["PLAN_LIMIT_REACHED".to_owned(); 8]);
+    let pending = h
+        .invitations
+        .clone()
+        .list_invitations(as_user(
+            ListInvitationsRequest { organization_id: org.clone(), ..Default::default() },
+            &owner,
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(pending.page.expect("page").total, 2);
+    // A member added now finds no seat either: the pending invitations hold them.
+    let late = h.user("late").await;
+    let request = CreateInvitationRequest {
+        organization_id: org.clone(),
+        email: late.email,
+        role: Role::Member.into(),
+    };
+    assert_eq!(
+        code(h.invitations.clone().create_invitation(as_user(request, &owner)).await),
+        "PLAN_LIMIT_REACHED"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,11 +165,13 @@ async fn features_follow_the_plan_and_gate_the_audit_log() {
             "member.role_changed",
             "org.updated",
             "plan.changed",
-            "member.added",
-            "member.added",
+            "invitation.accepted",
+            "invitation.created",
+            "invitation.accepted",
+            "invitation.created",
         ]
     );
-    assert_eq!(log.page.map(|p| (p.total, p.skip, p.limit)), Some((7, 0, 20)));
+    assert_eq!(log.page.map(|p| (p.total, p.skip, p.limit)), Some((9, 0, 20)));
     let transferred = &log.events[0];
     assert_eq!(
         (transferred.actor_id.as_str(), transferred.target_type.as_str()),

@@ -81,7 +81,7 @@ registry! {
     SessionRevoked = "SESSION_REVOKED", Unauthenticated, 401, "the refresh token belongs to a session that was ended";
     SessionNotFound = "SESSION_NOT_FOUND", NotFound, 404, "the session is not one of the caller's";
     WrongPassword = "WRONG_PASSWORD", InvalidArgument, 400, "password change with a wrong current password";
-    InvalidToken = "INVALID_TOKEN", InvalidArgument, 400, "email verification or password reset token unknown or already used";
+    InvalidToken = "INVALID_TOKEN", InvalidArgument, 400, "email verification, password reset or invitation token unknown or already used";
     OneTimeTokenExpired = "ONE_TIME_TOKEN_EXPIRED", InvalidArgument, 400, "email verification or password reset token expired";
     UserNotFound = "USER_NOT_FOUND", NotFound, 404, "no such user";
     // The tenancy service.
@@ -91,7 +91,14 @@ registry! {
     PlanLimitReached = "PLAN_LIMIT_REACHED", ResourceExhausted, 403, "the plan's limit (members, projects) is used up";
     PlanLimitExceeded = "PLAN_LIMIT_EXCEEDED", FailedPrecondition, 409, "a plan change that current usage exceeds (each limit named in `errors`)";
     LastOwner = "LAST_OWNER", FailedPrecondition, 409, "the organization would be left without an owner";
-    AlreadyAMember = "ALREADY_A_MEMBER", AlreadyExists, 409, "the user is already a member";
+    AlreadyAMember = "ALREADY_A_MEMBER", AlreadyExists, 409, "reserved: the user is already a member (the answer of the earlier `AddMember`; now `ALREADY_MEMBER`)";
+    AlreadyMember = "ALREADY_MEMBER", AlreadyExists, 409, "the invited address (or the accepting user) is already a member";
+    InvitationPending = "INVITATION_PENDING", AlreadyExists, 409, "a pending invitation for this address exists (resend it instead)";
+    InvitationNotFound = "INVITATION_NOT_FOUND", NotFound, 404, "no such invitation in the organization (or for the caller)";
+    InvitationEmailMismatch = "INVITATION_EMAIL_MISMATCH", PermissionDenied, 403, "the invitation is for another email address than the caller's";
+    InvitationExpired = "INVITATION_EXPIRED", FailedPrecondition, 410, "the invitation has expired (ask for a new one)";
+    InvitationNotPending = "INVITATION_NOT_PENDING", FailedPrecondition, 410, "the invitation was already accepted, declined or revoked";
+    EmailNotVerified = "EMAIL_NOT_VERIFIED", PermissionDenied, 403, "the caller's email address is not verified (accept with the mailed link, or verify first)";
     SlugTaken = "SLUG_TAKEN", AlreadyExists, 409, "another organization uses the slug";
     MemberNotFound = "MEMBER_NOT_FOUND", NotFound, 404, "no such member in the organization";
     // The work service.
@@ -116,7 +123,7 @@ registry! {
 
 impl ErrorCode {
     /// Codes kept in the registry (never reused for something else) that nothing sends any more.
-    pub const RESERVED: &'static [ErrorCode] = &[];
+    pub const RESERVED: &'static [ErrorCode] = &[ErrorCode::AlreadyAMember];
 
     /// The code spelled `text`, if the registry has it.
     pub fn parse(text: &str) -> Option<ErrorCode> {

@@ -122,3 +122,11 @@ pub async fn user_by_email(state: &AuthState, email: &str) -> AuthResult<UserRow
     let mut conn = state.conn().await?;
     users::find_by_email(&mut conn, &email).await?.ok_or(AuthError::UserNotFound)
 }
+
+/// Marks the user's email verified because a token mailed to `email` was used (an accepted
+/// invitation): only while the account's email is still that address, else `USER_NOT_FOUND`.
+pub async fn mark_email_verified(state: &AuthState, user_id: Uuid, email: &str) -> AuthResult<UserRow> {
+    let email = validate::email("email", email)?;
+    let mut conn = state.conn().await?;
+    users::mark_email_verified_if(&mut conn, user_id, &email).await?.ok_or(AuthError::UserNotFound)
+}

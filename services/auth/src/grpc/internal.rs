@@ -1,5 +1,6 @@
-//! `operant.auth.v1.AuthInternalService`: user look-ups, verification keys and the revocation
-//! stream, for other services only (the platform refuses callers without the service token).
+//! `operant.auth.v1.AuthInternalService`: user look-ups, marking an email verified (an accepted
+//! invitation proved the mailbox), verification keys and the revocation stream, for other
+//! services only (the platform refuses callers without the service token).
 
 use std::sync::Arc;
 
@@ -92,6 +93,16 @@ impl AuthInternalService for InternalApi {
     ) -> Reply<pb::GetUserByEmailResponse> {
         let user = accounts::user_by_email(&self.state, &request.get_ref().email).await?;
         Ok(Response::new(pb::GetUserByEmailResponse { user: Some(convert::user(user)) }))
+    }
+
+    async fn mark_email_verified(
+        &self,
+        request: Request<pb::MarkEmailVerifiedRequest>,
+    ) -> Reply<pb::MarkEmailVerifiedResponse> {
+        let m = request.get_ref();
+        let user_id = convert::uuid("user_id", &m.user_id)?;
+        let user = accounts::mark_email_verified(&self.state, user_id, &m.email).await?;
+        Ok(Response::new(pb::MarkEmailVerifiedResponse { user: Some(convert::user(user)) }))
     }
 
     async fn list_signing_keys(

@@ -76,6 +76,21 @@ pub async fn set_password(conn: &mut AsyncPgConnection, id: Uuid, hash: &str) ->
         .await
 }
 
+/// Marks the email of user `id` verified if it is still `email` (normalised); `None` when no
+/// user has both.
+pub async fn mark_email_verified_if(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    email: &str,
+) -> QueryResult<Option<UserRow>> {
+    diesel::update(users::table.find(id).filter(users::email.eq(email)))
+        .set((users::email_verified.eq(true), users::updated_at.eq(diesel::dsl::now)))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
 pub async fn mark_email_verified(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<UserRow>> {
     diesel::update(users::table.find(id))
         .set((users::email_verified.eq(true), users::updated_at.eq(diesel::dsl::now)))

@@ -1,13 +1,13 @@
 //! Memberships and roles.
 //!
-//! The matrix: any member lists members; ADMIN+ adds, re-roles and removes members and lists the
+//! The matrix: any member lists members; ADMIN+ invites, re-roles and removes members and lists the
 //! organization's users; only an OWNER grants or takes away OWNER, removes an OWNER or transfers
 //! ownership; anyone may leave. The last OWNER can never be removed, demoted or leave
 //! (409 `LAST_OWNER`): those changes lock the organization row first, so two owners demoting
 //! each other at the same time cannot both succeed.
 //!
-//! The member limit is race-safe: `AddMember` takes the organization's `members` quota lock
-//! ([`operant_platform::db::lock_quota`]), counts and inserts in one transaction.
+//! People join only by accepting an invitation (see `invitations`, which also keeps the member
+//! limit race-safe); the deprecated `AddMember` creates an invitation.
 //!
 //! Member lists are bounded by the plan's user limit, so they are loaded whole, joined with the
 //! users from the auth service (one `GetUsers` batch) and sorted and paged in memory; that is
@@ -18,7 +18,6 @@ use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
-use operant_platform::db::lock_quota;
 use operant_platform::paging::{Page, Sort, SortField};
 use serde_json::json;
 use uuid::Uuid;
@@ -56,7 +55,7 @@ pub struct MemberView {
 }
 
 impl MemberView {
-    fn new(row: MembershipRow, user: Option<&UserInfo>) -> Self {
+    pub(super) fn new(row: MembershipRow, user: Option<&UserInfo>) -> Self {
         MemberView {
             user_id: row.user_id,
             email: user.map(|u| u.email.clone()).unwrap_or_default(),
@@ -127,40 +126,6 @@ impl Tenancy {
         members.sort_by(|a, b| compare(page.sort, a, b));
         let total = i64::try_from(members.len()).unwrap_or(i64::MAX);
         Ok((page.slice(members), total))
-    }
-
-    /// Adds an existing user by email (ADMIN+; OWNER to grant OWNER), within the plan's limit.
-    pub async fn add_member(
-        &self,
-        organization_id: Uuid,
-        user_id: Uuid,
-        email: &str,
-        role: Role,
-    ) -> Result<MemberView, TenancyError> {
-        let action = if role == Role::Owner { "add an owner" } else { "add members" };
-        let needed = if role == Role::Owner { Role::Owner } else { Role::Admin };
-        self.standing_now(organization_id, user_id).await?.require(needed, action)?;
-        let user = self.peers.user_by_email(email).await?;
-        let mut conn = self.conn().await?;
-        let row = conn
-            .transaction(async |conn| {
-                lock_quota(conn, organization_id, "members").await?;
-                let standing = standing(conn, organization_id, user_id).await?;
-                standing.require(needed, action)?;
-                if memberships::find(conn, organization_id, user.id).await?.is_some() {
-                    return Err(TenancyError::AlreadyAMember);
-                }
-                let limit = standing.plan.spec().max_users;
-                if memberships::count(conn, organization_id).await? >= limit {
-                    return Err(TenancyError::PlanLimitReached { resource: "members", limit });
-                }
-                let row = memberships::insert(conn, organization_id, user.id, role).await?;
-                let details = json!({ "email": user.email, "role": role.as_str() });
-                audit(conn, organization_id, user_id, "member.added", target(user.id), details).await?;
-                Ok(row)
-            })
-            .await?;
-        Ok(MemberView::new(row, Some(&user)))
     }
 
     /// Changes a member's role.

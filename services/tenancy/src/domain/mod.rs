@@ -9,6 +9,7 @@
 //! `INSUFFICIENT_ROLE`) → plan feature → the target (404) → invariants and limits (409/403).
 
 mod internal;
+mod invitations;
 mod members;
 mod organizations;
 mod subscriptions;
@@ -17,6 +18,7 @@ use diesel_async::AsyncPgConnection;
 use operant_platform::db::{self, PgConn, PgPool};
 use uuid::Uuid;
 
+pub use invitations::{InvitationStatus, InvitationView, Joined};
 pub use members::{MemberSort, MemberView};
 pub use subscriptions::{AuditSort, SubscriptionView};
 
@@ -26,11 +28,22 @@ use crate::plans::{Plan, Role};
 use crate::repo::audit_events::{self, NewAuditEvent};
 use crate::repo::memberships;
 
-/// The tenancy domain: the database and the peers it needs.
+/// The tenancy domain: the database, the peers it needs and its mail outbox.
 #[derive(Clone)]
 pub struct Tenancy {
     pool: PgPool,
     peers: Peers,
+    invitations: InvitationMail,
+}
+
+/// How invitations are mailed: the outbox worker of this replica (write the mail with its
+/// outbox in the invitation's transaction, hint the worker after the commit), the base of the
+/// links (`OPERANT_PUBLIC_URL`) and the token lifetime (`OPERANT_INVITATION_TTL_SECS`).
+#[derive(Clone)]
+pub struct InvitationMail {
+    pub worker: operant_mail::Worker,
+    pub public_url: String,
+    pub ttl: std::time::Duration,
 }
 
 /// A user's standing in one organization.
@@ -54,8 +67,8 @@ impl Standing {
 }
 
 impl Tenancy {
-    pub fn new(pool: PgPool, peers: Peers) -> Self {
-        Tenancy { pool, peers }
+    pub fn new(pool: PgPool, peers: Peers, invitations: InvitationMail) -> Self {
+        Tenancy { pool, peers, invitations }
     }
 
     async fn conn(&self) -> Result<PgConn, TenancyError> {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use operant_proto::tenancy::v1 as pb;
 use prost_types::Timestamp;
 
-use crate::domain::{MemberView, Standing, SubscriptionView};
+use crate::domain::{InvitationStatus, InvitationView, MemberView, Standing, SubscriptionView};
 use crate::plans::Plan;
 use crate::repo::audit_events::AuditEventRow;
 use crate::repo::organizations::MemberOrganization;
@@ -71,5 +71,26 @@ pub fn audit_event(e: AuditEventRow) -> pb::AuditEvent {
         target_id: e.target_id,
         details_json: e.details.to_string(),
         created_at: Some(timestamp(e.created_at)),
+    }
+}
+
+pub fn invitation(i: InvitationView) -> pb::Invitation {
+    let status = match i.status {
+        InvitationStatus::Pending => pb::InvitationStatus::Pending,
+        InvitationStatus::Accepted => pb::InvitationStatus::Accepted,
+        InvitationStatus::Declined => pb::InvitationStatus::Declined,
+        InvitationStatus::Revoked => pb::InvitationStatus::Revoked,
+        InvitationStatus::Expired => pb::InvitationStatus::Expired,
+    };
+    pb::Invitation {
+        id: i.id.to_string(),
+        organization_id: i.organization_id.to_string(),
+        email: i.email,
+        role: i.role.to_proto().into(),
+        status: status.into(),
+        invited_by: i.invited_by.to_string(),
+        created_at: Some(timestamp(i.created_at)),
+        expires_at: Some(timestamp(i.expires_at)),
+        organization_name: i.organization_name,
     }
 }

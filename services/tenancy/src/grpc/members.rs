@@ -6,7 +6,7 @@ use operant_proto::tenancy::v1::member_service_server::MemberService;
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
-use super::{convert, parse_id, user_id};
+use super::{convert, invitations, parse_id, user_id};
 use crate::domain::{MemberSort, Tenancy};
 use crate::error::TenancyError;
 use crate::plans::Role;
@@ -41,16 +41,15 @@ impl MemberService for MemberApi {
         &self,
         request: Request<AddMemberRequest>,
     ) -> Result<Response<AddMemberResponse>, Status> {
+        // Deprecated alias of CreateInvitation: no route tells whether an address is registered.
         let user = user_id(&request)?;
-        let m = request.into_inner();
+        let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
-        let email = m.email.trim();
-        if email.is_empty() || !email.contains('@') {
-            return Err(TenancyError::invalid("email", "is not a valid email address").into());
-        }
-        let role = role(m.role)?;
-        let member = self.domain.add_member(organization_id, user, email, role).await?;
-        Ok(Response::new(AddMemberResponse { member: Some(convert::member(member)) }))
+        let (email, role) = (invitations::email(&m.email)?, invitations::invited_role(m.role)?);
+        let invitation = self.domain.create_invitation(organization_id, user, email, role).await?;
+        #[allow(deprecated)]
+        let response = AddMemberResponse { member: None, invitation: Some(convert::invitation(invitation)) };
+        Ok(Response::new(response))
     }
 
     async fn update_member(

@@ -4,11 +4,13 @@
 
 mod convert;
 mod internal;
+mod invitations;
 mod members;
 mod organizations;
 mod subscriptions;
 
 pub use internal::InternalApi;
+pub use invitations::InvitationApi;
 pub use members::MemberApi;
 pub use organizations::OrganizationApi;
 pub use subscriptions::SubscriptionApi;

@@ -3,6 +3,7 @@
 //! decides permissions: that is the domain's job.
 
 pub mod audit_events;
+pub mod invitations;
 pub mod memberships;
 pub mod organizations;
 pub mod subscriptions;

@@ -143,6 +143,29 @@ pub async fn lock_for_member(
     Ok(locked.is_some())
 }
 
+/// Locks the organization row (`FOR UPDATE`, until the transaction ends) whoever asks, and
+/// returns its name; `None` when it does not exist. For a user joining (accepting an
+/// invitation), who is not a member yet.
+pub async fn lock(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<Option<String>> {
+    organizations::table
+        .filter(organizations::id.eq(organization_id))
+        .select(organizations::name)
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The organization's name.
+pub async fn name(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<Option<String>> {
+    organizations::table
+        .filter(organizations::id.eq(organization_id))
+        .select(organizations::name)
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Applies `changes` and bumps `updated_at`.
 pub async fn update(
     conn: &mut AsyncPgConnection,

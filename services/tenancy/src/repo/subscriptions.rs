@@ -33,3 +33,12 @@ pub async fn set_plan(conn: &mut AsyncPgConnection, organization_id: Uuid, plan:
         .await
         .map(|_| ())
 }
+
+/// The organization's plan (`NotFound` when it has none).
+pub async fn plan(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<Plan> {
+    subscriptions::table
+        .filter(subscriptions::organization_id.eq(organization_id))
+        .select(subscriptions::plan)
+        .first(conn)
+        .await
+}

@@ -1,0 +1,2 @@
+DROP TABLE tenancy_mail_outbox;
+DROP TABLE invitations;
