@@ -26,6 +26,12 @@ pub enum TenancyError {
     /// No member with that user id in the organization.
     #[error("no such member in this organization")]
     MemberNotFound,
+    /// No API key with that id in the organization (or it is already revoked).
+    #[error("no such API key in this organization")]
+    ApiKeyNotFound,
+    /// Too many invalid API keys from the client address.
+    #[error("too many invalid API keys from this address; retry later")]
+    TooManyAttempts { retry_after: std::time::Duration },
     /// No user with that email.
     #[error("no user with this email")]
     UserNotFound,
@@ -71,6 +77,8 @@ impl From<TenancyError> for ApiError {
             TenancyError::AlreadyAMember => ErrorCode::AlreadyAMember,
             TenancyError::MemberNotFound => ErrorCode::MemberNotFound,
             TenancyError::UserNotFound => ErrorCode::UserNotFound,
+            TenancyError::ApiKeyNotFound => ErrorCode::ApiKeyNotFound,
+            TenancyError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
             TenancyError::SlugTaken => ErrorCode::SlugTaken,
             TenancyError::PlanLimitReached { .. } => ErrorCode::PlanLimitReached,
             TenancyError::PlanLimitExceeded { .. } => ErrorCode::PlanLimitExceeded,
@@ -81,6 +89,7 @@ impl From<TenancyError> for ApiError {
         match e {
             TenancyError::PlanLimitExceeded { violations, .. } => api.with_violations(violations),
             TenancyError::ServiceUnavailable(_) => api.with_retry_after(std::time::Duration::from_secs(1)),
+            TenancyError::TooManyAttempts { retry_after } => api.with_retry_after(retry_after),
             _ => api,
         }
     }
