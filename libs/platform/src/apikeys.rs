@@ -229,8 +229,12 @@ mod tests {
     }
 
     fn verifier(expires_at: Option<i64>) -> (ApiKeyVerifier, Arc<Fixed>) {
-        let principal =
-            KeyPrincipal { key_id: Uuid::new_v4(), organization_id: Uuid::new_v4(), role: KeyRole::Member, expires_at };
+        let principal = KeyPrincipal {
+            key_id: Uuid::new_v4(),
+            organization_id: Uuid::new_v4(),
+            role: KeyRole::Member,
+            expires_at,
+        };
         let resolver = Arc::new(Fixed { principal, calls: AtomicUsize::new(0) });
         (ApiKeyVerifier::new(resolver.clone()), resolver)
     }

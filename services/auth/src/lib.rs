@@ -160,9 +160,8 @@ pub async fn run_with_mailer(
     let tenancy = service_channel(&settings.endpoints.tenancy, &settings.tls, &settings.service_token)
         .context("tenancy service endpoint")?;
     let keys = keysync::api_key_verifier(tenancy, shutdown.clone());
-    let authenticator = Arc::new(
-        Authenticator::new(verifier, &settings.service_token, access_policy).with_api_keys(keys),
-    );
+    let authenticator =
+        Arc::new(Authenticator::new(verifier, &settings.service_token, access_policy).with_api_keys(keys));
     let metrics = operant_platform::metrics::Metrics::new("auth");
     passwords::instrument(metrics.bcrypt_queue().clone());
     let spec = ServerSpec {

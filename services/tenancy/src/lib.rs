@@ -71,9 +71,8 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     // Serve once revocations are heard (bounded, so a database outage at start does not keep
     // the server from reporting NOT_SERVING).
     let _ = tokio::time::timeout(Duration::from_secs(5), listening.notified()).await;
-    let authenticator = Arc::new(
-        Authenticator::new(verifier, &settings.service_token, default_access).with_api_keys(keys),
-    );
+    let authenticator =
+        Arc::new(Authenticator::new(verifier, &settings.service_token, default_access).with_api_keys(keys));
 
     let routes = Routes::new(OrganizationServiceServer::new(OrganizationApi { domain: domain.clone() }))
         .add_service(MemberServiceServer::new(MemberApi { domain: domain.clone() }))

@@ -36,7 +36,8 @@ pub struct PlanSpec {
 /// FREE: 3 users, 5 projects, 2 API keys, no extra features.
 pub const FREE: PlanSpec = PlanSpec { max_users: 3, max_projects: 5, max_api_keys: 2, features: &[] };
 /// PRO: 50 users, 100 projects, 100 API keys, the audit log.
-pub const PRO: PlanSpec = PlanSpec { max_users: 50, max_projects: 100, max_api_keys: 100, features: &[AUDIT_LOG] };
+pub const PRO: PlanSpec =
+    PlanSpec { max_users: 50, max_projects: 100, max_api_keys: 100, features: &[AUDIT_LOG] };
 
 /// A subscription plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]

@@ -66,4 +66,10 @@ diesel::joinable!(subscriptions -> organizations (organization_id));
 diesel::joinable!(audit_events -> organizations (organization_id));
 diesel::joinable!(api_keys -> organizations (organization_id));
 
-diesel::allow_tables_to_appear_in_same_query!(organizations, subscriptions, memberships, audit_events, api_keys);
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    subscriptions,
+    memberships,
+    audit_events,
+    api_keys
+);

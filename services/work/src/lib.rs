@@ -44,9 +44,8 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     keysync::spawn_sync(verifier.clone(), AuthInternalServiceClient::new(auth), shutdown.clone());
     let tenancy = service_channel(&settings.endpoints.tenancy, &settings.tls, &settings.service_token)?;
     let keys = keysync::api_key_verifier(tenancy.clone(), shutdown.clone());
-    let authenticator = Arc::new(
-        Authenticator::new(verifier, &settings.service_token, default_access).with_api_keys(keys),
-    );
+    let authenticator =
+        Arc::new(Authenticator::new(verifier, &settings.service_token, default_access).with_api_keys(keys));
     let metrics = operant_platform::metrics::Metrics::new("work");
 
     let peers = peers::Peers::new(tenancy);

@@ -53,19 +53,17 @@ impl Peers {
     /// exist.
     pub async fn authorize(&self, actor: &Actor, organization_id: Uuid) -> Result<Standing, WorkError> {
         let (actor_id, actor_type, message) = match actor {
-            Actor::User(id) => (*id, "USER", AuthorizeRequest { user_id: id.to_string(), ..Default::default() }),
-            Actor::ApiKey(key) => {
-                (key.key_id, "API_KEY", AuthorizeRequest { api_key_id: key.key_id.to_string(), ..Default::default() })
+            Actor::User(id) => {
+                (*id, "USER", AuthorizeRequest { user_id: id.to_string(), ..Default::default() })
             }
+            Actor::ApiKey(key) => (
+                key.key_id,
+                "API_KEY",
+                AuthorizeRequest { api_key_id: key.key_id.to_string(), ..Default::default() },
+            ),
         };
         let message = AuthorizeRequest { organization_id: organization_id.to_string(), ..message };
-        let answer = self
-            .client
-            .clone()
-            .authorize(request(message))
-            .await
-            .map_err(relay)?
-            .into_inner();
+        let answer = self.client.clone().authorize(request(message)).await.map_err(relay)?.into_inner();
         let is_admin = matches!(Role::try_from(answer.role), Ok(Role::Owner | Role::Admin));
         let max_projects = answer.limits.map(|l| l.max_projects).unwrap_or(0);
         Ok(Standing { actor_id, actor_type, organization_id, is_admin, max_projects })

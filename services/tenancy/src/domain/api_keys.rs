@@ -25,7 +25,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures::StreamExt;
-use operant_platform::apikeys::{self, API_KEY_DISPLAY_CHARS, ApiKeyVerifier, KeyDigest, KeyPrincipal, KeyRole};
+use operant_platform::apikeys::{
+    self, API_KEY_DISPLAY_CHARS, ApiKeyVerifier, KeyDigest, KeyPrincipal, KeyRole,
+};
 use operant_platform::db::lock_quota;
 use operant_platform::error::{ApiError, ErrorCode, FieldViolation};
 use operant_platform::paging::{Page, Sort, SortField};
@@ -165,10 +167,12 @@ impl Tenancy {
         let mut conn = self.conn().await?;
         conn.transaction(async |conn| {
             standing(conn, organization_id, actor).await?.require(Role::Admin, "manage API keys")?;
-            let row = repo::revoke(conn, organization_id, key_id).await?.ok_or(TenancyError::ApiKeyNotFound)?;
+            let row =
+                repo::revoke(conn, organization_id, key_id).await?.ok_or(TenancyError::ApiKeyNotFound)?;
             repo::notify_revoked(conn, key_id).await?;
             let details = json!({ "name": row.name, "prefix": row.prefix });
-            audit(conn, organization_id, actor, "api_key.revoked", ("api_key", key_id.to_string()), details).await
+            audit(conn, organization_id, actor, "api_key.revoked", ("api_key", key_id.to_string()), details)
+                .await
         })
         .await
     }
@@ -203,7 +207,8 @@ impl Tenancy {
 async fn reserve(conn: &mut AsyncPgConnection, key: &str) -> Result<(), TenancyError> {
     let counter = api_key_attempts::reserve(conn, key, THROTTLE_WINDOW.as_secs_f64()).await?;
     if counter.failures > THROTTLE_LIMIT {
-        let window_end = counter.window_start + chrono::Duration::from_std(THROTTLE_WINDOW).unwrap_or_default();
+        let window_end =
+            counter.window_start + chrono::Duration::from_std(THROTTLE_WINDOW).unwrap_or_default();
         let left = (window_end - Utc::now()).num_seconds().max(1);
         return Err(TenancyError::TooManyAttempts { retry_after: Duration::from_secs(left.unsigned_abs()) });
     }
@@ -337,9 +342,12 @@ async fn listen_once(
             Ok(None) => anyhow::bail!("notification stream ended"),
             // Quiet for a while: make sure the connection is still alive.
             Err(_) => {
-                tokio::time::timeout(Duration::from_secs(5), diesel::sql_query("SELECT 1").execute(&mut conn))
-                    .await
-                    .map_err(|_| anyhow::anyhow!("listener ping timed out"))??;
+                tokio::time::timeout(
+                    Duration::from_secs(5),
+                    diesel::sql_query("SELECT 1").execute(&mut conn),
+                )
+                .await
+                .map_err(|_| anyhow::anyhow!("listener ping timed out"))??;
             }
         }
     }
@@ -350,7 +358,11 @@ mod tests {
     use super::*;
 
     fn new(name: &str, role: Role, expires_in: Option<i64>) -> NewKey {
-        NewKey { name: name.into(), role, expires_at: expires_in.map(|s| Utc::now() + chrono::Duration::seconds(s)) }
+        NewKey {
+            name: name.into(),
+            role,
+            expires_at: expires_in.map(|s| Utc::now() + chrono::Duration::seconds(s)),
+        }
     }
 
     fn fields(result: Result<(), TenancyError>) -> Vec<String> {
@@ -363,7 +375,10 @@ mod tests {
     #[test]
     fn names_roles_and_expiry_are_checked() {
         assert!(validate(&new("ci", Role::Member, Some(60)), Utc::now()).is_ok());
-        assert_eq!(fields(validate(&new("  ", Role::Owner, Some(-1)), Utc::now())), ["name", "role", "expires_at"]);
+        assert_eq!(
+            fields(validate(&new("  ", Role::Owner, Some(-1)), Utc::now())),
+            ["name", "role", "expires_at"]
+        );
         assert_eq!(fields(validate(&new(&"x".repeat(201), Role::Admin, None), Utc::now())), ["name"]);
     }
 }

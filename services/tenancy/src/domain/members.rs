@@ -244,9 +244,7 @@ impl Tenancy {
     ) -> Result<(), TenancyError> {
         let mut conn = self.conn().await?;
         conn.transaction(async |conn| {
-            lock_and_stand(conn, organization_id, actor)
-                .await?
-                .require(Role::Owner, "transfer ownership")?;
+            lock_and_stand(conn, organization_id, actor).await?.require(Role::Owner, "transfer ownership")?;
             // Only a person is ever OWNER, so only a person gets this far.
             let Actor::User(user_id) = *actor else {
                 return Err(TenancyError::InsufficientRole("transfer ownership"));

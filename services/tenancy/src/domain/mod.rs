@@ -109,7 +109,9 @@ async fn lock_and_stand(
     actor: &Actor,
 ) -> Result<Standing, TenancyError> {
     let locked = match actor {
-        Actor::User(user_id) => crate::repo::organizations::lock_for_member(conn, organization_id, *user_id).await?,
+        Actor::User(user_id) => {
+            crate::repo::organizations::lock_for_member(conn, organization_id, *user_id).await?
+        }
         Actor::ApiKey(key) => {
             key.organization_id == organization_id
                 && crate::repo::organizations::lock(conn, organization_id).await?

@@ -160,12 +160,18 @@ impl Tenancy {
 
     /// Deletes an organization (OWNER) after the work service purged its projects and tasks;
     /// its API keys are revoked everywhere when the deletion commits.
-    pub async fn delete_organization(&self, organization_id: Uuid, actor: &Actor) -> Result<(), TenancyError> {
+    pub async fn delete_organization(
+        &self,
+        organization_id: Uuid,
+        actor: &Actor,
+    ) -> Result<(), TenancyError> {
         self.standing_now(organization_id, actor).await?.require(Role::Owner, "delete the organization")?;
         self.peers.purge_organization(organization_id).await?;
         let mut conn = self.conn().await?;
         conn.transaction(async |conn| {
-            lock_and_stand(conn, organization_id, actor).await?.require(Role::Owner, "delete the organization")?;
+            lock_and_stand(conn, organization_id, actor)
+                .await?
+                .require(Role::Owner, "delete the organization")?;
             for key_id in api_keys::unrevoked_ids(conn, organization_id).await? {
                 api_keys::notify_revoked(conn, key_id).await?;
             }

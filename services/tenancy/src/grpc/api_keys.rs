@@ -7,8 +7,8 @@ use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
 use super::{actor, convert, parse_id};
-use crate::domain::{NewKey, Tenancy};
 use crate::domain::api_keys::ApiKeySort;
+use crate::domain::{NewKey, Tenancy};
 use crate::error::TenancyError;
 use crate::plans::Role;
 
@@ -39,7 +39,10 @@ impl ApiKeyService for ApiKeyApi {
         };
         let new = NewKey { name: m.name, role: role(m.role)?, expires_at };
         let created = self.domain.create_api_key(organization_id, &actor, new).await?;
-        Ok(Response::new(CreateApiKeyResponse { api_key: Some(convert::api_key(created.row)), key: created.secret }))
+        Ok(Response::new(CreateApiKeyResponse {
+            api_key: Some(convert::api_key(created.row)),
+            key: created.secret,
+        }))
     }
 
     async fn list_api_keys(
@@ -51,7 +54,9 @@ impl ApiKeyService for ApiKeyApi {
         let organization_id = parse_id("organization_id", &m.organization_id)?;
         let page = Page::<ApiKeySort>::parse(m.page.as_ref())?;
         if !page.sort.descending {
-            return Err(TenancyError::invalid("order_by", "API keys are always newest first (-created_at)").into());
+            return Err(
+                TenancyError::invalid("order_by", "API keys are always newest first (-created_at)").into()
+            );
         }
         let (keys, total) = self.domain.list_api_keys(organization_id, &actor, &page).await?;
         Ok(Response::new(ListApiKeysResponse {

@@ -56,7 +56,9 @@ async fn pump(
         };
         let message = match event {
             Ok(KeyRevocation::Key(id)) => batch(vec![id.to_string()], false),
-            Ok(KeyRevocation::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => batch(Vec::new(), true),
+            Ok(KeyRevocation::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                batch(Vec::new(), true)
+            }
             Err(broadcast::error::RecvError::Closed) => return,
         };
         if tx.send(Ok(message)).await.is_err() {

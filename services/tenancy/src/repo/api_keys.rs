@@ -90,7 +90,12 @@ pub async fn page(
 /// The key whose secret has this digest (revoked and expired ones included: the caller says why
 /// a key is refused).
 pub async fn find_by_digest(conn: &mut AsyncPgConnection, digest: &[u8]) -> QueryResult<Option<ApiKeyRow>> {
-    api_keys::table.filter(api_keys::digest.eq(digest)).select(ApiKeyRow::as_select()).first(conn).await.optional()
+    api_keys::table
+        .filter(api_keys::digest.eq(digest))
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// Records a use, at most once a minute per key (a no-op otherwise).

@@ -138,7 +138,10 @@ pub async fn lock(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryR
 }
 
 /// The organization row.
-pub async fn find(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<Option<OrganizationRow>> {
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+) -> QueryResult<Option<OrganizationRow>> {
     organizations::table
         .filter(organizations::id.eq(organization_id))
         .select(OrganizationRow::as_select())

@@ -90,7 +90,8 @@ impl Tasks {
         check(violations)?;
         self.check_assignee(who, changes.assignee_id.flatten()).await?;
         update_row(&self.pool, who, id, &changes, expected_version, |current: &Task| {
-            if who.is_admin || current.created_by == who.actor_id || current.assignee_id == Some(who.actor_id) {
+            if who.is_admin || current.created_by == who.actor_id || current.assignee_id == Some(who.actor_id)
+            {
                 Ok(())
             } else {
                 Err(WorkError::InsufficientRole(
