@@ -249,8 +249,8 @@ impl From<pb::ApiKey> for ApiKeyResponse {
     }
 }
 
-/// A new API key with its secret, which is shown this once.
-#[derive(Debug, Serialize, ToSchema)]
+/// A new API key with its secret, which is shown this once (no `Debug`: it holds the secret).
+#[derive(Serialize, ToSchema)]
 pub struct CreatedApiKeyResponse {
     #[serde(flatten)]
     pub api_key: ApiKeyResponse,
