@@ -133,6 +133,7 @@ impl Modify for OperationIds {
         (name = "organizations", description = "Organizations (tenants)"),
         (name = "members", description = "Memberships and roles"),
         (name = "invitations", description = "Inviting people by email, and accepting or declining invitations"),
+        (name = "api_keys", description = "Organization API keys: credentials for machines (`Authorization: Bearer opk_…`)"),
         (name = "subscription", description = "Plans, limits, features, audit log"),
         (name = "projects", description = "Projects of the organization in X-Organization-Id"),
         (name = "tasks", description = "Tasks of the organization in X-Organization-Id"),

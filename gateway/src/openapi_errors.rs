@@ -12,8 +12,9 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 /// A JSON body can be unreadable, malformed, too large, of the wrong type or invalid.
 pub const JSON_BODY: [ErrorCode; 5] =
     [InvalidBody, InvalidJson, PayloadTooLarge, UnsupportedMediaType, ValidationError];
-/// Every way an access token can be refused.
-pub const USER: [ErrorCode; 11] = [
+/// Every way an access token or an organization API key can be refused (a key is throttled per
+/// client address, and refused by the person-only routes).
+pub const USER: [ErrorCode; 17] = [
     TokenMissing,
     TokenMalformed,
     TokenAlgorithmNotAllowed,
@@ -25,6 +26,12 @@ pub const USER: [ErrorCode; 11] = [
     TokenNotYetValid,
     TokenWrongType,
     TokenRevoked,
+    ApiKeyMalformed,
+    ApiKeyUnknown,
+    ApiKeyExpired,
+    ApiKeyRevoked,
+    ApiKeyNotAllowed,
+    TooManyAttempts,
 ];
 /// A path or query parameter can be invalid.
 pub const PARAMS: [ErrorCode; 1] = [ValidationError];

@@ -187,6 +187,32 @@ impl Api {
         }
     }
 
+    /// Creates an organization API key (role MEMBER); returns its secret.
+    pub async fn create_api_key(&mut self, token: &str, org: &str) -> Result<String, Failure> {
+        match self {
+            Self::Rest { .. } => {
+                let body = json!({"name": "operant-bench", "role": "MEMBER"});
+                let path = format!("/organizations/{org}/api-keys");
+                let v = self
+                    .rest_call(Method::POST, &path, Some(token), None, Some(body), StatusCode::CREATED)
+                    .await?;
+                field(&v, "key")
+            }
+            Self::Grpc { channels } => {
+                let md = metadata(Some(token), None).map_err(setup_err)?;
+                let mut client =
+                    tenancy::api_key_service_client::ApiKeyServiceClient::new(channels.tenancy(0));
+                let message = tenancy::CreateApiKeyRequest {
+                    organization_id: org.to_owned(),
+                    name: "operant-bench".to_owned(),
+                    role: tenancy::Role::Member as i32,
+                    expires_at: None,
+                };
+                Ok(client.create_api_key(request(message, &md)).await.map_err(grpc_err)?.into_inner().key)
+            }
+        }
+    }
+
     /// `status` is the REST spelling (`TODO`, `IN_PROGRESS`, `DONE`).
     pub async fn create_task(
         &mut self,

@@ -29,7 +29,7 @@ use clap::{Parser, ValueEnum};
 use crate::api::Api;
 use crate::driver::{Timing, drive};
 use crate::report::{Report, ScenarioResult, Settings, Storm};
-use crate::scenarios::{Ctx, Scenario, Transport};
+use crate::scenarios::{Credential, Ctx, Scenario, Transport};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Transports {
@@ -209,15 +209,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut results: Vec<ScenarioResult> = Vec::new();
     for &scenario in &scenarios {
         for &transport in &transports {
-            ctx.token = match api.login(&ctx.fx.owner_email, setup::PASSWORD).await {
-                Ok(t) => t.access,
-                Err(e) => {
-                    notes.push(format!(
-                        "{} / {}: owner login failed: {e}",
-                        scenario.name(),
-                        transport.name()
-                    ));
-                    String::new()
+            ctx.token = if scenario.credential() == Credential::ApiKey {
+                ctx.fx.api_key.clone()
+            } else {
+                match api.login(&ctx.fx.owner_email, setup::PASSWORD).await {
+                    Ok(t) => t.access,
+                    Err(e) => {
+                        notes.push(format!(
+                            "{} / {}: owner login failed: {e}",
+                            scenario.name(),
+                            transport.name()
+                        ));
+                        String::new()
+                    }
                 }
             };
             let mut baseline = None;

@@ -24,6 +24,7 @@ use crate::setup::{Fixtures, PASSWORD};
 pub enum Scenario {
     UsersMe,
     ListProjects,
+    ListProjectsApiKey,
     ListTasksTodo,
     CreateTask,
     RefreshChain,
@@ -32,9 +33,10 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Self::UsersMe,
         Self::ListProjects,
+        Self::ListProjectsApiKey,
         Self::ListTasksTodo,
         Self::CreateTask,
         Self::RefreshChain,
@@ -46,6 +48,7 @@ impl Scenario {
         match self {
             Self::UsersMe => "users_me",
             Self::ListProjects => "list_projects",
+            Self::ListProjectsApiKey => "list_projects_api_key",
             Self::ListTasksTodo => "list_tasks_todo",
             Self::CreateTask => "create_task",
             Self::RefreshChain => "refresh_chain",
@@ -61,6 +64,10 @@ impl Scenario {
             (Self::UsersMe, Transport::Grpc) => "UserService/GetCurrentUser",
             (Self::ListProjects, Transport::Rest) => "GET /projects?limit=20",
             (Self::ListProjects, Transport::Grpc) => "ProjectService/ListProjects (limit 20)",
+            (Self::ListProjectsApiKey, Transport::Rest) => "GET /projects?limit=20 with an API key",
+            (Self::ListProjectsApiKey, Transport::Grpc) => {
+                "ProjectService/ListProjects (limit 20) with an API key"
+            }
             (Self::ListTasksTodo, Transport::Rest) => "GET /tasks?project_id=…&status=TODO",
             (Self::ListTasksTodo, Transport::Grpc) => "TaskService/ListTasks (project, TODO)",
             (Self::CreateTask, Transport::Rest) => "POST /tasks",
@@ -72,6 +79,22 @@ impl Scenario {
             (Self::Mixed, Transport::Rest) => "GET /users/me during a POST /auth/login storm",
             (Self::Mixed, Transport::Grpc) => "GetCurrentUser during a Login storm",
         }
+    }
+}
+
+/// What a scenario authenticates with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// The owner's access token (a JWT), fetched before each scenario.
+    AccessToken,
+    /// The organization's API key: the same request as `list_projects` with the other
+    /// credential, so the two compare the cost of verifying each.
+    ApiKey,
+}
+
+impl Scenario {
+    pub fn credential(self) -> Credential {
+        if self == Self::ListProjectsApiKey { Credential::ApiKey } else { Credential::AccessToken }
     }
 }
 
@@ -104,7 +127,8 @@ pub struct Ctx {
     pub rest: Arc<RestTarget>,
     pub channels: Channels,
     pub fx: Fixtures,
-    /// A fresh access token of the owner.
+    /// The credential of the scenario: a fresh access token of the owner, or the organization's
+    /// API key ([`Scenario::credential`]).
     pub token: String,
     /// Most logins in flight at once (see `--login-concurrency`).
     pub login_concurrency: usize,
@@ -294,10 +318,10 @@ impl Ctx {
             let op: Box<dyn Op> = match (scenario, transport) {
                 (Scenario::UsersMe | Scenario::Mixed, _) => self.users_me_op(transport, i, &md)?,
                 (Scenario::Login, _) => self.login_op(transport, i)?,
-                (Scenario::ListProjects, Transport::Rest) => {
+                (Scenario::ListProjects | Scenario::ListProjectsApiKey, Transport::Rest) => {
                     self.rest_op(Method::GET, "/projects?limit=20", None, StatusCode::OK)?
                 }
-                (Scenario::ListProjects, Transport::Grpc) => Box::new(GrpcListProjects {
+                (Scenario::ListProjects | Scenario::ListProjectsApiKey, Transport::Grpc) => Box::new(GrpcListProjects {
                     client: ProjectClient::new(self.channels.work(i)),
                     md: md.clone(),
                     message: work::ListProjectsRequest { page: page(20), ..Default::default() },

@@ -1,7 +1,8 @@
 //! Fixtures, created through the product's own API before any measurement: a few users (one
 //! owner plus login users), a PRO organization (so plan limits never interfere), 20 projects,
 //! one of which holds 200 tasks (half of them TODO), and a separate "sink" project that
-//! `create_task` writes into so the listed project stays at 200 tasks.
+//! `create_task` writes into so the listed project stays at 200 tasks, and an organization API
+//! key (`list_projects_api_key`).
 //!
 //! Setup never aborts on the first failing call: a route that is not there yet shows up as a
 //! note in the report and as errors in the scenarios that need it.
@@ -31,6 +32,9 @@ pub struct Fixtures {
     pub tasks_created: usize,
     /// The project `create_task` writes into.
     pub sink_project_id: String,
+    /// The secret of the organization's API key; never written to the report.
+    #[serde(skip)]
+    pub api_key: String,
     /// Which transport performed the setup.
     pub via: String,
     /// Setup steps that failed.
@@ -50,6 +54,7 @@ pub async fn run(api: &mut Api, via: &str, extra_users: usize) -> Fixtures {
         tasks_project_id: String::new(),
         tasks_created: 0,
         sink_project_id: String::new(),
+        api_key: String::new(),
         via: via.to_owned(),
         notes: Vec::new(),
     };
@@ -78,6 +83,10 @@ pub async fn run(api: &mut Api, via: &str, extra_users: usize) -> Fixtures {
         }
     }
     let org = fx.organization_id.clone();
+    match api.create_api_key(&token, &org).await {
+        Ok(key) => fx.api_key = key,
+        Err(e) => fx.notes.push(format!("create API key: {e}")),
+    }
     let mut first_error = None;
     for i in 0..=PROJECTS {
         let name = if i == PROJECTS { "bench sink".to_owned() } else { format!("bench project {i:02}") };

@@ -93,3 +93,9 @@ macro_rules! proto_enum {
     };
 }
 pub(crate) use proto_enum;
+
+proto_enum! {
+    /// Who acted: a user (`created_by` / `actor_id` is a user id) or an organization API key
+    /// (the key's id).
+    ActorType => operant_proto::common::v1::ActorType { User = User, ApiKey = ApiKey }
+}

@@ -5,7 +5,7 @@ use operant_proto::tenancy::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{proto_enum, timestamp_or_epoch};
+use super::{ActorType, proto_enum, timestamp, timestamp_or_epoch};
 
 proto_enum! {
     /// A member's role in an organization.
@@ -107,6 +107,7 @@ pub struct UpdateSubscriptionBody {
 pub struct LimitsResponse {
     pub max_users: i64,
     pub max_projects: i64,
+    pub max_api_keys: i64,
 }
 
 /// Usage counted against the limits.
@@ -114,6 +115,8 @@ pub struct LimitsResponse {
 pub struct UsageResponse {
     pub users: i64,
     pub projects: i64,
+    /// API keys neither revoked nor expired.
+    pub api_keys: i64,
 }
 
 /// Plan, limits, usage and features of an organization.
@@ -131,8 +134,12 @@ impl From<pb::Subscription> for SubscriptionResponse {
         let usage = s.usage.unwrap_or_default();
         Self {
             plan: Plan::from_proto(s.plan),
-            limits: LimitsResponse { max_users: limits.max_users, max_projects: limits.max_projects },
-            usage: UsageResponse { users: usage.users, projects: usage.projects },
+            limits: LimitsResponse {
+                max_users: limits.max_users,
+                max_projects: limits.max_projects,
+                max_api_keys: limits.max_api_keys,
+            },
+            usage: UsageResponse { users: usage.users, projects: usage.projects, api_keys: usage.api_keys },
             features: s.features,
         }
     }
@@ -156,8 +163,10 @@ impl From<pb::Feature> for FeatureResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventResponse {
     pub id: String,
+    /// The user, or the API key (`actor_type`), that acted.
     pub actor_id: String,
-    #[schema(example = "invitation.accepted")]
+    pub actor_type: Option<ActorType>,
+    #[schema(example = "member.added")]
     pub action: String,
     pub target_type: String,
     pub target_id: String,
@@ -177,6 +186,7 @@ impl From<pb::AuditEvent> for AuditEventResponse {
         Self {
             id: e.id,
             actor_id: e.actor_id,
+            actor_type: ActorType::from_proto(e.actor_type),
             action: e.action,
             target_type: e.target_type,
             target_id: e.target_id,
@@ -241,9 +251,64 @@ impl From<pb::Invitation> for InvitationResponse {
     }
 }
 
+/// `POST /organizations/{id}/api-keys`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateApiKeyBody {
+    #[schema(example = "CI deploy")]
+    pub name: String,
+    /// `ADMIN` or `MEMBER` (never `OWNER`, never above your own role).
+    pub role: Role,
+    /// When the key stops working; never when left out.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// An organization API key, without its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyResponse {
+    pub id: String,
+    pub name: String,
+    pub role: Option<Role>,
+    /// The first characters of the key (`opk_` and 8 more), to recognise it.
+    #[schema(example = "opk_3q2-7wEr")]
+    pub prefix: String,
+    /// The user (or API key, see `created_by_type`) that created it.
+    pub created_by: String,
+    pub created_by_type: Option<ActorType>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Last use, coarse (written at most once a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<pb::ApiKey> for ApiKeyResponse {
+    fn from(k: pb::ApiKey) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            role: Role::from_proto(k.role),
+            prefix: k.prefix,
+            created_by: k.created_by,
+            created_by_type: ActorType::from_proto(k.created_by_type),
+            created_at: timestamp_or_epoch(k.created_at),
+            expires_at: timestamp(k.expires_at),
+            last_used_at: timestamp(k.last_used_at),
+        }
+    }
+}
+
 /// An accepted invitation and the caller's new membership.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AcceptedInvitationResponse {
     pub invitation: InvitationResponse,
     pub member: MemberResponse,
+}
+
+/// A new API key with its secret, which is shown this once (no `Debug`: it holds the secret).
+#[derive(Serialize, ToSchema)]
+pub struct CreatedApiKeyResponse {
+    #[serde(flatten)]
+    pub api_key: ApiKeyResponse,
+    /// The secret (`opk_` + 43 base64url characters): use it as `Authorization: Bearer <key>`.
+    /// Store it now; it is never shown again.
+    pub key: String,
 }

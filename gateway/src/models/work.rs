@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{DateInput, proto_enum, timestamp, timestamp_or_epoch, to_timestamp};
+use super::{ActorType, DateInput, proto_enum, timestamp, timestamp_or_epoch, to_timestamp};
 use crate::error::{HttpError, HttpResult};
 use crate::extract::QueryParams;
 
@@ -42,7 +42,9 @@ pub struct ProjectResponse {
     pub organization_id: String,
     pub name: String,
     pub description: Option<String>,
+    /// The user (or organization API key, see `actor_type`) who created it.
     pub created_by: String,
+    pub actor_type: Option<ActorType>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Incremented by every change; send it back in `If-Match`.
@@ -57,6 +59,7 @@ impl From<pb::Project> for ProjectResponse {
             name: p.name,
             description: p.description,
             created_by: p.created_by,
+            actor_type: ActorType::from_proto(p.actor_type),
             created_at: timestamp_or_epoch(p.created_at),
             updated_at: timestamp_or_epoch(p.updated_at),
             version: p.version,
@@ -122,7 +125,9 @@ pub struct TaskResponse {
     pub priority: Option<TaskPriority>,
     pub assignee_id: Option<String>,
     pub due_date: Option<DateTime<Utc>>,
+    /// The user (or organization API key, see `actor_type`) who created it.
     pub created_by: String,
+    pub actor_type: Option<ActorType>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Incremented by every change; send it back in `If-Match`.
@@ -142,6 +147,7 @@ impl From<pb::Task> for TaskResponse {
             assignee_id: t.assignee_id,
             due_date: timestamp(t.due_date),
             created_by: t.created_by,
+            actor_type: ActorType::from_proto(t.actor_type),
             created_at: timestamp_or_epoch(t.created_at),
             updated_at: timestamp_or_epoch(t.updated_at),
             version: t.version,

@@ -7,6 +7,7 @@
 //! and the OpenAPI operation from that one annotation. A route cannot be served undocumented or
 //! documented unserved.
 
+pub mod api_keys;
 pub mod auth;
 pub mod health;
 pub mod invitations;
@@ -33,6 +34,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(organizations::router())
         .merge(members::router())
         .merge(invitations::router())
+        .merge(api_keys::router())
         .merge(subscription::router())
         .merge(projects::router())
         .merge(tasks::router())

@@ -1,17 +1,23 @@
 //! Keeping a [`TokenVerifier`] in step with the auth service over gRPC (every service but auth):
 //! signing keys are re-read every 60 s and whenever a token names an unknown `kid`, and
 //! revocations arrive as a stream, so a logout is seen everywhere within milliseconds without a
-//! call to auth per request.
+//! call to auth per request. API keys are resolved through tenancy ([`RemoteKeyResolver`]) and
+//! their revocations arrive the same way, over tenancy's stream ([`spawn_key_sync`]).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
 use operant_proto::auth::v1::{ListSigningKeysRequest, WatchRevokedSessionsRequest};
+use operant_proto::tenancy::v1::tenancy_internal_service_client::TenancyInternalServiceClient;
+use operant_proto::tenancy::v1::{ResolveApiKeyRequest, Role, WatchRevokedApiKeysRequest};
 use uuid::Uuid;
 
+use crate::apikeys::{ApiKeyVerifier, KeyDigest, KeyPrincipal, KeyResolver, KeyRole};
 use crate::clients::ServiceChannel;
+use crate::error::{ApiError, ErrorCode, error_code_of};
 use crate::shutdown::Shutdown;
 use crate::tokens::TokenVerifier;
 
@@ -93,4 +99,105 @@ async fn watch_once(
             _ = purge.tick() => verifier.revocations().purge(chrono::Utc::now().timestamp()),
         }
     }
+}
+
+/// Deadline of one `ResolveApiKey` call.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Resolves API keys with tenancy's `ResolveApiKey` (every service but tenancy).
+pub struct RemoteKeyResolver {
+    client: TenancyInternalServiceClient<ServiceChannel>,
+}
+
+impl RemoteKeyResolver {
+    pub fn new(client: TenancyInternalServiceClient<ServiceChannel>) -> Self {
+        Self { client }
+    }
+}
+
+/// tenancy's answer (its `ErrorInfo` code is relayed as it is); no answer at all is 503.
+fn resolve_failed(status: tonic::Status) -> ApiError {
+    match error_code_of(&status) {
+        Some(_) => ApiError::relayed(status),
+        None => {
+            tracing::warn!(code = ?status.code(), message = status.message(), "ResolveApiKey failed");
+            ApiError::new(ErrorCode::ServiceUnavailable, "the tenancy service is unavailable; retry later")
+                .with_retry_after(Duration::from_secs(1))
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl KeyResolver for RemoteKeyResolver {
+    async fn resolve(&self, digest: KeyDigest, client_ip: Option<IpAddr>) -> Result<KeyPrincipal, ApiError> {
+        let message = ResolveApiKeyRequest {
+            digest: digest.to_vec(),
+            client_ip: client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+        };
+        let mut request = tonic::Request::new(message);
+        request.set_timeout(RESOLVE_TIMEOUT);
+        let answer = self.client.clone().resolve_api_key(request).await.map_err(resolve_failed)?.into_inner();
+        let unusable = || ApiError::internal("ResolveApiKey answered an unusable key");
+        let role = match Role::try_from(answer.role) {
+            Ok(Role::Admin) => KeyRole::Admin,
+            Ok(Role::Member) => KeyRole::Member,
+            _ => return Err(unusable()),
+        };
+        Ok(KeyPrincipal {
+            key_id: answer.api_key_id.parse().map_err(|_| unusable())?,
+            organization_id: answer.organization_id.parse().map_err(|_| unusable())?,
+            role,
+            expires_at: answer.expires_at.map(|t| t.seconds),
+        })
+    }
+}
+
+/// An API-key verifier resolving through tenancy at `channel`, kept in step with tenancy's
+/// revocation stream until `shutdown` (what every service but tenancy runs).
+pub fn api_key_verifier(channel: ServiceChannel, shutdown: Shutdown) -> Arc<ApiKeyVerifier> {
+    let client = TenancyInternalServiceClient::new(channel);
+    let keys = Arc::new(ApiKeyVerifier::new(Arc::new(RemoteKeyResolver::new(client.clone()))));
+    spawn_key_sync(keys.clone(), client, shutdown);
+    keys
+}
+
+/// Spawns the API-key revocation watcher: tenancy's `WatchRevokedApiKeys` stream, reconnected
+/// with backoff; each (re)connection starts with a snapshot marker that empties the cache.
+pub fn spawn_key_sync(
+    keys: Arc<ApiKeyVerifier>,
+    client: TenancyInternalServiceClient<ServiceChannel>,
+    shutdown: Shutdown,
+) {
+    tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if let Err(status) = watch_keys_once(&keys, &mut client.clone(), &mut backoff).await {
+                tracing::warn!(%status, "API key revocation stream interrupted; reconnecting");
+            }
+            // Whatever was missed while disconnected: resolve every key again.
+            keys.forget_all();
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.wait() => return,
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    });
+}
+
+async fn watch_keys_once(
+    keys: &ApiKeyVerifier,
+    client: &mut TenancyInternalServiceClient<ServiceChannel>,
+    backoff: &mut Duration,
+) -> Result<(), tonic::Status> {
+    let mut stream = client.watch_revoked_api_keys(WatchRevokedApiKeysRequest {}).await?.into_inner();
+    while let Some(message) = stream.next().await {
+        let message = message?;
+        *backoff = Duration::from_millis(100);
+        if message.snapshot {
+            keys.forget_all();
+        }
+        keys.revoke(message.api_key_ids.iter().filter_map(|id| id.parse::<Uuid>().ok()));
+    }
+    Ok(())
 }

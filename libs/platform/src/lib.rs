@@ -8,9 +8,11 @@
 //!  5  call_context    per-call layer: request id, trace, span, authentication, metrics, OTLP span
 //!      |
 //!  4  principal       who is calling (Caller, Access), the Authenticator
-//!     keysync         keeps a verifier's keys and revocations in step with auth over gRPC
+//!     keysync         keeps a verifier's keys and revocations in step with auth (and the
+//!                     API keys' revocations with tenancy) over gRPC
 //!      |
 //!  3  tokens          access-token verification (Ed25519 JWTs), the verified-token cache
+//!     apikeys         API-key verification: digest, format, the resolved-key cache
 //!     clients         channels to other services presenting the service credential
 //!     otlp            OTLP/gRPC exporter of server spans
 //!      |
@@ -32,11 +34,13 @@
 //!
 //! The uses, module by module: `grpc` → call_context, principal, metrics, otlp, db, config,
 //! headers, shutdown; `call_context` → principal, metrics, otlp, headers, trace;
-//! `principal` → tokens, error, headers; `keysync` → tokens, clients, shutdown;
+//! `principal` → tokens, apikeys, error, headers; `keysync` → tokens, apikeys, clients, error,
+//! shutdown; `apikeys` → error;
 //! `tokens` → revocations, error; `clients` → balance, config, headers, trace;
 //! `otlp` → metrics, config, trace; `metrics` → db, shutdown; `db` → config, error;
 //! `paging` → error; `sealed` → config.
 
+pub mod apikeys;
 pub mod balance;
 pub mod call_context;
 pub mod clients;

@@ -15,6 +15,7 @@ use operant_proto::auth::v1::auth_service_client::AuthServiceClient;
 use operant_proto::auth::v1::user_service_client::UserServiceClient;
 use operant_proto::common::v1::PageRequest;
 use operant_proto::tenancy::v1::invitation_service_client::InvitationServiceClient;
+use operant_proto::tenancy::v1::api_key_service_client::ApiKeyServiceClient;
 use operant_proto::tenancy::v1::member_service_client::MemberServiceClient;
 use operant_proto::tenancy::v1::organization_service_client::OrganizationServiceClient;
 use operant_proto::tenancy::v1::subscription_service_client::SubscriptionServiceClient;
@@ -43,6 +44,7 @@ pub struct Clients {
     pub members: MemberServiceClient<Channel>,
     pub subs: SubscriptionServiceClient<Channel>,
     pub invitations: InvitationServiceClient<Channel>,
+    pub api_keys: ApiKeyServiceClient<Channel>,
     pub tenancy_internal: TenancyInternalServiceClient<Channel>,
     pub projects: ProjectServiceClient<Channel>,
     pub tasks: TaskServiceClient<Channel>,
@@ -79,6 +81,7 @@ impl Clients {
             members: MemberServiceClient::new(tenancy.clone()),
             subs: SubscriptionServiceClient::new(tenancy.clone()),
             invitations: InvitationServiceClient::new(tenancy.clone()),
+            api_keys: ApiKeyServiceClient::new(tenancy.clone()),
             tenancy_internal: TenancyInternalServiceClient::new(tenancy),
             projects: ProjectServiceClient::new(work.clone()),
             tasks: TaskServiceClient::new(work.clone()),
@@ -124,6 +127,12 @@ pub fn in_org<T>(message: T, user: &User, organization: &str) -> Request<T> {
     let mut request = as_user(message, user);
     request.metadata_mut().insert(ORGANIZATION_HEADER, organization.parse().expect("ascii header"));
     request
+}
+
+/// A request authenticated with an organization API key (no `x-organization-id`: a key acts in
+/// its own organization).
+pub fn with_key<T>(message: T, key: &crate::users::ApiKey) -> Request<T> {
+    bearer(message, &key.secret)
 }
 
 /// A request carrying a service token.

@@ -7,7 +7,7 @@
 //! - `clients`: typed gRPC clients of every service and request helpers (`bearer`, `as_user`,
 //!   `in_org`, `with_service_token`, `page`); `users`: users, organizations on a plan, teams,
 //!   members, projects and tasks made through the real API, one [`PASSWORD`].
-//! - `rest` (the gateway's REST client), `lone` (a gateway with no services behind it),
+//! - `grpc_web` (a browser's grpc-web call over HTTP/1.1), `rest` (the gateway's REST client), `lone` (a gateway with no services behind it),
 //!   `replica` (auth replicas with a capturing mailer), `mailbox` (the mail tenancy delivers:
 //!   invitations), `smtp` (a real SMTP server on loopback), `errors` (assertions on error codes),
 //!   `health`, `sql` (direct SQL for checks), `wait` (waiting on an observable event).
@@ -361,6 +361,7 @@ mod tests {
 mod app;
 mod clients;
 mod errors;
+pub mod grpc_web;
 pub mod health;
 pub mod lone;
 mod mailbox;
@@ -373,7 +374,7 @@ mod wait;
 
 pub use app::{Svc, TestApp, TestAppBuilder, free_port};
 pub use clients::{
-    Clients, ServiceChannel, as_user, bearer, field_mask, in_org, lazy_channel, page, random_id,
+    Clients, ServiceChannel, as_user, bearer, field_mask, in_org, lazy_channel, page, random_id, with_key,
     with_service_token,
 };
 pub use errors::{
@@ -382,7 +383,7 @@ pub use errors::{
 };
 pub use mailbox::{Mailbox, token_of};
 pub use replica::{CapturingMailer, Replica};
-pub use users::{Actor, PASSWORD, Team, User, unique_email};
+pub use users::{Actor, ApiKey, PASSWORD, Team, User, unique_email};
 pub use wait::eventually;
 
 /// Logs of the code under test, shown by the test runner for failing tests

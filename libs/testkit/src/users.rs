@@ -4,7 +4,8 @@
 
 use operant_proto::auth::v1 as auth;
 use operant_proto::tenancy::v1::{
-    AcceptInvitationRequest, CreateInvitationRequest, CreateOrganizationRequest, GetSubscriptionRequest,
+    AcceptInvitationRequest, CreateApiKeyRequest, CreateInvitationRequest, CreateOrganizationRequest,
+    GetSubscriptionRequest,
     ListMembersRequest, Plan, Role, UpdateMemberRequest, UpdateSubscriptionRequest,
 };
 use operant_proto::work::v1::{
@@ -33,6 +34,21 @@ pub struct User {
     pub access: String,
     /// Refresh token of the session.
     pub refresh: String,
+}
+
+/// An organization API key as created (its secret is only known here).
+#[derive(Clone)]
+pub struct ApiKey {
+    pub id: String,
+    pub org: String,
+    /// `opk_…`, the bearer.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKey").field("id", &self.id).field("org", &self.org).finish_non_exhaustive()
+    }
 }
 
 /// A user acting in one organization: builds authenticated requests.
@@ -163,6 +179,20 @@ impl Clients {
             }
         }
         unreachable!("wait_for panics when no mail comes")
+    }
+
+    /// `by` creates an API key of `org` with `role` (no expiry).
+    pub async fn api_key(&self, org: &str, by: &User, role: Role) -> ApiKey {
+        let request = CreateApiKeyRequest {
+            organization_id: org.into(),
+            name: format!("key {}", &Uuid::new_v4().simple().to_string()[..8]),
+            role: role.into(),
+            expires_at: None,
+        };
+        let created =
+            self.api_keys.clone().create_api_key(as_user(request, by)).await.expect("create API key");
+        let created = created.into_inner();
+        ApiKey { id: created.api_key.expect("api_key").id, org: org.into(), secret: created.key }
     }
 
     /// `owner` moves `org` to `plan`.

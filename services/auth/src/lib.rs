@@ -28,9 +28,12 @@ mod validate;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
+use operant_platform::clients::service_channel;
 use operant_platform::config::{Environment, MailMode, Settings};
 use operant_platform::db;
 use operant_platform::grpc::{ServerSpec, serve};
+use operant_platform::keysync;
 use operant_platform::principal::{Access, Authenticator, default_access};
 use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::TokenVerifier;
@@ -146,7 +149,13 @@ pub async fn run_with_mailer(
     let routes = Routes::new(AuthServiceServer::new(grpc::AuthApi { state: state.clone() }))
         .add_service(UserServiceServer::new(grpc::UserApi { state: state.clone() }))
         .add_service(AuthInternalServiceServer::new(grpc::InternalApi { state, shutdown: shutdown.clone() }));
-    let authenticator = Arc::new(Authenticator::new(verifier, &settings.service_token, access_policy));
+    // API keys are refused by every auth method (403 `API_KEY_NOT_ALLOWED`), after they are
+    // verified like everywhere else: a forged or revoked key is 401 here too.
+    let tenancy = service_channel(&settings.endpoints.tenancy, &settings.tls, &settings.service_token)
+        .context("tenancy service endpoint")?;
+    let keys = keysync::api_key_verifier(tenancy, shutdown.clone());
+    let authenticator =
+        Arc::new(Authenticator::new(verifier, &settings.service_token, access_policy).with_api_keys(keys));
     let metrics = operant_platform::metrics::Metrics::new("auth");
     passwords::instrument(metrics.bcrypt_queue().clone());
     let spec = ServerSpec {

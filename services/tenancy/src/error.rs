@@ -47,6 +47,15 @@ pub enum TenancyError {
     /// In-app invitations need a verified email (anyone can register someone else's address).
     #[error("verify your email address first, or accept with the link of the invitation mail")]
     EmailNotVerified,
+    /// No API key with that id in the organization (or it is already revoked).
+    #[error("no such API key in this organization")]
+    ApiKeyNotFound,
+    /// Too many invalid API keys from the client address.
+    #[error("too many invalid API keys from this address; retry later")]
+    TooManyAttempts { retry_after: std::time::Duration },
+    /// No user with that email.
+    #[error("no user with this email")]
+    UserNotFound,
     /// Another organization uses the slug.
     #[error("the slug is already taken")]
     SlugTaken,
@@ -95,6 +104,9 @@ impl From<TenancyError> for ApiError {
             TenancyError::InvitationNotPending => ErrorCode::InvitationNotPending,
             TenancyError::InvalidToken => ErrorCode::InvalidToken,
             TenancyError::EmailNotVerified => ErrorCode::EmailNotVerified,
+            TenancyError::UserNotFound => ErrorCode::UserNotFound,
+            TenancyError::ApiKeyNotFound => ErrorCode::ApiKeyNotFound,
+            TenancyError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
             TenancyError::SlugTaken => ErrorCode::SlugTaken,
             TenancyError::PlanLimitReached { .. } => ErrorCode::PlanLimitReached,
             TenancyError::PlanLimitExceeded { .. } => ErrorCode::PlanLimitExceeded,
@@ -105,6 +117,7 @@ impl From<TenancyError> for ApiError {
         match e {
             TenancyError::PlanLimitExceeded { violations, .. } => api.with_violations(violations),
             TenancyError::ServiceUnavailable(_) => api.with_retry_after(std::time::Duration::from_secs(1)),
+            TenancyError::TooManyAttempts { retry_after } => api.with_retry_after(retry_after),
             _ => api,
         }
     }

@@ -1,5 +1,6 @@
 //! The tenancy service: organizations (tenants), their members and roles, plans with limits and
-//! feature flags, the audit log, and `Authorize` for the other services.
+//! feature flags, the audit log, organization API keys, and `Authorize`, `ResolveApiKey` and
+//! the API-key revocation stream for the other services.
 //!
 //! - [`grpc`]: transport (parse and validate proto, call the domain, map back);
 //! - [`domain`]: the rules (role matrix, last owner, plan limits, features, audit);
@@ -11,7 +12,8 @@
 //!   master key, delivered by the `operant-mail` worker);
 //! - [`error`]: the service's error type and its mapping to `ApiError`.
 //!
-//! Access tokens are verified locally with keys and revocations synced from the auth service.
+//! Access tokens are verified locally with keys and revocations synced from the auth service;
+//! API keys are resolved by the domain directly, their revocations heard over LISTEN/NOTIFY.
 
 pub mod domain;
 pub mod error;
@@ -23,8 +25,10 @@ pub mod repo;
 pub mod schema;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use operant_platform::apikeys::ApiKeyVerifier;
 use operant_platform::clients::service_channel;
 use operant_platform::config::Settings;
 use operant_platform::db;
@@ -35,6 +39,7 @@ use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::TokenVerifier;
 use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
 use operant_proto::tenancy::v1::invitation_service_server::InvitationServiceServer;
+use operant_proto::tenancy::v1::api_key_service_server::ApiKeyServiceServer;
 use operant_proto::tenancy::v1::member_service_server::MemberServiceServer;
 use operant_proto::tenancy::v1::organization_service_server::OrganizationServiceServer;
 use operant_proto::tenancy::v1::subscription_service_server::SubscriptionServiceServer;
@@ -43,8 +48,9 @@ use tokio::net::TcpListener;
 use tonic::server::NamedService;
 use tonic::service::Routes;
 
-use crate::domain::{InvitationMail, Tenancy};
-use crate::grpc::{InternalApi, InvitationApi, MemberApi, OrganizationApi, SubscriptionApi};
+use crate::domain::api_keys::{LocalResolver, spawn_listener};
+use crate::domain::{InvitationMail, RevocationHub, Tenancy};
+use crate::grpc::{ApiKeyApi, InternalApi, InvitationApi, MemberApi, OrganizationApi, SubscriptionApi};
 use crate::peers::Peers;
 
 /// Every sealed column of the tenancy service (for `operant rotate-master-key`).
@@ -77,7 +83,6 @@ pub async fn run_with_mail(
 
     let verifier = Arc::new(TokenVerifier::new(&settings.tokens.issuer, &settings.tokens.audience));
     keysync::spawn_sync(verifier.clone(), AuthInternalServiceClient::new(auth.clone()), shutdown.clone());
-    let authenticator = Arc::new(Authenticator::new(verifier, &settings.service_token, default_access));
     let metrics = operant_platform::metrics::Metrics::new("tenancy");
 
     let outbox = operant_mail::Outbox::new(mail::OUTBOX_TABLE, keyring);
@@ -85,12 +90,23 @@ pub async fn run_with_mail(
     worker.clone().spawn(shutdown.clone());
     let invitations =
         InvitationMail { worker, public_url: settings.public_url.clone(), ttl: settings.invitation_ttl };
-    let domain = Tenancy::new(pool.clone(), Peers::new(auth, work), invitations);
+    let hub = RevocationHub::default();
+    let domain = Tenancy::new(pool.clone(), Peers::new(auth, work), invitations, hub.clone());
+    let keys = Arc::new(ApiKeyVerifier::new(Arc::new(LocalResolver(domain.clone()))));
+    let listening = Arc::new(tokio::sync::Notify::new());
+    spawn_listener(url.to_owned(), keys.clone(), hub, listening.clone(), shutdown.clone());
+    // Serve once revocations are heard (bounded, so a database outage at start does not keep
+    // the server from reporting NOT_SERVING).
+    let _ = tokio::time::timeout(Duration::from_secs(5), listening.notified()).await;
+    let authenticator =
+        Arc::new(Authenticator::new(verifier, &settings.service_token, default_access).with_api_keys(keys));
+
     let routes = Routes::new(OrganizationServiceServer::new(OrganizationApi { domain: domain.clone() }))
         .add_service(MemberServiceServer::new(MemberApi { domain: domain.clone() }))
         .add_service(SubscriptionServiceServer::new(SubscriptionApi { domain: domain.clone() }))
         .add_service(InvitationServiceServer::new(InvitationApi { domain: domain.clone() }))
-        .add_service(TenancyInternalServiceServer::new(InternalApi { domain }));
+        .add_service(ApiKeyServiceServer::new(ApiKeyApi { domain: domain.clone() }))
+        .add_service(TenancyInternalServiceServer::new(InternalApi { domain, shutdown: shutdown.clone() }));
     let spec = ServerSpec {
         name: "tenancy",
         routes,
@@ -99,6 +115,7 @@ pub async fn run_with_mail(
             MemberServiceServer::<MemberApi>::NAME,
             SubscriptionServiceServer::<SubscriptionApi>::NAME,
             InvitationServiceServer::<InvitationApi>::NAME,
+            ApiKeyServiceServer::<ApiKeyApi>::NAME,
             TenancyInternalServiceServer::<InternalApi>::NAME,
         ],
         authenticator,

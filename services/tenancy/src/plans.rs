@@ -27,14 +27,17 @@ pub struct PlanSpec {
     pub max_users: i64,
     /// Maximum projects of the organization (enforced by the work service).
     pub max_projects: i64,
+    /// Maximum API keys that are neither revoked nor expired.
+    pub max_api_keys: i64,
     /// Features the plan enables.
     pub features: &'static [&'static str],
 }
 
-/// FREE: 3 users, 5 projects, no extra features.
-pub const FREE: PlanSpec = PlanSpec { max_users: 3, max_projects: 5, features: &[] };
-/// PRO: 50 users, 100 projects, the audit log.
-pub const PRO: PlanSpec = PlanSpec { max_users: 50, max_projects: 100, features: &[AUDIT_LOG] };
+/// FREE: 3 users, 5 projects, 2 API keys, no extra features.
+pub const FREE: PlanSpec = PlanSpec { max_users: 3, max_projects: 5, max_api_keys: 2, features: &[] };
+/// PRO: 50 users, 100 projects, 100 API keys, the audit log.
+pub const PRO: PlanSpec =
+    PlanSpec { max_users: 50, max_projects: 100, max_api_keys: 100, features: &[AUDIT_LOG] };
 
 /// A subscription plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
@@ -204,6 +207,7 @@ mod tests {
         assert!(Plan::Pro.has_feature(AUDIT_LOG));
         assert_eq!((Plan::Free.spec().max_users, Plan::Free.spec().max_projects), (3, 5));
         assert_eq!((Plan::Pro.spec().max_users, Plan::Pro.spec().max_projects), (50, 100));
+        assert_eq!((Plan::Free.spec().max_api_keys, Plan::Pro.spec().max_api_keys), (2, 100));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Diesel definitions of the tenancy tables, written by hand to match
 //! `migrations/2026-11-27-000002_tenancy/up.sql` and
-//! `migrations/2026-12-01-000003_tenancy_invitations/up.sql` (the tenancy service owns these tables and no
-//! other service reads them).
+//! `migrations/2026-12-01-000003_tenancy_invitations/up.sql` and
+//! `migrations/2026-12-01-000004_tenancy_api_keys/up.sql` (the tenancy service owns these tables
+//! and no other service reads them).
 
 diesel::table! {
     organizations (id) {
@@ -41,6 +42,24 @@ diesel::table! {
         target_id -> Text,
         details -> Jsonb,
         created_at -> Timestamptz,
+        actor_type -> Text,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        name -> Text,
+        role -> Text,
+        prefix -> Text,
+        digest -> Bytea,
+        created_by -> Uuid,
+        created_by_type -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -64,11 +83,13 @@ diesel::joinable!(memberships -> organizations (organization_id));
 diesel::joinable!(invitations -> organizations (organization_id));
 diesel::joinable!(subscriptions -> organizations (organization_id));
 diesel::joinable!(audit_events -> organizations (organization_id));
+diesel::joinable!(api_keys -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     subscriptions,
     memberships,
     audit_events,
-    invitations
+    invitations,
+    api_keys
 );

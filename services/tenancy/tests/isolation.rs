@@ -284,7 +284,11 @@ async fn the_internal_api_is_for_services_only_and_never_stale() {
     let Team { org, owner, admin, member } = h.team("internal").await;
     let outsider = h.user("outsider").await;
     let mut internal = h.tenancy_internal.clone();
-    let authorize = |user: &User| AuthorizeRequest { user_id: user.id.clone(), organization_id: org.clone() };
+    let authorize = |user: &User| AuthorizeRequest {
+        user_id: user.id.clone(),
+        organization_id: org.clone(),
+        ..Default::default()
+    };
     let check =
         |user: &User| CheckMembershipRequest { user_id: user.id.clone(), organization_id: org.clone() };
 
@@ -298,13 +302,16 @@ async fn the_internal_api_is_for_services_only_and_never_stale() {
 
     let answer = internal.authorize(h.as_service(authorize(&admin))).await.expect("authorize").into_inner();
     assert_eq!((answer.role(), answer.plan()), (Role::Admin, Plan::Free));
-    assert_eq!(answer.limits, Some(Limits { max_users: 3, max_projects: 5 }));
+    assert_eq!(answer.limits, Some(Limits { max_users: 3, max_projects: 5, max_api_keys: 2 }));
     assert!(answer.features.is_empty());
     assert_eq!(code(internal.authorize(h.as_service(authorize(&outsider))).await), "NOT_A_MEMBER");
-    let missing =
-        AuthorizeRequest { user_id: owner.id.clone(), organization_id: uuid::Uuid::new_v4().to_string() };
+    let missing = AuthorizeRequest {
+        user_id: owner.id.clone(),
+        organization_id: uuid::Uuid::new_v4().to_string(),
+        ..Default::default()
+    };
     assert_eq!(code(internal.authorize(h.as_service(missing)).await), "NOT_A_MEMBER");
-    let bad = AuthorizeRequest { user_id: "x".into(), organization_id: org.clone() };
+    let bad = AuthorizeRequest { user_id: "x".into(), organization_id: org.clone(), ..Default::default() };
     assert_eq!(
         violations(internal.authorize(h.as_service(bad)).await),
         ("VALIDATION_ERROR".into(), vec!["user_id".into()])

@@ -81,7 +81,7 @@ async fn only_the_owner_changes_the_plan_and_downgrades_must_fit() {
     let pro = subs.update_subscription(as_user(change(Plan::Pro), &owner)).await.expect("upgrade");
     let pro = pro.into_inner().subscription.expect("subscription");
     assert_eq!(pro.plan(), Plan::Pro);
-    assert_eq!(pro.limits, Some(Limits { max_users: 50, max_projects: 100 }));
+    assert_eq!(pro.limits, Some(Limits { max_users: 50, max_projects: 100, max_api_keys: 100 }));
     assert_eq!(pro.usage.map(|u| u.users), Some(3));
     assert_eq!(pro.features, ["audit_log"]);
 
@@ -106,7 +106,10 @@ async fn only_the_owner_changes_the_plan_and_downgrades_must_fit() {
         .expect("make room");
     let free = subs.update_subscription(as_user(change(Plan::Free), &owner)).await.expect("downgrade fits");
     let free = free.into_inner().subscription.expect("subscription");
-    assert_eq!((free.plan(), free.limits), (Plan::Free, Some(Limits { max_users: 3, max_projects: 5 })));
+    assert_eq!(
+        (free.plan(), free.limits),
+        (Plan::Free, Some(Limits { max_users: 3, max_projects: 5, max_api_keys: 2 }))
+    );
     assert!(free.features.is_empty());
     // The same plan again changes nothing.
     subs.update_subscription(as_user(change(Plan::Free), &owner)).await.expect("no-op");
@@ -229,7 +232,7 @@ async fn usage_counts_projects_from_work_and_downgrades_name_every_limit() {
         .get_subscription(as_user(GetSubscriptionRequest { organization_id: org.clone() }, &member))
         .await;
     let usage = usage.expect("subscription").into_inner().subscription.and_then(|s| s.usage);
-    assert_eq!(usage, Some(Usage { users: 4, projects: 6 }));
+    assert_eq!(usage, Some(Usage { users: 4, projects: 6, api_keys: 0 }));
 
     let downgrade = UpdateSubscriptionRequest { organization_id: org.clone(), plan: Plan::Free.into() };
     let result = subs.update_subscription(as_user(downgrade, &owner)).await;

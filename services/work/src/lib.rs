@@ -42,14 +42,13 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     let verifier = Arc::new(TokenVerifier::new(&settings.tokens.issuer, &settings.tokens.audience));
     let auth = service_channel(&settings.endpoints.auth, &settings.tls, &settings.service_token)?;
     keysync::spawn_sync(verifier.clone(), AuthInternalServiceClient::new(auth), shutdown.clone());
-    let authenticator = Arc::new(Authenticator::new(verifier, &settings.service_token, default_access));
+    let tenancy = service_channel(&settings.endpoints.tenancy, &settings.tls, &settings.service_token)?;
+    let keys = keysync::api_key_verifier(tenancy.clone(), shutdown.clone());
+    let authenticator =
+        Arc::new(Authenticator::new(verifier, &settings.service_token, default_access).with_api_keys(keys));
     let metrics = operant_platform::metrics::Metrics::new("work");
 
-    let peers = peers::Peers::new(service_channel(
-        &settings.endpoints.tenancy,
-        &settings.tls,
-        &settings.service_token,
-    )?);
+    let peers = peers::Peers::new(tenancy);
 
     let projects = grpc::projects::ProjectApi {
         projects: domain::projects::Projects::new(pool.clone()),

@@ -22,6 +22,8 @@ pub struct Project {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    /// What `created_by` names: `USER` or `API_KEY`.
+    pub actor_type: String,
 }
 
 /// A task row.
@@ -41,6 +43,8 @@ pub struct Task {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    /// What `created_by` names: `USER` or `API_KEY`.
+    pub actor_type: String,
 }
 
 /// Task status as stored (`tasks.status`).
@@ -98,7 +102,10 @@ impl Priority {
 /// The caller's standing in the organization, as answered by tenancy's `Authorize`.
 #[derive(Debug, Clone, Copy)]
 pub struct Standing {
-    pub user_id: Uuid,
+    /// The user, or the organization API key, acting.
+    pub actor_id: Uuid,
+    /// `USER` or `API_KEY`, recorded with what the actor creates.
+    pub actor_type: &'static str,
     pub organization_id: Uuid,
     /// OWNER or ADMIN.
     pub is_admin: bool,

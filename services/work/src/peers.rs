@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use operant_platform::clients::ServiceChannel;
 use operant_platform::error::error_code_of;
+use operant_platform::principal::Actor;
 use operant_proto::tenancy::v1::tenancy_internal_service_client::TenancyInternalServiceClient;
 use operant_proto::tenancy::v1::{AuthorizeRequest, CheckMembershipRequest, Role};
 use uuid::Uuid;
@@ -47,22 +48,25 @@ impl Peers {
         Self { client: TenancyInternalServiceClient::new(channel) }
     }
 
-    /// The caller's role and the plan's limits; tenancy's 403 `NOT_A_MEMBER` when the user is not
-    /// a member (or the organization does not exist).
-    pub async fn authorize(&self, user_id: Uuid, organization_id: Uuid) -> Result<Standing, WorkError> {
-        let answer = self
-            .client
-            .clone()
-            .authorize(request(AuthorizeRequest {
-                user_id: user_id.to_string(),
-                organization_id: organization_id.to_string(),
-            }))
-            .await
-            .map_err(relay)?
-            .into_inner();
+    /// The caller's role (an API key's own) and the plan's limits; tenancy's 403 `NOT_A_MEMBER`
+    /// when the user is not a member, the key is not active there, or the organization does not
+    /// exist.
+    pub async fn authorize(&self, actor: &Actor, organization_id: Uuid) -> Result<Standing, WorkError> {
+        let (actor_id, actor_type, message) = match actor {
+            Actor::User(id) => {
+                (*id, "USER", AuthorizeRequest { user_id: id.to_string(), ..Default::default() })
+            }
+            Actor::ApiKey(key) => (
+                key.key_id,
+                "API_KEY",
+                AuthorizeRequest { api_key_id: key.key_id.to_string(), ..Default::default() },
+            ),
+        };
+        let message = AuthorizeRequest { organization_id: organization_id.to_string(), ..message };
+        let answer = self.client.clone().authorize(request(message)).await.map_err(relay)?.into_inner();
         let is_admin = matches!(Role::try_from(answer.role), Ok(Role::Owner | Role::Admin));
         let max_projects = answer.limits.map(|l| l.max_projects).unwrap_or(0);
-        Ok(Standing { user_id, organization_id, is_admin, max_projects })
+        Ok(Standing { actor_id, actor_type, organization_id, is_admin, max_projects })
     }
 
     /// Whether `user_id` is a member of the organization.

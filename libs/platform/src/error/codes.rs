@@ -70,11 +70,17 @@ registry! {
     TokenNotYetValid = "TOKEN_NOT_YET_VALID", Unauthenticated, 401, "the access token is not valid yet";
     TokenWrongType = "TOKEN_WRONG_TYPE", Unauthenticated, 401, "not an access token (a refresh token, for example)";
     TokenRevoked = "TOKEN_REVOKED", Unauthenticated, 401, "the access token's session has ended";
+    // Organization API keys (`Bearer opk_…`), checked by every service before a handler runs.
+    ApiKeyMalformed = "API_KEY_MALFORMED", Unauthenticated, 401, "the API key is not `opk_` followed by 43 base64url characters";
+    ApiKeyUnknown = "API_KEY_UNKNOWN", Unauthenticated, 401, "no such API key (forged, or its organization was deleted)";
+    ApiKeyExpired = "API_KEY_EXPIRED", Unauthenticated, 401, "the API key has expired";
+    ApiKeyRevoked = "API_KEY_REVOKED", Unauthenticated, 401, "the API key has been revoked";
+    ApiKeyNotAllowed = "API_KEY_NOT_ALLOWED", PermissionDenied, 403, "a person-only operation (profile, password, sessions, organization list and creation, invitations) called with an API key";
     // The auth service.
     EmailTaken = "EMAIL_TAKEN", AlreadyExists, 409, "an account with this email already exists";
     InvalidCredentials = "INVALID_CREDENTIALS", Unauthenticated, 401, "login with an unknown email or a wrong password";
     InactiveUser = "INACTIVE_USER", PermissionDenied, 403, "login or refresh of a deactivated account";
-    TooManyAttempts = "TOO_MANY_ATTEMPTS", ResourceExhausted, 429, "login throttled (per email and per client address); `Retry-After`";
+    TooManyAttempts = "TOO_MANY_ATTEMPTS", ResourceExhausted, 429, "login throttled (per email and per client address), or too many invalid API keys from the client address; `Retry-After`";
     InvalidRefreshToken = "INVALID_REFRESH_TOKEN", Unauthenticated, 401, "the refresh token is unknown or malformed";
     RefreshTokenReused = "REFRESH_TOKEN_REUSED", Unauthenticated, 401, "an already rotated refresh token was presented; its session is revoked";
     RefreshTokenExpired = "REFRESH_TOKEN_EXPIRED", Unauthenticated, 401, "the refresh token (or its session) has expired";
@@ -101,6 +107,7 @@ registry! {
     EmailNotVerified = "EMAIL_NOT_VERIFIED", PermissionDenied, 403, "the caller's email address is not verified (accept with the mailed link, or verify first)";
     SlugTaken = "SLUG_TAKEN", AlreadyExists, 409, "another organization uses the slug";
     MemberNotFound = "MEMBER_NOT_FOUND", NotFound, 404, "no such member in the organization";
+    ApiKeyNotFound = "API_KEY_NOT_FOUND", NotFound, 404, "no such API key in the organization (or already revoked)";
     // The work service.
     ProjectNotFound = "PROJECT_NOT_FOUND", NotFound, 404, "no such project in the organization";
     TaskNotFound = "TASK_NOT_FOUND", NotFound, 404, "no such task in the organization";

@@ -22,7 +22,7 @@ use operant_platform::paging::{Page, Sort, SortField};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Tenancy, audit, lock_and_stand, standing};
+use super::{Actor, Tenancy, audit, lock_and_stand, standing};
 use crate::error::TenancyError;
 use crate::peers::UserInfo;
 use crate::plans::Role;
@@ -86,32 +86,32 @@ impl Tenancy {
     pub async fn list_members(
         &self,
         organization_id: Uuid,
-        user_id: Uuid,
+        actor: &Actor,
         page: &Page<MemberSort>,
     ) -> Result<(Vec<MemberView>, i64), TenancyError> {
-        self.members_page(organization_id, user_id, page, Role::Member).await
+        self.members_page(organization_id, actor, page, Role::Member).await
     }
 
     /// One page of the organization's users with their roles (ADMIN+).
     pub async fn list_organization_users(
         &self,
         organization_id: Uuid,
-        user_id: Uuid,
+        actor: &Actor,
         page: &Page<MemberSort>,
     ) -> Result<(Vec<MemberView>, i64), TenancyError> {
-        self.members_page(organization_id, user_id, page, Role::Admin).await
+        self.members_page(organization_id, actor, page, Role::Admin).await
     }
 
     async fn members_page(
         &self,
         organization_id: Uuid,
-        user_id: Uuid,
+        actor: &Actor,
         page: &Page<MemberSort>,
         needed: Role,
     ) -> Result<(Vec<MemberView>, i64), TenancyError> {
         let rows = {
             let mut conn = self.conn().await?;
-            standing(&mut conn, organization_id, user_id).await?.require(needed, "list the users")?;
+            standing(&mut conn, organization_id, actor).await?.require(needed, "list the users")?;
             memberships::list_all(&mut conn, organization_id).await?
         };
         let ids: Vec<Uuid> = rows.iter().map(|r| r.user_id).collect();
@@ -132,18 +132,18 @@ impl Tenancy {
     pub async fn update_member(
         &self,
         organization_id: Uuid,
-        user_id: Uuid,
+        actor: &Actor,
         member_id: Uuid,
         role: Role,
     ) -> Result<MemberView, TenancyError> {
         // Resolve the profile before changing anything, so an unreachable auth service refuses
         // the call instead of failing it after the commit.
-        self.standing_now(organization_id, user_id).await?.require(Role::Admin, "change roles")?;
+        self.standing_now(organization_id, actor).await?.require(Role::Admin, "change roles")?;
         let users = self.peers.users(&[member_id]).await?;
         let mut conn = self.conn().await?;
         let row = conn
             .transaction(async |conn| {
-                let caller = lock_and_stand(conn, organization_id, user_id).await?;
+                let caller = lock_and_stand(conn, organization_id, actor).await?;
                 caller.require(Role::Admin, "change roles")?;
                 let member = memberships::find(conn, organization_id, member_id)
                     .await?
@@ -160,7 +160,7 @@ impl Tenancy {
                 }
                 let row = memberships::set_role(conn, organization_id, member_id, role).await?;
                 let details = json!({ "from": member.role.as_str(), "to": role.as_str() });
-                audit(conn, organization_id, user_id, "member.role_changed", target(member_id), details)
+                audit(conn, organization_id, actor, "member.role_changed", target(member_id), details)
                     .await?;
                 Ok(row)
             })
@@ -172,13 +172,13 @@ impl Tenancy {
     pub async fn remove_member(
         &self,
         organization_id: Uuid,
-        user_id: Uuid,
+        actor: &Actor,
         member_id: Uuid,
     ) -> Result<(), TenancyError> {
         let mut conn = self.conn().await?;
         conn.transaction(async |conn| {
-            let caller = lock_and_stand(conn, organization_id, user_id).await?;
-            let leaving = member_id == user_id;
+            let caller = lock_and_stand(conn, organization_id, actor).await?;
+            let leaving = *actor == Actor::User(member_id);
             if !leaving {
                 caller.require(Role::Admin, "remove members")?;
             }
@@ -195,7 +195,7 @@ impl Tenancy {
             }
             memberships::delete(conn, organization_id, member_id).await?;
             let details = json!({ "role": member.role.as_str(), "left": leaving });
-            audit(conn, organization_id, user_id, "member.removed", target(member_id), details).await
+            audit(conn, organization_id, actor, "member.removed", target(member_id), details).await
         })
         .await
     }
@@ -204,14 +204,16 @@ impl Tenancy {
     pub async fn transfer_ownership(
         &self,
         organization_id: Uuid,
-        user_id: Uuid,
+        actor: &Actor,
         new_owner: Uuid,
     ) -> Result<(), TenancyError> {
         let mut conn = self.conn().await?;
         conn.transaction(async |conn| {
-            lock_and_stand(conn, organization_id, user_id)
-                .await?
-                .require(Role::Owner, "transfer ownership")?;
+            lock_and_stand(conn, organization_id, actor).await?.require(Role::Owner, "transfer ownership")?;
+            // Only a person is ever OWNER, so only a person gets this far.
+            let Actor::User(user_id) = *actor else {
+                return Err(TenancyError::InsufficientRole("transfer ownership"));
+            };
             if new_owner == user_id {
                 return Err(TenancyError::invalid("user_id", "you already own this organization"));
             }
@@ -221,7 +223,7 @@ impl Tenancy {
             memberships::set_role(conn, organization_id, new_owner, Role::Owner).await?;
             memberships::set_role(conn, organization_id, user_id, Role::Admin).await?;
             let details = json!({ "from": user_id, "to": new_owner, "previous_role": member.role.as_str() });
-            audit(conn, organization_id, user_id, "ownership.transferred", target(new_owner), details).await
+            audit(conn, organization_id, actor, "ownership.transferred", target(new_owner), details).await
         })
         .await
     }

@@ -1,13 +1,18 @@
 //! The tenancy rules: who may do what in an organization, plan limits and features, the
 //! last-owner invariant and the audit log. Every operation starts from the caller's
 //! [`Standing`] (role and plan, read fresh from the database: never cached, so a removed member
-//! loses access at once), checks the role ladder, and makes its change in one transaction that
-//! also writes the audit event.
+//! or a revoked API key loses access at once), checks the role ladder, and makes its change in
+//! one transaction that also writes the audit event.
+//!
+//! The caller is an [`Actor`]: a user (standing from their membership) or an organization API
+//! key (standing from the key's own role, only in the key's organization; the audit log names the
+//! key with `actor_type` `API_KEY`). Person-only operations take a plain user id instead.
 //!
 //! Refusal order is the same everywhere: malformed input (422, checked by the transport) →
 //! not a member (403 `NOT_A_MEMBER`, also for organizations that do not exist) → role (403
 //! `INSUFFICIENT_ROLE`) → plan feature → the target (404) → invariants and limits (409/403).
 
+pub mod api_keys;
 mod internal;
 mod invitations;
 mod members;
@@ -16,9 +21,11 @@ mod subscriptions;
 
 use diesel_async::AsyncPgConnection;
 use operant_platform::db::{self, PgConn, PgPool};
+pub use operant_platform::principal::Actor;
 use uuid::Uuid;
 
 pub use invitations::{InvitationStatus, InvitationView, Joined};
+pub use api_keys::{CreatedApiKey, NewKey, RevocationHub};
 pub use members::{MemberSort, MemberView};
 pub use subscriptions::{AuditSort, SubscriptionView};
 
@@ -26,14 +33,16 @@ use crate::error::TenancyError;
 use crate::peers::Peers;
 use crate::plans::{Plan, Role};
 use crate::repo::audit_events::{self, NewAuditEvent};
-use crate::repo::memberships;
+use crate::repo::{api_keys as keys_repo, memberships};
 
-/// The tenancy domain: the database, the peers it needs and its mail outbox.
+/// The tenancy domain: the database, the peers it needs, its mail outbox and the API-key
+/// revocation fan-out.
 #[derive(Clone)]
 pub struct Tenancy {
     pool: PgPool,
     peers: Peers,
     invitations: InvitationMail,
+    hub: RevocationHub,
 }
 
 /// How invitations are mailed: the outbox worker of this replica (write the mail with its
@@ -67,8 +76,8 @@ impl Standing {
 }
 
 impl Tenancy {
-    pub fn new(pool: PgPool, peers: Peers, invitations: InvitationMail) -> Self {
-        Tenancy { pool, peers, invitations }
+    pub fn new(pool: PgPool, peers: Peers, invitations: InvitationMail, hub: RevocationHub) -> Self {
+        Tenancy { pool, peers, invitations, hub }
     }
 
     async fn conn(&self) -> Result<PgConn, TenancyError> {
@@ -77,23 +86,32 @@ impl Tenancy {
 
     /// The caller's standing, on its own connection (for checks made before calling a peer, so
     /// no pooled connection is held during the network call).
-    async fn standing_now(&self, organization_id: Uuid, user_id: Uuid) -> Result<Standing, TenancyError> {
+    async fn standing_now(&self, organization_id: Uuid, actor: &Actor) -> Result<Standing, TenancyError> {
         let mut conn = self.conn().await?;
-        standing(&mut conn, organization_id, user_id).await
+        standing(&mut conn, organization_id, actor).await
     }
 }
 
-/// The user's standing in the organization: 403 `NOT_A_MEMBER` when not a member or when the
-/// organization does not exist.
+/// The id an actor is recorded by, and its `actor_type` (`USER` or `API_KEY`).
+pub fn actor_ref(actor: &Actor) -> (Uuid, &'static str) {
+    match actor {
+        Actor::User(id) => (*id, "USER"),
+        Actor::ApiKey(key) => (key.key_id, "API_KEY"),
+    }
+}
+
+/// The actor's standing in the organization: 403 `NOT_A_MEMBER` when the user is not a member,
+/// the key is not active in this organization, or the organization does not exist.
 async fn standing(
     conn: &mut AsyncPgConnection,
     organization_id: Uuid,
-    user_id: Uuid,
+    actor: &Actor,
 ) -> Result<Standing, TenancyError> {
-    memberships::access(conn, organization_id, user_id)
-        .await?
-        .map(|(role, plan)| Standing { role, plan })
-        .ok_or(TenancyError::NotAMember)
+    let access = match actor {
+        Actor::User(user_id) => memberships::access(conn, organization_id, *user_id).await?,
+        Actor::ApiKey(key) => keys_repo::access(conn, organization_id, key.key_id).await?,
+    };
+    access.map(|(role, plan)| Standing { role, plan }).ok_or(TenancyError::NotAMember)
 }
 
 /// Locks the organization row for the rest of the transaction (see
@@ -102,23 +120,34 @@ async fn standing(
 async fn lock_and_stand(
     conn: &mut AsyncPgConnection,
     organization_id: Uuid,
-    user_id: Uuid,
+    actor: &Actor,
 ) -> Result<Standing, TenancyError> {
-    if !crate::repo::organizations::lock_for_member(conn, organization_id, user_id).await? {
+    let locked = match actor {
+        Actor::User(user_id) => {
+            crate::repo::organizations::lock_for_member(conn, organization_id, *user_id).await?
+        }
+        Actor::ApiKey(key) => {
+            key.organization_id == organization_id
+                && crate::repo::organizations::lock(conn, organization_id).await?.is_some()
+        }
+    };
+    if !locked {
         return Err(TenancyError::NotAMember);
     }
-    standing(conn, organization_id, user_id).await
+    standing(conn, organization_id, actor).await
 }
 
-/// Records an audit event in the current transaction.
+/// Records an audit event by `actor` in the current transaction.
 async fn audit(
     conn: &mut AsyncPgConnection,
     organization_id: Uuid,
-    actor_id: Uuid,
+    actor: &Actor,
     action: &'static str,
     target: (&'static str, String),
     details: serde_json::Value,
 ) -> Result<(), TenancyError> {
-    let event = NewAuditEvent { actor_id, action, target_type: target.0, target_id: target.1, details };
+    let (actor_id, actor_type) = actor_ref(actor);
+    let event =
+        NewAuditEvent { actor_id, actor_type, action, target_type: target.0, target_id: target.1, details };
     Ok(audit_events::insert(conn, organization_id, event).await?)
 }

@@ -3,7 +3,8 @@
 //!
 //! Slug uniqueness is left to the unique index, which is the only race-safe check; its
 //! violation becomes 409 `SLUG_TAKEN`. Deletion first asks the work service to purge the
-//! organization's projects and tasks, and refuses (503, nothing deleted) when work cannot.
+//! organization's projects and tasks, and refuses (503, nothing deleted) when work cannot; the
+//! organization's API keys go with it, their revocation announced in the same transaction.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncConnection;
@@ -12,11 +13,11 @@ use operant_platform::paging::Page;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::{Tenancy, audit, lock_and_stand};
+use super::{Actor, Tenancy, audit, lock_and_stand, standing};
 use crate::error::TenancyError;
 use crate::plans::{Plan, Role};
 use crate::repo::organizations::{self, MemberOrganization, OrganizationChanges, OrganizationSort};
-use crate::repo::{memberships, subscriptions};
+use crate::repo::{api_keys, memberships, subscriptions};
 
 /// Name of the unique index on `organizations.slug`.
 const SLUG_INDEX: &str = "organizations_slug_key";
@@ -104,35 +105,35 @@ impl Tenancy {
         Ok(organizations::list_for_member(&mut conn, user_id, page).await?)
     }
 
-    /// One organization of the caller.
+    /// One organization of the caller, with the caller's role.
     pub async fn get_organization(
         &self,
         organization_id: Uuid,
-        user_id: Uuid,
+        actor: &Actor,
     ) -> Result<MemberOrganization, TenancyError> {
         let mut conn = self.conn().await?;
-        organizations::find_for_member(&mut conn, organization_id, user_id)
-            .await?
-            .ok_or(TenancyError::NotAMember)
+        let standing = standing(&mut conn, organization_id, actor).await?;
+        let organization =
+            organizations::find(&mut conn, organization_id).await?.ok_or(TenancyError::NotAMember)?;
+        Ok(MemberOrganization { organization, plan: standing.plan, role: standing.role })
     }
 
     /// Renames (name and/or slug) an organization (OWNER); a change is audited as `org.updated`.
     pub async fn update_organization(
         &self,
         organization_id: Uuid,
-        user_id: Uuid,
+        actor: &Actor,
         name: Option<&str>,
         slug: Option<&str>,
     ) -> Result<MemberOrganization, TenancyError> {
         let (name, slug) = both(name.map(validate_name).transpose(), slug.map(validate_slug).transpose())?;
         let mut conn = self.conn().await?;
         conn.transaction(async |conn| {
-            lock_and_stand(conn, organization_id, user_id)
-                .await?
-                .require(Role::Owner, "update the organization")?;
-            let mut current = organizations::find_for_member(conn, organization_id, user_id)
-                .await?
-                .ok_or(TenancyError::NotAMember)?;
+            let standing = lock_and_stand(conn, organization_id, actor).await?;
+            standing.require(Role::Owner, "update the organization")?;
+            let organization =
+                organizations::find(conn, organization_id).await?.ok_or(TenancyError::NotAMember)?;
+            let mut current = MemberOrganization { organization, plan: standing.plan, role: standing.role };
             let before = &current.organization;
             let mut changed = Map::new();
             if let Some(name) = name.filter(|n| *n != before.name) {
@@ -151,25 +152,29 @@ impl Tenancy {
             current.organization =
                 organizations::update(conn, organization_id, &changes).await.map_err(slug_taken)?;
             let target = ("organization", organization_id.to_string());
-            audit(conn, organization_id, user_id, "org.updated", target, Value::Object(changed)).await?;
+            audit(conn, organization_id, actor, "org.updated", target, Value::Object(changed)).await?;
             Ok(current)
         })
         .await
     }
 
-    /// Deletes an organization (OWNER) after the work service purged its projects and tasks.
+    /// Deletes an organization (OWNER) after the work service purged its projects and tasks;
+    /// its API keys are revoked everywhere when the deletion commits.
     pub async fn delete_organization(
         &self,
         organization_id: Uuid,
-        user_id: Uuid,
+        actor: &Actor,
     ) -> Result<(), TenancyError> {
-        self.standing_now(organization_id, user_id).await?.require(Role::Owner, "delete the organization")?;
+        self.standing_now(organization_id, actor).await?.require(Role::Owner, "delete the organization")?;
         self.peers.purge_organization(organization_id).await?;
         let mut conn = self.conn().await?;
         conn.transaction(async |conn| {
-            lock_and_stand(conn, organization_id, user_id)
+            lock_and_stand(conn, organization_id, actor)
                 .await?
                 .require(Role::Owner, "delete the organization")?;
+            for key_id in api_keys::unrevoked_ids(conn, organization_id).await? {
+                api_keys::notify_revoked(conn, key_id).await?;
+            }
             organizations::delete(conn, organization_id).await?;
             Ok::<_, TenancyError>(())
         })

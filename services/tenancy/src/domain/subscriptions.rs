@@ -2,8 +2,8 @@
 //!
 //! Usage combines the member count (ours) with the project count (the work service's, over
 //! gRPC); when work cannot answer, the call is refused with 503 rather than reporting a guess.
-//! A plan change takes the `members` quota lock and the subscription row lock, so it cannot
-//! race a member addition: a downgrade is either refused with 409 `PLAN_LIMIT_EXCEEDED` (one
+//! A plan change takes the `members` and `api_keys` quota locks and the subscription row lock,
+//! so it cannot race a member addition or a key creation: a downgrade is either refused with 409 `PLAN_LIMIT_EXCEEDED` (one
 //! field violation per limit in the way, `users` and/or `projects`) or sees every member.
 
 use diesel_async::AsyncConnection;
@@ -13,11 +13,12 @@ use operant_platform::paging::{Page, Sort, SortField};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Tenancy, audit, lock_and_stand, standing};
+use super::api_keys::QUOTA as API_KEYS_QUOTA;
+use super::{Actor, Tenancy, audit, lock_and_stand, standing};
 use crate::error::TenancyError;
 use crate::plans::{ALL_FEATURES, AUDIT_LOG, Plan, Role};
 use crate::repo::audit_events::{self, AuditEventRow};
-use crate::repo::{memberships, subscriptions};
+use crate::repo::{api_keys, memberships, subscriptions};
 
 /// A plan with the organization's usage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,10 +28,12 @@ pub struct SubscriptionView {
     pub users: i64,
     /// Projects (counted by the work service).
     pub projects: i64,
+    /// Active API keys.
+    pub api_keys: i64,
 }
 
 /// One violation per limit of `plan` that the usage exceeds.
-fn exceeded(plan: Plan, users: i64, projects: i64) -> Vec<FieldViolation> {
+fn exceeded(plan: Plan, users: i64, projects: i64, keys: i64) -> Vec<FieldViolation> {
     let spec = plan.spec();
     let mut violations = Vec::new();
     if users > spec.max_users {
@@ -43,6 +46,12 @@ fn exceeded(plan: Plan, users: i64, projects: i64) -> Vec<FieldViolation> {
         violations.push(FieldViolation::new(
             "projects",
             format!("{projects} projects, the {} plan allows {}", plan.as_str(), spec.max_projects),
+        ));
+    }
+    if keys > spec.max_api_keys {
+        violations.push(FieldViolation::new(
+            "api_keys",
+            format!("{keys} API keys, the {} plan allows {}", plan.as_str(), spec.max_api_keys),
         ));
     }
     violations
@@ -64,44 +73,47 @@ impl Tenancy {
     pub async fn get_subscription(
         &self,
         organization_id: Uuid,
-        user_id: Uuid,
+        actor: &Actor,
     ) -> Result<SubscriptionView, TenancyError> {
-        let (plan, users) = {
+        let (plan, users, api_keys) = {
             let mut conn = self.conn().await?;
-            let standing = standing(&mut conn, organization_id, user_id).await?;
-            (standing.plan, memberships::count(&mut conn, organization_id).await?)
+            let standing = standing(&mut conn, organization_id, actor).await?;
+            let users = memberships::count(&mut conn, organization_id).await?;
+            (standing.plan, users, api_keys::count_active(&mut conn, organization_id).await?)
         };
         let projects = self.peers.project_count(organization_id).await?;
-        Ok(SubscriptionView { plan, users, projects })
+        Ok(SubscriptionView { plan, users, projects, api_keys })
     }
 
     /// Changes the plan (OWNER), refusing a downgrade that current usage exceeds.
     pub async fn update_subscription(
         &self,
         organization_id: Uuid,
-        user_id: Uuid,
+        actor: &Actor,
         plan: Plan,
     ) -> Result<SubscriptionView, TenancyError> {
-        self.standing_now(organization_id, user_id).await?.require(Role::Owner, "change the plan")?;
+        self.standing_now(organization_id, actor).await?.require(Role::Owner, "change the plan")?;
         let projects = self.peers.project_count(organization_id).await?;
         let mut conn = self.conn().await?;
         conn.transaction(async |conn| {
             lock_quota(conn, organization_id, "members").await?;
-            lock_and_stand(conn, organization_id, user_id).await?.require(Role::Owner, "change the plan")?;
+            lock_quota(conn, organization_id, API_KEYS_QUOTA).await?;
+            lock_and_stand(conn, organization_id, actor).await?.require(Role::Owner, "change the plan")?;
             let current =
                 subscriptions::lock_plan(conn, organization_id).await?.ok_or(TenancyError::NotAMember)?;
             let users = memberships::count(conn, organization_id).await?;
+            let api_keys = api_keys::count_active(conn, organization_id).await?;
             if plan != current {
-                let violations = exceeded(plan, users, projects);
+                let violations = exceeded(plan, users, projects, api_keys);
                 if !violations.is_empty() {
                     return Err(TenancyError::PlanLimitExceeded { plan: plan.as_str(), violations });
                 }
                 subscriptions::set_plan(conn, organization_id, plan).await?;
                 let details = json!({ "from": current.as_str(), "to": plan.as_str() });
                 let target = ("subscription", organization_id.to_string());
-                audit(conn, organization_id, user_id, "plan.changed", target, details).await?;
+                audit(conn, organization_id, actor, "plan.changed", target, details).await?;
             }
-            Ok(SubscriptionView { plan, users, projects })
+            Ok(SubscriptionView { plan, users, projects, api_keys })
         })
         .await
     }
@@ -110,9 +122,9 @@ impl Tenancy {
     pub async fn list_features(
         &self,
         organization_id: Uuid,
-        user_id: Uuid,
+        actor: &Actor,
     ) -> Result<Vec<(&'static str, bool)>, TenancyError> {
-        let standing = self.standing_now(organization_id, user_id).await?;
+        let standing = self.standing_now(organization_id, actor).await?;
         Ok(ALL_FEATURES.iter().map(|f| (*f, standing.plan.has_feature(f))).collect())
     }
 
@@ -120,11 +132,11 @@ impl Tenancy {
     pub async fn list_audit_events(
         &self,
         organization_id: Uuid,
-        user_id: Uuid,
+        actor: &Actor,
         page: &Page<AuditSort>,
     ) -> Result<(Vec<AuditEventRow>, i64), TenancyError> {
         let mut conn = self.conn().await?;
-        let standing = standing(&mut conn, organization_id, user_id).await?;
+        let standing = standing(&mut conn, organization_id, actor).await?;
         standing.require(Role::Admin, "read the audit log")?;
         standing.require_feature(AUDIT_LOG)?;
         Ok(audit_events::page(&mut conn, organization_id, page.skip, page.limit).await?)
@@ -137,11 +149,12 @@ mod tests {
 
     #[test]
     fn names_each_limit_in_the_way() {
-        assert!(exceeded(Plan::Free, 3, 5).is_empty());
+        assert!(exceeded(Plan::Free, 3, 5, 2).is_empty());
         let fields = |v: Vec<FieldViolation>| v.into_iter().map(|v| v.field).collect::<Vec<_>>();
-        assert_eq!(fields(exceeded(Plan::Free, 4, 5)), ["users"]);
-        assert_eq!(fields(exceeded(Plan::Free, 3, 6)), ["projects"]);
-        assert_eq!(fields(exceeded(Plan::Free, 4, 6)), ["users", "projects"]);
-        assert!(exceeded(Plan::Pro, 50, 100).is_empty());
+        assert_eq!(fields(exceeded(Plan::Free, 4, 5, 2)), ["users"]);
+        assert_eq!(fields(exceeded(Plan::Free, 3, 6, 2)), ["projects"]);
+        assert_eq!(fields(exceeded(Plan::Free, 3, 5, 3)), ["api_keys"]);
+        assert_eq!(fields(exceeded(Plan::Free, 4, 6, 2)), ["users", "projects"]);
+        assert!(exceeded(Plan::Pro, 50, 100, 100).is_empty());
     }
 }

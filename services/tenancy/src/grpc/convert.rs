@@ -1,11 +1,13 @@
 //! Domain values → proto messages.
 
 use chrono::{DateTime, Utc};
+use operant_proto::common::v1::ActorType;
 use operant_proto::tenancy::v1 as pb;
 use prost_types::Timestamp;
 
 use crate::domain::{InvitationStatus, InvitationView, MemberView, Standing, SubscriptionView};
 use crate::plans::Plan;
+use crate::repo::api_keys::ApiKeyRow;
 use crate::repo::audit_events::AuditEventRow;
 use crate::repo::organizations::MemberOrganization;
 
@@ -37,7 +39,7 @@ pub fn member(m: MemberView) -> pb::Member {
 
 pub fn limits(plan: Plan) -> pb::Limits {
     let spec = plan.spec();
-    pb::Limits { max_users: spec.max_users, max_projects: spec.max_projects }
+    pb::Limits { max_users: spec.max_users, max_projects: spec.max_projects, max_api_keys: spec.max_api_keys }
 }
 
 pub fn features(plan: Plan) -> Vec<String> {
@@ -48,7 +50,7 @@ pub fn subscription(s: SubscriptionView) -> pb::Subscription {
     pb::Subscription {
         plan: s.plan.to_proto().into(),
         limits: Some(limits(s.plan)),
-        usage: Some(pb::Usage { users: s.users, projects: s.projects }),
+        usage: Some(pb::Usage { users: s.users, projects: s.projects, api_keys: s.api_keys }),
         features: features(s.plan),
     }
 }
@@ -71,6 +73,31 @@ pub fn audit_event(e: AuditEventRow) -> pb::AuditEvent {
         target_id: e.target_id,
         details_json: e.details.to_string(),
         created_at: Some(timestamp(e.created_at)),
+        actor_type: actor_type(&e.actor_type).into(),
+    }
+}
+
+/// The proto value of a stored `actor_type` (`USER`, `API_KEY`).
+pub fn actor_type(stored: &str) -> ActorType {
+    match stored {
+        "USER" => ActorType::User,
+        "API_KEY" => ActorType::ApiKey,
+        _ => ActorType::Unspecified,
+    }
+}
+
+pub fn api_key(k: ApiKeyRow) -> pb::ApiKey {
+    pb::ApiKey {
+        id: k.id.to_string(),
+        organization_id: k.organization_id.to_string(),
+        name: k.name,
+        role: k.role.to_proto().into(),
+        prefix: k.prefix,
+        created_by: k.created_by.to_string(),
+        created_by_type: actor_type(&k.created_by_type).into(),
+        created_at: Some(timestamp(k.created_at)),
+        expires_at: k.expires_at.map(timestamp),
+        last_used_at: k.last_used_at.map(timestamp),
     }
 }
 

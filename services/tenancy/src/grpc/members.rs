@@ -6,7 +6,7 @@ use operant_proto::tenancy::v1::member_service_server::MemberService;
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
-use super::{convert, invitations, parse_id, user_id};
+use super::{actor, convert, invitations, parse_id, user_id};
 use crate::domain::{MemberSort, Tenancy};
 use crate::error::TenancyError;
 use crate::plans::Role;
@@ -26,11 +26,11 @@ impl MemberService for MemberApi {
         &self,
         request: Request<ListMembersRequest>,
     ) -> Result<Response<ListMembersResponse>, Status> {
-        let user = user_id(&request)?;
+        let actor = actor(&request)?;
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
         let page = Page::<MemberSort>::parse(m.page.as_ref())?;
-        let (members, total) = self.domain.list_members(organization_id, user, &page).await?;
+        let (members, total) = self.domain.list_members(organization_id, &actor, &page).await?;
         Ok(Response::new(ListMembersResponse {
             members: members.into_iter().map(convert::member).collect(),
             page: Some(page.info(total)),
@@ -56,12 +56,12 @@ impl MemberService for MemberApi {
         &self,
         request: Request<UpdateMemberRequest>,
     ) -> Result<Response<UpdateMemberResponse>, Status> {
-        let user = user_id(&request)?;
+        let actor = actor(&request)?;
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
         let member_id = parse_id("user_id", &m.user_id)?;
         let role = role(m.role)?;
-        let member = self.domain.update_member(organization_id, user, member_id, role).await?;
+        let member = self.domain.update_member(organization_id, &actor, member_id, role).await?;
         Ok(Response::new(UpdateMemberResponse { member: Some(convert::member(member)) }))
     }
 
@@ -69,11 +69,11 @@ impl MemberService for MemberApi {
         &self,
         request: Request<RemoveMemberRequest>,
     ) -> Result<Response<RemoveMemberResponse>, Status> {
-        let user = user_id(&request)?;
+        let actor = actor(&request)?;
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
         let member_id = parse_id("user_id", &m.user_id)?;
-        self.domain.remove_member(organization_id, user, member_id).await?;
+        self.domain.remove_member(organization_id, &actor, member_id).await?;
         Ok(Response::new(RemoveMemberResponse {}))
     }
 
@@ -81,11 +81,11 @@ impl MemberService for MemberApi {
         &self,
         request: Request<TransferOwnershipRequest>,
     ) -> Result<Response<TransferOwnershipResponse>, Status> {
-        let user = user_id(&request)?;
+        let actor = actor(&request)?;
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
         let new_owner = parse_id("user_id", &m.user_id)?;
-        self.domain.transfer_ownership(organization_id, user, new_owner).await?;
+        self.domain.transfer_ownership(organization_id, &actor, new_owner).await?;
         Ok(Response::new(TransferOwnershipResponse {}))
     }
 
@@ -93,10 +93,10 @@ impl MemberService for MemberApi {
         &self,
         request: Request<ListOrganizationUsersRequest>,
     ) -> Result<Response<ListOrganizationUsersResponse>, Status> {
-        let user = user_id(&request)?;
+        let actor = actor(&request)?;
         let organization_id = header_organization_id(&request).map_err(TenancyError::from)?;
         let page = Page::<MemberSort>::parse(request.get_ref().page.as_ref())?;
-        let (members, total) = self.domain.list_organization_users(organization_id, user, &page).await?;
+        let (members, total) = self.domain.list_organization_users(organization_id, &actor, &page).await?;
         Ok(Response::new(ListOrganizationUsersResponse {
             members: members.into_iter().map(convert::member).collect(),
             page: Some(page.info(total)),

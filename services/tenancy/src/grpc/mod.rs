@@ -2,6 +2,7 @@
 //! message (ids, enums, paging → 422 naming the field), calls one domain operation and maps the
 //! result back to proto. No rule lives here.
 
+mod api_keys;
 mod convert;
 mod internal;
 mod invitations;
@@ -9,6 +10,7 @@ mod members;
 mod organizations;
 mod subscriptions;
 
+pub use api_keys::ApiKeyApi;
 pub use internal::InternalApi;
 pub use invitations::InvitationApi;
 pub use members::MemberApi;
@@ -18,11 +20,17 @@ pub use subscriptions::SubscriptionApi;
 use operant_platform::principal::caller;
 use uuid::Uuid;
 
+use crate::domain::Actor;
 use crate::error::TenancyError;
 
-/// The verified end user of the request.
+/// The verified end user of a person-only request (an API key is 403 `API_KEY_NOT_ALLOWED`).
 fn user_id<T>(request: &tonic::Request<T>) -> Result<Uuid, TenancyError> {
     Ok(caller(request)?.require_user()?.user_id)
+}
+
+/// The user or API key of an organization-scoped request.
+fn actor<T>(request: &tonic::Request<T>) -> Result<Actor, TenancyError> {
+    Ok(caller(request)?.actor()?)
 }
 
 /// A UUID from a request field, or 422 naming the field.

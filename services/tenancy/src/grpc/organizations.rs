@@ -5,7 +5,7 @@ use operant_proto::tenancy::v1::organization_service_server::OrganizationService
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
-use super::{convert, parse_id, user_id};
+use super::{actor, convert, parse_id, user_id};
 use crate::domain::Tenancy;
 use crate::repo::organizations::OrganizationSort;
 
@@ -45,9 +45,9 @@ impl OrganizationService for OrganizationApi {
         &self,
         request: Request<GetOrganizationRequest>,
     ) -> Result<Response<GetOrganizationResponse>, Status> {
-        let user = user_id(&request)?;
+        let actor = actor(&request)?;
         let organization_id = parse_id("organization_id", &request.get_ref().organization_id)?;
-        let organization = self.domain.get_organization(organization_id, user).await?;
+        let organization = self.domain.get_organization(organization_id, &actor).await?;
         Ok(Response::new(GetOrganizationResponse { organization: Some(convert::organization(organization)) }))
     }
 
@@ -55,12 +55,12 @@ impl OrganizationService for OrganizationApi {
         &self,
         request: Request<UpdateOrganizationRequest>,
     ) -> Result<Response<UpdateOrganizationResponse>, Status> {
-        let user = user_id(&request)?;
+        let actor = actor(&request)?;
         let m = request.into_inner();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
         let organization = self
             .domain
-            .update_organization(organization_id, user, m.name.as_deref(), m.slug.as_deref())
+            .update_organization(organization_id, &actor, m.name.as_deref(), m.slug.as_deref())
             .await?;
         Ok(Response::new(UpdateOrganizationResponse {
             organization: Some(convert::organization(organization)),
@@ -71,9 +71,9 @@ impl OrganizationService for OrganizationApi {
         &self,
         request: Request<DeleteOrganizationRequest>,
     ) -> Result<Response<DeleteOrganizationResponse>, Status> {
-        let user = user_id(&request)?;
+        let actor = actor(&request)?;
         let organization_id = parse_id("organization_id", &request.get_ref().organization_id)?;
-        self.domain.delete_organization(organization_id, user).await?;
+        self.domain.delete_organization(organization_id, &actor).await?;
         Ok(Response::new(DeleteOrganizationResponse {}))
     }
 }

@@ -5,7 +5,7 @@ use operant_proto::tenancy::v1::subscription_service_server::SubscriptionService
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
-use super::{convert, parse_id, user_id};
+use super::{actor, convert, parse_id};
 use crate::domain::{AuditSort, Tenancy};
 use crate::error::TenancyError;
 use crate::plans::Plan;
@@ -21,9 +21,9 @@ impl SubscriptionService for SubscriptionApi {
         &self,
         request: Request<GetSubscriptionRequest>,
     ) -> Result<Response<GetSubscriptionResponse>, Status> {
-        let user = user_id(&request)?;
+        let actor = actor(&request)?;
         let organization_id = parse_id("organization_id", &request.get_ref().organization_id)?;
-        let subscription = self.domain.get_subscription(organization_id, user).await?;
+        let subscription = self.domain.get_subscription(organization_id, &actor).await?;
         Ok(Response::new(GetSubscriptionResponse { subscription: Some(convert::subscription(subscription)) }))
     }
 
@@ -31,12 +31,12 @@ impl SubscriptionService for SubscriptionApi {
         &self,
         request: Request<UpdateSubscriptionRequest>,
     ) -> Result<Response<UpdateSubscriptionResponse>, Status> {
-        let user = user_id(&request)?;
+        let actor = actor(&request)?;
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
         let plan =
             Plan::from_proto(m.plan).ok_or_else(|| TenancyError::invalid("plan", "must be FREE or PRO"))?;
-        let subscription = self.domain.update_subscription(organization_id, user, plan).await?;
+        let subscription = self.domain.update_subscription(organization_id, &actor, plan).await?;
         Ok(Response::new(UpdateSubscriptionResponse {
             subscription: Some(convert::subscription(subscription)),
         }))
@@ -46,9 +46,9 @@ impl SubscriptionService for SubscriptionApi {
         &self,
         request: Request<ListFeaturesRequest>,
     ) -> Result<Response<ListFeaturesResponse>, Status> {
-        let user = user_id(&request)?;
+        let actor = actor(&request)?;
         let organization_id = parse_id("organization_id", &request.get_ref().organization_id)?;
-        let features = self.domain.list_features(organization_id, user).await?;
+        let features = self.domain.list_features(organization_id, &actor).await?;
         Ok(Response::new(ListFeaturesResponse {
             features: features
                 .into_iter()
@@ -61,7 +61,7 @@ impl SubscriptionService for SubscriptionApi {
         &self,
         request: Request<ListAuditEventsRequest>,
     ) -> Result<Response<ListAuditEventsResponse>, Status> {
-        let user = user_id(&request)?;
+        let actor = actor(&request)?;
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
         let page = Page::<AuditSort>::parse(m.page.as_ref())?;
@@ -72,7 +72,7 @@ impl SubscriptionService for SubscriptionApi {
             )
             .into());
         }
-        let (events, total) = self.domain.list_audit_events(organization_id, user, &page).await?;
+        let (events, total) = self.domain.list_audit_events(organization_id, &actor, &page).await?;
         Ok(Response::new(ListAuditEventsResponse {
             events: events.into_iter().map(convert::audit_event).collect(),
             page: Some(page.info(total)),

@@ -20,12 +20,15 @@ pub struct AuditEventRow {
     pub target_id: String,
     pub details: serde_json::Value,
     pub created_at: DateTime<Utc>,
+    /// `USER` or `API_KEY`: what `actor_id` names.
+    pub actor_type: String,
 }
 
 /// An event to record.
 #[derive(Debug, Clone)]
 pub struct NewAuditEvent {
     pub actor_id: Uuid,
+    pub actor_type: &'static str,
     pub action: &'static str,
     pub target_type: &'static str,
     pub target_id: String,
@@ -42,6 +45,7 @@ pub async fn insert(
             audit_events::id.eq(Uuid::now_v7()),
             audit_events::organization_id.eq(organization_id),
             audit_events::actor_id.eq(event.actor_id),
+            audit_events::actor_type.eq(event.actor_type),
             audit_events::action.eq(event.action),
             audit_events::target_type.eq(event.target_type),
             audit_events::target_id.eq(event.target_id),

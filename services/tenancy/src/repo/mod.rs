@@ -2,6 +2,8 @@
 //! organization id first, so every tenant-scoped query is visibly filtered by it. Nothing here
 //! decides permissions: that is the domain's job.
 
+pub mod api_key_attempts;
+pub mod api_keys;
 pub mod audit_events;
 pub mod invitations;
 pub mod memberships;

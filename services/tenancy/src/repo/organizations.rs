@@ -66,25 +66,6 @@ pub async fn insert(
         .await
 }
 
-/// The organization with the member's role and the plan; `None` when `user_id` is not a member
-/// (or the organization does not exist: the two are indistinguishable on purpose).
-pub async fn find_for_member(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    user_id: Uuid,
-) -> QueryResult<Option<MemberOrganization>> {
-    organizations::table
-        .inner_join(memberships::table)
-        .inner_join(subscriptions::table)
-        .filter(organizations::id.eq(organization_id))
-        .filter(memberships::user_id.eq(user_id))
-        .select((OrganizationRow::as_select(), subscriptions::plan, memberships::role))
-        .first::<(OrganizationRow, Plan, Role)>(conn)
-        .await
-        .optional()
-        .map(|row| row.map(|(organization, plan, role)| MemberOrganization { organization, plan, role }))
-}
-
 /// One page of the organizations `user_id` belongs to, and how many there are.
 pub async fn list_for_member(
     conn: &mut AsyncPgConnection,
@@ -144,8 +125,8 @@ pub async fn lock_for_member(
 }
 
 /// Locks the organization row (`FOR UPDATE`, until the transaction ends) whoever asks, and
-/// returns its name; `None` when it does not exist. For a user joining (accepting an
-/// invitation), who is not a member yet.
+/// returns its name; `None` when it does not exist. For callers whose right to the organization
+/// is not a membership: a user joining (accepting an invitation), an API key.
 pub async fn lock(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<Option<String>> {
     organizations::table
         .filter(organizations::id.eq(organization_id))
@@ -166,6 +147,19 @@ pub async fn name(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryR
         .optional()
 }
 
+/// The organization row.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+) -> QueryResult<Option<OrganizationRow>> {
+    organizations::table
+        .filter(organizations::id.eq(organization_id))
+        .select(OrganizationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Applies `changes` and bumps `updated_at`.
 pub async fn update(
     conn: &mut AsyncPgConnection,
@@ -179,7 +173,7 @@ pub async fn update(
         .await
 }
 
-/// Deletes the organization; memberships, the subscription and audit events cascade.
+/// Deletes the organization; memberships, the subscription, audit events and API keys cascade.
 pub async fn delete(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<usize> {
     diesel::delete(organizations::table.filter(organizations::id.eq(organization_id))).execute(conn).await
 }

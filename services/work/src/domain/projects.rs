@@ -21,7 +21,7 @@ pub struct Projects {
 }
 
 fn may_change(who: &Standing, project: &Project) -> Result<(), WorkError> {
-    if who.is_admin || project.created_by == who.user_id {
+    if who.is_admin || project.created_by == who.actor_id {
         Ok(())
     } else {
         Err(WorkError::InsufficientRole("only the project's creator or an admin may change it"))
@@ -49,7 +49,7 @@ impl Projects {
             if repo::count(conn, org).await? >= max {
                 return Err(WorkError::PlanLimitReached { max });
             }
-            Ok(repo::insert(conn, org, who.user_id, &new).await?)
+            Ok(repo::insert(conn, org, (who.actor_id, who.actor_type), &new).await?)
         })
         .await
     }

@@ -45,7 +45,7 @@ impl Tasks {
         let mut conn = db::conn(&self.pool).await?;
         // The composite foreign key (organization_id, project_id) refuses a project that does not
         // exist in this organization, race-free, in the same statement as the insert.
-        match repo::insert(&mut conn, who.organization_id, who.user_id, &new).await {
+        match repo::insert(&mut conn, who.organization_id, (who.actor_id, who.actor_type), &new).await {
             Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
                 Err(WorkError::ProjectNotFound)
             }
@@ -90,7 +90,8 @@ impl Tasks {
         check(violations)?;
         self.check_assignee(who, changes.assignee_id.flatten()).await?;
         update_row(&self.pool, who, id, &changes, expected_version, |current: &Task| {
-            if who.is_admin || current.created_by == who.user_id || current.assignee_id == Some(who.user_id) {
+            if who.is_admin || current.created_by == who.actor_id || current.assignee_id == Some(who.actor_id)
+            {
                 Ok(())
             } else {
                 Err(WorkError::InsufficientRole(
@@ -109,7 +110,7 @@ impl Tasks {
         expected_version: Option<i64>,
     ) -> Result<(), WorkError> {
         delete_row(&self.pool, who, id, expected_version, |current: &Task| {
-            if who.is_admin || current.created_by == who.user_id {
+            if who.is_admin || current.created_by == who.actor_id {
                 Ok(())
             } else {
                 Err(WorkError::InsufficientRole("only the task's creator or an admin may delete it"))

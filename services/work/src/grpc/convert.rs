@@ -3,6 +3,7 @@
 //! the field, never a 500.
 
 use chrono::{DateTime, Datelike, Utc};
+use operant_proto::common::v1::ActorType;
 use operant_proto::work::v1 as pb;
 use prost_types::Timestamp;
 use uuid::Uuid;
@@ -123,6 +124,7 @@ pub fn project(p: Project) -> pb::Project {
         created_at: Some(timestamp(p.created_at)),
         updated_at: Some(timestamp(p.updated_at)),
         version: p.version,
+        actor_type: actor_type(&p.actor_type).into(),
     }
 }
 
@@ -141,6 +143,16 @@ pub fn task(t: Task) -> pb::Task {
         created_at: Some(timestamp(t.created_at)),
         updated_at: Some(timestamp(t.updated_at)),
         version: t.version,
+        actor_type: actor_type(&t.actor_type).into(),
+    }
+}
+
+/// The proto value of a stored `actor_type` (`USER`, `API_KEY`).
+fn actor_type(stored: &str) -> ActorType {
+    match stored {
+        "USER" => ActorType::User,
+        "API_KEY" => ActorType::ApiKey,
+        _ => ActorType::Unspecified,
     }
 }
 

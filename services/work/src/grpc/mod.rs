@@ -1,5 +1,6 @@
 //! The gRPC handlers (transport). Each one establishes who is calling (organization from
-//! `x-organization-id`, verified user, and their standing from tenancy's `Authorize`), parses and
+//! `x-organization-id` (optional for an API key), verified user or API key, and their standing
+//! from tenancy's `Authorize`), parses and
 //! validates the proto message into domain values, calls the domain and maps the result back.
 
 use operant_platform::principal::{caller, organization_id};
@@ -14,9 +15,10 @@ pub mod projects;
 pub mod tasks;
 
 /// The caller's standing in the organization of the request: 400 without a valid
-/// `x-organization-id`, 401 without a user, tenancy's 403 `NOT_A_MEMBER` for non-members.
+/// `x-organization-id` (a key's own organization when absent), 401 without a user or key,
+/// 403 `NOT_A_MEMBER` for non-members and for a key of another organization.
 pub(crate) async fn standing<T>(peers: &Peers, request: &tonic::Request<T>) -> Result<Standing, WorkError> {
+    let actor = caller(request)?.actor()?;
     let organization_id = organization_id(request)?;
-    let user_id = caller(request)?.require_user()?.user_id;
-    peers.authorize(user_id, organization_id).await
+    peers.authorize(&actor, organization_id).await
 }

@@ -125,7 +125,7 @@ impl TaskService for TaskApi {
         let who = standing(&self.peers, &request).await?;
         let (page, (mut filter, me)) = (page?, filter?);
         if me {
-            filter.assignee_id = Some(who.user_id);
+            filter.assignee_id = Some(who.actor_id);
         }
         let paged = self.tasks.list(&who, filter, &page).await?;
         Ok(Response::new(ListTasksResponse {

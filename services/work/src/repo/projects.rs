@@ -39,7 +39,7 @@ struct Changeset<'a> {
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     organization_id: Uuid,
-    created_by: Uuid,
+    (created_by, actor_type): (Uuid, &str),
     new: &NewProject,
 ) -> QueryResult<Project> {
     diesel::insert_into(projects::table)
@@ -49,6 +49,7 @@ pub async fn insert(
             projects::name.eq(&new.name),
             projects::description.eq(new.description.as_deref()),
             projects::created_by.eq(created_by),
+            projects::actor_type.eq(actor_type),
         ))
         .returning(Project::as_returning())
         .get_result(conn)

@@ -52,7 +52,7 @@ struct Changeset<'a> {
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     organization_id: Uuid,
-    created_by: Uuid,
+    (created_by, actor_type): (Uuid, &str),
     new: &NewTask,
 ) -> QueryResult<Task> {
     diesel::insert_into(tasks::table)
@@ -67,6 +67,7 @@ pub async fn insert(
             tasks::assignee_id.eq(new.assignee_id),
             tasks::due_date.eq(new.due_date),
             tasks::created_by.eq(created_by),
+            tasks::actor_type.eq(actor_type),
         ))
         .returning(Task::as_returning())
         .get_result(conn)

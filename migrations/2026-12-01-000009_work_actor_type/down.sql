@@ -1,0 +1,2 @@
+ALTER TABLE tasks DROP COLUMN actor_type;
+ALTER TABLE projects DROP COLUMN actor_type;

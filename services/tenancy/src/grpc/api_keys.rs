@@ -1,0 +1,79 @@
+//! `ApiKeyService`.
+
+use chrono::DateTime;
+use operant_platform::paging::Page;
+use operant_proto::tenancy::v1::api_key_service_server::ApiKeyService;
+use operant_proto::tenancy::v1::*;
+use tonic::{Request, Response, Status};
+
+use super::{actor, convert, parse_id};
+use crate::domain::api_keys::ApiKeySort;
+use crate::domain::{NewKey, Tenancy};
+use crate::error::TenancyError;
+use crate::plans::Role;
+
+/// The `ApiKeyService` handlers.
+pub struct ApiKeyApi {
+    pub domain: Tenancy,
+}
+
+fn role(value: i32) -> Result<Role, TenancyError> {
+    Role::from_proto(value).ok_or_else(|| TenancyError::invalid("role", "must be ADMIN or MEMBER"))
+}
+
+#[tonic::async_trait]
+impl ApiKeyService for ApiKeyApi {
+    async fn create_api_key(
+        &self,
+        request: Request<CreateApiKeyRequest>,
+    ) -> Result<Response<CreateApiKeyResponse>, Status> {
+        let actor = actor(&request)?;
+        let m = request.into_inner();
+        let organization_id = parse_id("organization_id", &m.organization_id)?;
+        let expires_at = match m.expires_at {
+            Some(t) => Some(
+                DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
+                    .ok_or_else(|| TenancyError::invalid("expires_at", "is not a valid time"))?,
+            ),
+            None => None,
+        };
+        let new = NewKey { name: m.name, role: role(m.role)?, expires_at };
+        let created = self.domain.create_api_key(organization_id, &actor, new).await?;
+        Ok(Response::new(CreateApiKeyResponse {
+            api_key: Some(convert::api_key(created.row)),
+            key: created.secret,
+        }))
+    }
+
+    async fn list_api_keys(
+        &self,
+        request: Request<ListApiKeysRequest>,
+    ) -> Result<Response<ListApiKeysResponse>, Status> {
+        let actor = actor(&request)?;
+        let m = request.get_ref();
+        let organization_id = parse_id("organization_id", &m.organization_id)?;
+        let page = Page::<ApiKeySort>::parse(m.page.as_ref())?;
+        if !page.sort.descending {
+            return Err(
+                TenancyError::invalid("order_by", "API keys are always newest first (-created_at)").into()
+            );
+        }
+        let (keys, total) = self.domain.list_api_keys(organization_id, &actor, &page).await?;
+        Ok(Response::new(ListApiKeysResponse {
+            api_keys: keys.into_iter().map(convert::api_key).collect(),
+            page: Some(page.info(total)),
+        }))
+    }
+
+    async fn revoke_api_key(
+        &self,
+        request: Request<RevokeApiKeyRequest>,
+    ) -> Result<Response<RevokeApiKeyResponse>, Status> {
+        let actor = actor(&request)?;
+        let m = request.get_ref();
+        let organization_id = parse_id("organization_id", &m.organization_id)?;
+        let key_id = parse_id("api_key_id", &m.api_key_id)?;
+        self.domain.revoke_api_key(organization_id, &actor, key_id).await?;
+        Ok(Response::new(RevokeApiKeyResponse {}))
+    }
+}
