@@ -11,9 +11,9 @@ use operant_platform::apikeys;
 use operant_proto::auth::v1::{GetCurrentUserRequest, GetCurrentUserResponse};
 use operant_proto::common::v1::ActorType;
 use operant_proto::tenancy::v1::{
-    AddMemberRequest, CreateApiKeyRequest, CreateApiKeyResponse, GetOrganizationRequest,
-    GetSubscriptionRequest, ListApiKeysRequest, ListApiKeysResponse, ListAuditEventsRequest,
-    ListOrganizationsRequest, ListOrganizationsResponse, Plan, RevokeApiKeyRequest, Role,
+    CreateApiKeyRequest, CreateApiKeyResponse, GetOrganizationRequest, GetSubscriptionRequest,
+    ListApiKeysRequest, ListApiKeysResponse, ListAuditEventsRequest, ListOrganizationsRequest,
+    ListOrganizationsResponse, Plan, RevokeApiKeyRequest, Role, UpdateOrganizationRequest,
 };
 use operant_proto::work::v1::{
     CreateProjectRequest, DeleteProjectRequest, DeleteProjectResponse, ListProjectsRequest,
@@ -217,14 +217,13 @@ async fn a_key_acts_in_its_organization_with_or_without_the_header() {
     assert_eq!(web_list_projects(&app, &key, Some(&org)).await.unwrap().projects.len(), 2);
     assert_eq!(web_code(web_list_projects(&app, &key, Some(&other)).await), "NOT_A_MEMBER");
 
-    // The audit log names the key: an ADMIN key adds a member.
-    let member = c.user("member").await;
-    let add = AddMemberRequest {
+    // The audit log names the key: an ADMIN key renames the organization.
+    let rename = UpdateOrganizationRequest {
         organization_id: org.clone(),
-        email: member.email.clone(),
-        role: Role::Member.into(),
+        name: Some("Renamed by a key".into()),
+        slug: None,
     };
-    c.members.clone().add_member(with_key(add, &key)).await.unwrap();
+    c.orgs.clone().update_organization(with_key(rename, &key)).await.unwrap();
     let events = c
         .subs
         .clone()
@@ -236,7 +235,7 @@ async fn a_key_acts_in_its_organization_with_or_without_the_header() {
         .unwrap()
         .into_inner()
         .events;
-    let added = events.iter().find(|e| e.action == "member.added").unwrap();
+    let added = events.iter().find(|e| e.action == "org.updated").unwrap();
     assert_eq!((added.actor_id.as_str(), added.actor_type()), (key.id.as_str(), ActorType::ApiKey));
     app.shutdown().await;
 }
@@ -351,12 +350,9 @@ async fn a_member_key_cannot_do_admin_things() {
         code(c.api_keys.clone().list_api_keys(with_key(list.clone(), &key)).await),
         "INSUFFICIENT_ROLE"
     );
-    let add = AddMemberRequest {
-        organization_id: org.clone(),
-        email: "x@example.com".into(),
-        role: Role::Member.into(),
-    };
-    assert_eq!(code(c.members.clone().add_member(with_key(add, &key)).await), "INSUFFICIENT_ROLE");
+    let rename =
+        UpdateOrganizationRequest { organization_id: org.clone(), name: Some("x".into()), slug: None };
+    assert_eq!(code(c.orgs.clone().update_organization(with_key(rename, &key)).await), "INSUFFICIENT_ROLE");
     let delete = DeleteProjectRequest { project_id: owners_project.id.clone(), expected_version: None };
     assert_eq!(
         code(c.projects.clone().delete_project(with_key(delete.clone(), &key)).await),

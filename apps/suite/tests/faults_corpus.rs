@@ -197,6 +197,9 @@ fn baseline(op: &Op, user: &User, ids: &Ids) -> Value {
         }
         ("POST", "/api/v1/invitations/accept") => json!({"token": format!("invite-{fresh}")}),
         ("PATCH", "/api/v1/organizations/{id}/members/{user_id}") => json!({"role": "ADMIN"}),
+        ("POST", "/api/v1/organizations/{id}/api-keys") => {
+            json!({"name": "Corpus key", "role": "MEMBER", "expires_at": "2031-01-01T00:00:00Z"})
+        }
         ("POST", "/api/v1/organizations/{id}/transfer-ownership") => json!({"user_id": ids.member.id}),
         ("PUT", "/api/v1/organizations/{id}/subscription") => json!({"plan": "PRO"}),
         ("POST", "/api/v1/projects") => json!({"name": "Another", "description": "more"}),

@@ -8,7 +8,7 @@ use operant_proto::tenancy::v1::api_key_service_client::ApiKeyServiceClient;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::required;
+use super::{not_null, required};
 use crate::error::{ApiErrorBody, HttpResult};
 use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::models::tenancy::{ApiKeyResponse, CreateApiKeyBody, CreatedApiKeyResponse};
@@ -43,6 +43,8 @@ pub async fn create(
     body: JsonBody<CreateApiKeyBody>,
 ) -> HttpResult<(StatusCode, Json<CreatedApiKeyResponse>)> {
     let organization_id = path.uuid("id")?.to_string();
+    // Leave `expires_at` out for a key that never expires; an explicit null is refused.
+    not_null(body.has("expires_at"), &body.value.expires_at, "expires_at")?;
     let b = body.value;
     let request = pb::CreateApiKeyRequest {
         organization_id,

@@ -14,8 +14,8 @@ use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceCl
 use operant_proto::auth::v1::auth_service_client::AuthServiceClient;
 use operant_proto::auth::v1::user_service_client::UserServiceClient;
 use operant_proto::common::v1::PageRequest;
-use operant_proto::tenancy::v1::invitation_service_client::InvitationServiceClient;
 use operant_proto::tenancy::v1::api_key_service_client::ApiKeyServiceClient;
+use operant_proto::tenancy::v1::invitation_service_client::InvitationServiceClient;
 use operant_proto::tenancy::v1::member_service_client::MemberServiceClient;
 use operant_proto::tenancy::v1::organization_service_client::OrganizationServiceClient;
 use operant_proto::tenancy::v1::subscription_service_client::SubscriptionServiceClient;

@@ -5,8 +5,7 @@
 use operant_proto::auth::v1 as auth;
 use operant_proto::tenancy::v1::{
     AcceptInvitationRequest, CreateApiKeyRequest, CreateInvitationRequest, CreateOrganizationRequest,
-    GetSubscriptionRequest,
-    ListMembersRequest, Plan, Role, UpdateMemberRequest, UpdateSubscriptionRequest,
+    GetSubscriptionRequest, ListMembersRequest, Plan, Role, UpdateMemberRequest, UpdateSubscriptionRequest,
 };
 use operant_proto::work::v1::{
     CreateProjectRequest, CreateTaskRequest, ListProjectsRequest, ListProjectsResponse, ListTasksRequest,

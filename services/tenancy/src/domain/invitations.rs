@@ -28,7 +28,7 @@ use operant_platform::paging::Page;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{MemberView, Tenancy, audit, lock_and_stand};
+use super::{Actor, MemberView, Tenancy, audit, lock_and_stand};
 use crate::error::TenancyError;
 use crate::mail::{self, Invite};
 use crate::peers::UserInfo;
@@ -187,7 +187,9 @@ impl Tenancy {
             ));
         }
         let email = normalise(email);
-        self.standing_now(organization_id, user_id).await?.require(Role::Admin, "invite members")?;
+        self.standing_now(organization_id, &Actor::User(user_id))
+            .await?
+            .require(Role::Admin, "invite members")?;
         // Asked whether or not the address is registered, so both answers take the same path.
         let existing = self.peers.user_by_email(&email).await?;
         let (token, hash) = mail::new_token();
@@ -196,7 +198,7 @@ impl Tenancy {
         let (view, mail_id) = conn
             .transaction(async |conn| {
                 lock_quota(conn, organization_id, "members").await?;
-                let standing = lock_and_stand(conn, organization_id, user_id).await?;
+                let standing = lock_and_stand(conn, organization_id, &Actor::User(user_id)).await?;
                 standing.require(Role::Admin, "invite members")?;
                 if let Some(user) = &existing
                     && memberships::find(conn, organization_id, user.id).await?.is_some()
@@ -220,7 +222,15 @@ impl Tenancy {
                 let name = organizations::name(conn, organization_id).await?.unwrap_or_default();
                 let mail_id = self.write_mail(conn, &row, &name, &token).await?;
                 let details = json!({ "email": row.email, "role": role.as_str() });
-                audit(conn, organization_id, user_id, "invitation.created", target(row.id), details).await?;
+                audit(
+                    conn,
+                    organization_id,
+                    &Actor::User(user_id),
+                    "invitation.created",
+                    target(row.id),
+                    details,
+                )
+                .await?;
                 Ok((InvitationView::new(row, name), mail_id))
             })
             .await?;
@@ -237,7 +247,7 @@ impl Tenancy {
         page: &Page<InvitationSort>,
     ) -> Result<(Vec<InvitationView>, i64), TenancyError> {
         let mut conn = self.conn().await?;
-        super::standing(&mut conn, organization_id, user_id)
+        super::standing(&mut conn, organization_id, &Actor::User(user_id))
             .await?
             .require(Role::Admin, "list invitations")?;
         let name = organizations::name(&mut conn, organization_id).await?.unwrap_or_default();
@@ -255,7 +265,7 @@ impl Tenancy {
     ) -> Result<(), TenancyError> {
         let mut conn = self.conn().await?;
         conn.transaction(async |conn| {
-            lock_and_stand(conn, organization_id, user_id)
+            lock_and_stand(conn, organization_id, &Actor::User(user_id))
                 .await?
                 .require(Role::Admin, "revoke invitations")?;
             let row = invitations::lock(conn, organization_id, invitation_id)
@@ -266,7 +276,8 @@ impl Tenancy {
             }
             invitations::respond(conn, row.id, InvitationState::Revoked, user_id).await?;
             let details = json!({ "email": row.email, "role": row.role.as_str() });
-            audit(conn, organization_id, user_id, "invitation.revoked", target(row.id), details).await
+            audit(conn, organization_id, &Actor::User(user_id), "invitation.revoked", target(row.id), details)
+                .await
         })
         .await
     }
@@ -285,7 +296,7 @@ impl Tenancy {
         let (view, mail_id) = conn
             .transaction(async |conn| {
                 lock_quota(conn, organization_id, "members").await?;
-                let standing = lock_and_stand(conn, organization_id, user_id).await?;
+                let standing = lock_and_stand(conn, organization_id, &Actor::User(user_id)).await?;
                 standing.require(Role::Admin, "resend invitations")?;
                 let row = invitations::lock(conn, organization_id, invitation_id)
                     .await?
@@ -305,7 +316,15 @@ impl Tenancy {
                 let name = organizations::name(conn, organization_id).await?.unwrap_or_default();
                 let mail_id = self.write_mail(conn, &row, &name, &token).await?;
                 let details = json!({ "email": row.email, "expires_at": row.expires_at });
-                audit(conn, organization_id, user_id, "invitation.resent", target(row.id), details).await?;
+                audit(
+                    conn,
+                    organization_id,
+                    &Actor::User(user_id),
+                    "invitation.resent",
+                    target(row.id),
+                    details,
+                )
+                .await?;
                 Ok((InvitationView::new(row, name), mail_id))
             })
             .await?;
@@ -384,7 +403,15 @@ impl Tenancy {
             require_live(&row)?;
             let row = invitations::respond(conn, row.id, InvitationState::Declined, user_id).await?;
             let details = json!({ "email": row.email, "user_id": user_id });
-            audit(conn, organization_id, user_id, "invitation.declined", target(row.id), details).await?;
+            audit(
+                conn,
+                organization_id,
+                &Actor::User(user_id),
+                "invitation.declined",
+                target(row.id),
+                details,
+            )
+            .await?;
             Ok(InvitationView::new(row, name))
         })
         .await
@@ -435,7 +462,15 @@ impl Tenancy {
             let membership = memberships::insert(conn, organization_id, caller.id, row.role).await?;
             let row = invitations::respond(conn, row.id, InvitationState::Accepted, caller.id).await?;
             let details = json!({ "email": row.email, "role": row.role.as_str(), "user_id": caller.id });
-            audit(conn, organization_id, caller.id, "invitation.accepted", target(row.id), details).await?;
+            audit(
+                conn,
+                organization_id,
+                &Actor::User(caller.id),
+                "invitation.accepted",
+                target(row.id),
+                details,
+            )
+            .await?;
             Ok(Joined {
                 invitation: InvitationView::new(row, name),
                 member: MemberView::new(membership, Some(caller)),

@@ -24,8 +24,8 @@ use operant_platform::db::{self, PgConn, PgPool};
 pub use operant_platform::principal::Actor;
 use uuid::Uuid;
 
-pub use invitations::{InvitationStatus, InvitationView, Joined};
 pub use api_keys::{CreatedApiKey, NewKey, RevocationHub};
+pub use invitations::{InvitationStatus, InvitationView, Joined};
 pub use members::{MemberSort, MemberView};
 pub use subscriptions::{AuditSort, SubscriptionView};
 
