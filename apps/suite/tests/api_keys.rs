@@ -217,13 +217,14 @@ async fn a_key_acts_in_its_organization_with_or_without_the_header() {
     assert_eq!(web_list_projects(&app, &key, Some(&org)).await.unwrap().projects.len(), 2);
     assert_eq!(web_code(web_list_projects(&app, &key, Some(&other)).await), "NOT_A_MEMBER");
 
-    // The audit log names the key: an ADMIN key renames the organization.
-    let rename = UpdateOrganizationRequest {
+    // The audit log names the key: an ADMIN key creates a MEMBER key.
+    let create = CreateApiKeyRequest {
         organization_id: org.clone(),
-        name: Some("Renamed by a key".into()),
-        slug: None,
+        name: "made by a key".into(),
+        role: Role::Member.into(),
+        expires_at: None,
     };
-    c.orgs.clone().update_organization(with_key(rename, &key)).await.unwrap();
+    c.api_keys.clone().create_api_key(with_key(create, &key)).await.unwrap();
     let events = c
         .subs
         .clone()
@@ -235,7 +236,7 @@ async fn a_key_acts_in_its_organization_with_or_without_the_header() {
         .unwrap()
         .into_inner()
         .events;
-    let added = events.iter().find(|e| e.action == "org.updated").unwrap();
+    let added = events.iter().find(|e| e.action == "api_key.created" && e.actor_id == key.id).unwrap();
     assert_eq!((added.actor_id.as_str(), added.actor_type()), (key.id.as_str(), ActorType::ApiKey));
     app.shutdown().await;
 }

@@ -624,10 +624,17 @@ async fn faults_bad_input_corpus_on_every_route() {
     // Each probe changed one thing in a valid request: prove the baselines are valid, so the
     // rejections above are the corpus's doing (after the snapshot; the state may change now),
     // in a new session (a probe may have ended the old one). Logout would end the session the
-    // others use; the confirmations need emailed tokens.
+    // others use; the confirmations and the invitation acceptance need mailed tokens. On PRO,
+    // since the member and the pending invitation fill FREE's seats.
     let user = api.login(&user).await;
-    let unprovable =
-        ["/api/v1/auth/logout", "/api/v1/auth/password-reset/confirm", "/api/v1/auth/verify-email/confirm"];
+    let pro = Some(json!({"plan": "PRO"}));
+    api.call(Method::PUT, &format!("/api/v1/organizations/{org}/subscription"), &user, None, pro, 200).await;
+    let unprovable = [
+        "/api/v1/auth/logout",
+        "/api/v1/auth/password-reset/confirm",
+        "/api/v1/auth/verify-email/confirm",
+        "/api/v1/invitations/accept",
+    ];
     let mut invalid_baselines = Vec::new();
     let mut ordered: Vec<&Op> = ops.iter().filter(|op| op.body_schema.is_some()).collect();
     // Transfer ownership and the password change last: the others need the owner and the password.

@@ -197,9 +197,9 @@ async fn features_follow_the_plan_and_gate_the_audit_log() {
     let second = second.into_inner();
     assert_eq!(
         second.events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
-        ["member.added", "member.added"]
+        ["invitation.accepted", "invitation.created", "invitation.accepted", "invitation.created"]
     );
-    assert_eq!(second.page.map(|p| (p.total, p.skip, p.limit)), Some((7, 5, 5)));
+    assert_eq!(second.page.map(|p| (p.total, p.skip, p.limit)), Some((9, 5, 5)));
     let oldest_first = subs.list_audit_events(as_user(audit(page(0, 0, "created_at")), &owner)).await;
     assert_eq!(violations(oldest_first), ("VALIDATION_ERROR".into(), vec!["order_by".into()]));
 
