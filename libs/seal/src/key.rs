@@ -133,7 +133,11 @@ impl MasterKey {
         }
         let key = Self::generate();
         let mut temp = path.as_os_str().to_owned();
-        temp.push(format!(".{}.tmp", std::process::id()));
+        // Unique per call, not only per process: `operant dev` runs auth and tenancy in one
+        // process, and both load the key at start-up.
+        static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        temp.push(format!(".{}.{call}.tmp", std::process::id()));
         let temp = std::path::PathBuf::from(temp);
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
