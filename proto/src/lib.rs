@@ -67,6 +67,8 @@ pub mod otlp {
     }
 }
 
+mod redact;
+
 /// Encoded `FileDescriptorSet` of every Operant proto (and the well-known types they import),
 /// for `tonic-reflection`.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/operant_descriptor.bin"));
