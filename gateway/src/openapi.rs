@@ -19,7 +19,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi};
 
 use crate::error::{ApiErrorBody, FieldError};
-use crate::openapi_errors::{JSON_BODY, PARAMS, TENANT, UPSTREAM, USER, error_responses};
+use crate::openapi_errors::{JSON_BODY, LIST, PARAMS, TENANT, UPSTREAM, USER, error_responses};
 
 macro_rules! error_set {
     ($(#[$meta:meta])* $name:ident = [$($set:expr),* $(,)?]) => {
@@ -52,6 +52,14 @@ error_set!(
 error_set!(
     /// Organization-scoped route with a JSON body.
     TenantJsonErrors = [USER, TENANT, JSON_BODY, PARAMS, UPSTREAM]
+);
+error_set!(
+    /// A list that needs an access token (paged: `page_token` may be refused).
+    UserListErrors = [USER, PARAMS, LIST, UPSTREAM]
+);
+error_set!(
+    /// An organization-scoped list (paged: `page_token` may be refused).
+    TenantListErrors = [USER, TENANT, PARAMS, LIST, UPSTREAM]
 );
 error_set!(
     /// Only upstream failures.

@@ -35,6 +35,8 @@ pub const USER: [ErrorCode; 17] = [
 ];
 /// A path or query parameter can be invalid.
 pub const PARAMS: [ErrorCode; 1] = [ValidationError];
+/// A list can be given a `page_token` that is not one of its own.
+pub const LIST: [ErrorCode; 1] = [InvalidPageToken];
 /// An organization-scoped route adds to [`USER`]: the tenant header and the membership.
 pub const TENANT: [ErrorCode; 3] = [OrganizationRequired, InvalidOrganizationId, NotAMember];
 /// Any route: a bug, an unreachable service or database, a service too slow.

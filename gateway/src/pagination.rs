@@ -1,6 +1,8 @@
-//! Paging: the query parameters `skip` (≥ 0), `limit` (1..=100, default 20) and `order_by`
-//! (`field` or `-field` for descending) become a `common.v1.PageRequest`; the service's
-//! `PageInfo` becomes the `{"items", "total", "skip", "limit"}` envelope.
+//! Paging: the query parameters `skip` (≥ 0), `limit` (1..=100, default 20), `order_by`
+//! (`field` or `-field` for descending) and `page_token` (cursor paging) become a
+//! `common.v1.PageRequest`; the service's `PageInfo` becomes the
+//! `{"items", "total", "skip", "limit", "next_page_token"}` envelope. The token is checked by
+//! the service alone (it holds the key and knows the filters it is bound to).
 //!
 //! The bounds are the services' own rules (`operant_platform::paging`), checked here too because
 //! REST can say what the proto cannot: an explicit `limit=0` is a 422 here, while 0 on the wire
@@ -29,6 +31,11 @@ pub struct PageParams {
     pub limit: Option<i32>,
     /// Sort field; `-field` sorts descending, e.g. `-created_at`.
     pub order_by: Option<String>,
+    /// Cursor paging: the `next_page_token` of the previous page, sent with the same filters
+    /// and `order_by` (otherwise 400 `INVALID_PAGE_TOKEN`); `skip` must then be 0. Rows added or
+    /// removed between two reads never make a page repeat or skip a row, and a deep page costs
+    /// what the first does. Opaque: never build or change one.
+    pub page_token: Option<String>,
 }
 
 impl PageParams {
@@ -40,7 +47,7 @@ impl PageParams {
         }
         let limit = query.int("limit")?;
         check_limit(limit.map(i64::from)).map_err(invalid)?;
-        Ok(Self { skip, limit, order_by: query.string("order_by") })
+        Ok(Self { skip, limit, order_by: query.string("order_by"), page_token: query.string("page_token") })
     }
 
     pub fn to_proto(&self) -> PageRequest {
@@ -49,6 +56,7 @@ impl PageParams {
             // DEFAULT_LIMIT (20) fits any integer type.
             limit: self.limit.unwrap_or(DEFAULT_LIMIT as i32),
             order_by: self.order_by.clone().unwrap_or_default(),
+            page_token: self.page_token.clone().unwrap_or_default(),
         }
     }
 }
@@ -64,6 +72,10 @@ pub struct Page<T: ToSchema> {
     pub skip: i32,
     /// The limit that was applied.
     pub limit: i32,
+    /// `page_token` of the next page (the rows after the last one of this page, in this order
+    /// with these filters); `null` on the last page.
+    #[schema(nullable)]
+    pub next_page_token: Option<String>,
 }
 
 impl<T: ToSchema> Page<T> {
@@ -73,8 +85,13 @@ impl<T: ToSchema> Page<T> {
         T: From<P>,
     {
         let items: Vec<T> = rows.into_iter().map(T::from).collect();
-        let info =
-            info.unwrap_or(PageInfo { total: items.len() as i64, skip: request.skip, limit: request.limit });
-        Self { items, total: info.total, skip: info.skip, limit: info.limit }
+        let info = info.unwrap_or(PageInfo {
+            total: items.len() as i64,
+            skip: request.skip,
+            limit: request.limit,
+            next_page_token: String::new(),
+        });
+        let next_page_token = Some(info.next_page_token).filter(|t| !t.is_empty());
+        Self { items, total: info.total, skip: info.skip, limit: info.limit, next_page_token }
     }
 }

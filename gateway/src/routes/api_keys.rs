@@ -13,7 +13,7 @@ use crate::error::{ApiErrorBody, HttpResult};
 use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::models::tenancy::{ApiKeyResponse, CreateApiKeyBody, CreatedApiKeyResponse};
 use crate::models::to_timestamp;
-use crate::openapi::{TenantErrors, TenantJsonErrors};
+use crate::openapi::{TenantErrors, TenantListErrors, TenantJsonErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;
@@ -62,7 +62,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/organizations/{id}/api-keys", tag = "api_keys", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Organization id"), PageParams),
     responses(
-        TenantErrors,
+        TenantListErrors,
         (status = 200, description = "One page of keys", body = Page<ApiKeyResponse>),
         (status = 403, description = "`NOT_A_MEMBER` / `INSUFFICIENT_ROLE`", body = ApiErrorBody),
     ))]

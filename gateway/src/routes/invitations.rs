@@ -17,7 +17,7 @@ use crate::models::tenancy::{
     AcceptInvitationBody, AcceptedInvitationResponse, CreateInvitationBody, InvitationResponse,
     InvitationStatus,
 };
-use crate::openapi::{TenantErrors, TenantJsonErrors, UserErrors, UserJsonErrors};
+use crate::openapi::{TenantErrors, TenantJsonErrors, TenantListErrors, UserErrors, UserJsonErrors, UserListErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;
@@ -93,7 +93,7 @@ pub async fn create(
     params(("id" = uuid::Uuid, Path, description = "Organization id"), PageParams,
         ("status" = Option<InvitationStatus>, Query, description = "Only invitations with this status")),
     responses(
-        TenantErrors,
+        TenantListErrors,
         (status = 200, description = "One page of invitations", body = Page<InvitationResponse>),
         (status = 403, description = "`NOT_A_MEMBER` / `INSUFFICIENT_ROLE`", body = ApiErrorBody),
     ))]
@@ -191,7 +191,7 @@ pub async fn accept(
 #[utoipa::path(get, path = "/api/v1/invitations", tag = "invitations", security(("bearer" = [])),
     params(PageParams),
     responses(
-        UserErrors,
+        UserListErrors,
         (status = 200, description = "One page of invitations", body = Page<InvitationResponse>),
         (status = 403, description = "`EMAIL_NOT_VERIFIED`", body = ApiErrorBody),
     ))]

@@ -16,7 +16,7 @@ use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::models::tenancy::{
     CreateInvitationBody, InvitationResponse, MemberResponse, TransferOwnershipBody, UpdateMemberBody,
 };
-use crate::openapi::{TenantErrors, TenantJsonErrors};
+use crate::openapi::{TenantErrors, TenantListErrors, TenantJsonErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;
@@ -38,7 +38,7 @@ fn client(state: &AppState) -> MemberServiceClient<operant_platform::balance::Ba
 /// Members with email, name and role (any member). Sort: `joined_at`, `email`, `role`.
 #[utoipa::path(get, path = "/api/v1/organizations/{id}/members", tag = "members", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Organization id"), PageParams),
-    responses(TenantErrors, (status = 200, description = "One page of members", body = Page<MemberResponse>)))]
+    responses(TenantListErrors, (status = 200, description = "One page of members", body = Page<MemberResponse>)))]
 pub async fn list(
     State(state): State<AppState>,
     fwd: Forward,

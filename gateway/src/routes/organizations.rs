@@ -13,7 +13,7 @@ use super::{not_null, required};
 use crate::error::{ApiErrorBody, HttpResult};
 use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::models::tenancy::{CreateOrganizationBody, OrganizationResponse, UpdateOrganizationBody};
-use crate::openapi::{TenantErrors, TenantJsonErrors, UserErrors, UserJsonErrors};
+use crate::openapi::{TenantErrors, TenantJsonErrors, UserJsonErrors, UserListErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;
@@ -52,7 +52,7 @@ pub async fn create(
 /// The caller's organizations with the caller's role. Sort: `name`, `slug`, `created_at`.
 #[utoipa::path(get, path = "/api/v1/organizations", tag = "organizations", security(("bearer" = [])),
     params(PageParams),
-    responses(UserErrors, (status = 200, description = "One page", body = Page<OrganizationResponse>)))]
+    responses(UserListErrors, (status = 200, description = "One page", body = Page<OrganizationResponse>)))]
 pub async fn list(
     State(state): State<AppState>,
     fwd: Forward,

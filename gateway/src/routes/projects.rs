@@ -15,7 +15,7 @@ use super::{not_null, required};
 use crate::error::{ApiErrorBody, HttpResult};
 use crate::extract::{IfMatch, JsonBody, PathParams, QueryParams, etag};
 use crate::models::work::{CreateProjectBody, ProjectListParams, ProjectResponse, UpdateProjectBody};
-use crate::openapi::{IfMatchHeader, OrganizationHeader, TenantErrors, TenantJsonErrors};
+use crate::openapi::{IfMatchHeader, OrganizationHeader, TenantErrors, TenantListErrors, TenantJsonErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;
@@ -59,7 +59,7 @@ pub async fn create(
 /// Projects of the organization. Sort: `created_at`, `updated_at`, `name` (default `-created_at`).
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", security(("bearer" = [])),
     params(OrganizationHeader, PageParams, ProjectListParams),
-    responses(TenantErrors, (status = 200, description = "One page", body = Page<ProjectResponse>)))]
+    responses(TenantListErrors, (status = 200, description = "One page", body = Page<ProjectResponse>)))]
 pub async fn list(
     State(state): State<AppState>,
     fwd: Forward,

@@ -15,7 +15,7 @@ use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::models::tenancy::{
     AuditEventResponse, FeatureResponse, SubscriptionResponse, UpdateSubscriptionBody,
 };
-use crate::openapi::{TenantErrors, TenantJsonErrors};
+use crate::openapi::{TenantErrors, TenantListErrors, TenantJsonErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;
@@ -90,7 +90,7 @@ pub async fn features(
 #[utoipa::path(get, path = "/api/v1/organizations/{id}/audit-log", tag = "subscription",
     security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Organization id"), PageParams),
     responses(
-        TenantErrors,
+        TenantListErrors,
         (status = 200, description = "One page of entries", body = Page<AuditEventResponse>),
         (status = 403, description = "`NOT_A_MEMBER` / `INSUFFICIENT_ROLE` / `FEATURE_NOT_IN_PLAN`", body = ApiErrorBody),
     ))]

@@ -15,7 +15,7 @@ use crate::error::{ApiErrorBody, HttpError, HttpResult};
 use crate::extract::{IfMatch, JsonBody, PathParams, QueryParams, etag};
 use crate::models::to_timestamp;
 use crate::models::work::{CreateTaskBody, TaskListParams, TaskResponse, UpdateTaskBody};
-use crate::openapi::{IfMatchHeader, OrganizationHeader, TenantErrors, TenantJsonErrors};
+use crate::openapi::{IfMatchHeader, OrganizationHeader, TenantErrors, TenantListErrors, TenantJsonErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;
@@ -85,7 +85,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", security(("bearer" = [])),
     params(OrganizationHeader, PageParams, TaskListParams),
     responses(
-        TenantErrors,
+        TenantListErrors,
         (status = 200, description = "One page", body = Page<TaskResponse>),
         (status = 404, description = "`PROJECT_NOT_FOUND`: `project_id` names no project of the organization", body = ApiErrorBody),
     ))]

@@ -17,7 +17,7 @@ use crate::error::{ApiErrorBody, HttpResult};
 use crate::extract::{JsonBody, QueryParams};
 use crate::models::auth::{ChangePasswordBody, UpdateMeBody, UserResponse};
 use crate::models::tenancy::MemberResponse;
-use crate::openapi::{OrganizationHeader, TenantErrors, UserErrors, UserJsonErrors};
+use crate::openapi::{OrganizationHeader, TenantListErrors, UserErrors, UserJsonErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;
@@ -88,7 +88,7 @@ pub async fn change_password(
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
     params(OrganizationHeader, PageParams),
     responses(
-        TenantErrors,
+        TenantListErrors,
         (status = 200, description = "One page of users", body = Page<MemberResponse>),
         (status = 403, description = "`NOT_A_MEMBER` / `INSUFFICIENT_ROLE`", body = ApiErrorBody),
     ))]

@@ -21,7 +21,7 @@
 //!  1  db              diesel-async pool, migrations, database health probe
 //!     revocations     the revoked-session set
 //!     balance         balanced, ejecting, retrying channel over endpoints
-//!     paging          the typed page of every list (skip/limit bounds, `order_by` → `Sort`)
+//!     paging          the typed page of every list (skip/limit bounds, `order_by` → `Sort`, signed cursors)
 //!     sealed          sealed columns and re-sealing them with the current master key
 //!      |
 //!  0  error           ApiError → tonic::Status; `error::ErrorCode`, the registry of every code
@@ -38,7 +38,7 @@
 //! shutdown; `apikeys` → error;
 //! `tokens` → revocations, error; `clients` → balance, config, headers, trace;
 //! `otlp` → metrics, config, trace; `metrics` → db, shutdown; `db` → config, error;
-//! `paging` → error; `sealed` → config.
+//! `paging` → error, config; `sealed` → config.
 
 pub mod apikeys;
 pub mod balance;

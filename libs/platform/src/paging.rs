@@ -1,4 +1,4 @@
-//! Offset paging and typed sorting of every list RPC (`operant.common.v1.PageRequest`), and the
+//! Paging and typed sorting of every list RPC (`operant.common.v1.PageRequest`), and the
 //! page bounds the gateway checks on its `skip`/`limit` query parameters: one set of rules, one
 //! wording of each violation.
 //!
@@ -7,19 +7,53 @@
 //!   [`SortField`] allow-list, so user input never reaches SQL as text. Whoever orders the rows
 //!   adds the id as the last key in the same direction, so equal sort values still give a total
 //!   order and pages never repeat or skip rows.
+//! - `page_token` (cursor paging): the `next_page_token` of the previous page. It is opaque to
+//!   clients: the sort value and id of the last row sent, signed with HMAC-SHA256 under a key
+//!   derived from the service credential (`OPERANT_SERVICE_TOKEN`, so every replica accepts every
+//!   replica's tokens) over that key *and* a digest of the list, its filters (the scope the
+//!   handler passes) and its order. A token that was altered, or that is presented with other
+//!   filters or another `order_by`, is 400 `INVALID_PAGE_TOKEN`. The next page starts strictly
+//!   after that row (a keyset condition `(sort, id) > (value, id)` the indexes serve), so rows
+//!   inserted or deleted between two page reads never make a page repeat or skip a row, and a
+//!   deep page costs what the first one does. `skip` must be 0 with a token.
 //!
-//! Violations name the REST query parameters (`skip`, `limit`, `order_by`), which are also the
-//! proto field names. [`Page`] is a plain value so that a later cursor (`page_token`) can be
-//! added as one more field without touching the lists.
+//! Violations name the REST query parameters (`skip`, `limit`, `order_by`, `page_token`), which
+//! are also the proto field names.
 
+use std::cmp::Ordering;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use operant_proto::common::v1::{PageInfo, PageRequest};
+use ring::hmac;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
-use crate::error::{ApiError, FieldViolation};
+use crate::error::{ApiError, ErrorCode, FieldViolation};
 
 /// Page size when the request does not give one.
 pub const DEFAULT_LIMIT: i64 = 20;
 /// Largest page size.
 pub const MAX_LIMIT: i64 = 100;
+/// Longest `page_token` accepted (a text sort key is at most a few hundred bytes).
+const MAX_TOKEN_CHARS: usize = 2048;
+/// The first byte of every token: the encoding's version.
+const TOKEN_VERSION: u8 = 1;
+
+/// What type a sort field's values have (what a cursor must carry for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A timestamp, never null.
+    Time,
+    /// A nullable timestamp (nulls sort after every value ascending, before descending, as
+    /// PostgreSQL's default `NULLS LAST` / `NULLS FIRST` do).
+    OptTime,
+    /// Text.
+    Text,
+    /// An integer.
+    Int,
+}
 
 /// The sort fields of one list, usually a small enum.
 pub trait SortField: Copy + Eq + std::fmt::Debug + 'static {
@@ -27,6 +61,8 @@ pub trait SortField: Copy + Eq + std::fmt::Debug + 'static {
     const FIELDS: &'static [(&'static str, Self)];
     /// The list's order when `order_by` is empty.
     const DEFAULT: Sort<Self>;
+    /// The type of the field's values.
+    fn kind(self) -> KeyKind;
 }
 
 /// A sort field and direction.
@@ -36,19 +72,218 @@ pub struct Sort<F> {
     pub descending: bool,
 }
 
+/// The sort value of a row, as a cursor carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyValue {
+    Null,
+    Time(DateTime<Utc>),
+    Text(String),
+    Int(i64),
+}
+
+/// Where a page starts: strictly after the row with this sort value and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub value: KeyValue,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn new(value: KeyValue, id: Uuid) -> Self {
+        Self { value, id }
+    }
+
+    pub fn time(value: DateTime<Utc>, id: Uuid) -> Self {
+        Self::new(KeyValue::Time(value), id)
+    }
+
+    pub fn opt_time(value: Option<DateTime<Utc>>, id: Uuid) -> Self {
+        Self::new(value.map_or(KeyValue::Null, KeyValue::Time), id)
+    }
+
+    pub fn text(value: impl Into<String>, id: Uuid) -> Self {
+        Self::new(KeyValue::Text(value.into()), id)
+    }
+
+    pub fn int(value: i64, id: Uuid) -> Self {
+        Self::new(KeyValue::Int(value), id)
+    }
+
+    /// The timestamp value ([`Page::parse`] only accepts a cursor of the field's kind, so the
+    /// fallback is never used for a parsed page).
+    pub fn time_value(&self) -> DateTime<Utc> {
+        match self.value {
+            KeyValue::Time(t) => t,
+            _ => DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    /// The nullable timestamp value.
+    pub fn opt_time_value(&self) -> Option<DateTime<Utc>> {
+        match self.value {
+            KeyValue::Time(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The text value.
+    pub fn text_value(&self) -> &str {
+        match &self.value {
+            KeyValue::Text(t) => t,
+            _ => "",
+        }
+    }
+
+    /// The integer value.
+    pub fn int_value(&self) -> i64 {
+        match self.value {
+            KeyValue::Int(i) => i,
+            _ => 0,
+        }
+    }
+
+    fn fits(&self, kind: KeyKind) -> bool {
+        matches!(
+            (kind, &self.value),
+            (KeyKind::Time, KeyValue::Time(_))
+                | (KeyKind::OptTime, KeyValue::Time(_) | KeyValue::Null)
+                | (KeyKind::Text, KeyValue::Text(_))
+                | (KeyKind::Int, KeyValue::Int(_))
+        )
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut out = vec![TOKEN_VERSION];
+        match &self.value {
+            KeyValue::Null => out.push(0),
+            KeyValue::Time(t) => {
+                out.push(1);
+                out.extend_from_slice(&t.timestamp_micros().to_be_bytes());
+            }
+            KeyValue::Text(t) => {
+                out.push(2);
+                out.extend_from_slice(&u32::try_from(t.len()).unwrap_or(u32::MAX).to_be_bytes());
+                out.extend_from_slice(t.as_bytes());
+            }
+            KeyValue::Int(i) => {
+                out.push(3);
+                out.extend_from_slice(&i.to_be_bytes());
+            }
+        }
+        out.extend_from_slice(self.id.as_bytes());
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let (&version, rest) = bytes.split_first()?;
+        let (&tag, rest) = rest.split_first()?;
+        if version != TOKEN_VERSION {
+            return None;
+        }
+        let int = |rest: &[u8]| -> Option<(i64, usize)> { Some((i64::from_be_bytes(rest.get(..8)?.try_into().ok()?), 8)) };
+        let (value, used) = match tag {
+            0 => (KeyValue::Null, 0),
+            1 => {
+                let (micros, used) = int(rest)?;
+                (KeyValue::Time(DateTime::from_timestamp_micros(micros)?), used)
+            }
+            2 => {
+                let len = usize::try_from(u32::from_be_bytes(rest.get(..4)?.try_into().ok()?)).ok()?;
+                let text = std::str::from_utf8(rest.get(4..4 + len)?).ok()?;
+                (KeyValue::Text(text.to_owned()), 4 + len)
+            }
+            3 => {
+                let (i, used) = int(rest)?;
+                (KeyValue::Int(i), used)
+            }
+            _ => return None,
+        };
+        let id = Uuid::from_slice(rest.get(used..)?).ok()?;
+        Some(Self { value, id })
+    }
+}
+
+/// The key that signs page tokens, derived from the service credential so that every replica
+/// of every service signs and accepts the same tokens. Never logged.
+#[derive(Clone)]
+pub struct PageTokens {
+    key: hmac::Key,
+}
+
+impl std::fmt::Debug for PageTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PageTokens(..)")
+    }
+}
+
+impl PageTokens {
+    /// The key for `secret` (the service credential, `OPERANT_SERVICE_TOKEN`).
+    pub fn new(secret: &str) -> Self {
+        let derive = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+        let derived = hmac::sign(&derive, b"operant page tokens v1");
+        Self { key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()) }
+    }
+
+    /// The key of the running configuration.
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        Self::new(&settings.service_token)
+    }
+
+    fn sign(&self, binding: &[u8; 32], cursor: &Cursor) -> String {
+        let mut payload = cursor.encode();
+        let tag = self.tag(binding, &payload);
+        payload.extend_from_slice(tag.as_ref());
+        URL_SAFE_NO_PAD.encode(payload)
+    }
+
+    fn tag(&self, binding: &[u8; 32], payload: &[u8]) -> hmac::Tag {
+        let mut context = hmac::Context::with_key(&self.key);
+        context.update(binding);
+        context.update(payload);
+        context.sign()
+    }
+
+    fn open(&self, binding: &[u8; 32], token: &str) -> Option<Cursor> {
+        if token.len() > MAX_TOKEN_CHARS {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
+        let split = bytes.len().checked_sub(32)?;
+        let (payload, tag) = bytes.split_at(split);
+        let mut signed = binding.to_vec();
+        signed.extend_from_slice(payload);
+        hmac::verify(&self.key, &signed, tag).ok()?;
+        Cursor::decode(payload)
+    }
+}
+
 /// A validated page request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Page<F> {
     pub skip: i64,
     pub limit: i64,
     pub sort: Sort<F>,
+    /// Set by a `page_token`: the page starts strictly after this row.
+    pub after: Option<Cursor>,
+    /// Digest of the list, its scope and filters, and its order: what a token is bound to.
+    binding: [u8; 32],
+    tokens: PageTokens,
 }
 
-/// One page of rows and the number of matching rows over all pages.
+/// One page of rows, the number of matching rows over all pages, and where the next page
+/// starts (`None`: this is the last page).
 #[derive(Debug)]
 pub struct Paged<T> {
     pub items: Vec<T>,
     pub total: i64,
+    pub next: Option<Cursor>,
+}
+
+impl<T> Paged<T> {
+    /// The same page with its rows converted.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Paged<U> {
+        Paged { items: self.items.into_iter().map(f).collect(), total: self.total, next: self.next }
+    }
 }
 
 /// `skip`, or the violation naming it.
@@ -65,13 +300,34 @@ pub fn check_limit(limit: Option<i64>) -> Result<i64, FieldViolation> {
     }
 }
 
+/// 400 `INVALID_PAGE_TOKEN`.
+fn invalid_token() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidPageToken,
+        "page_token is not a next_page_token of this list with these filters and this order",
+    )
+}
+
 impl<F: SortField> Page<F> {
     /// Validates a `PageRequest` (absent = every default); 422 `VALIDATION_ERROR` naming each bad
-    /// field. Nothing here needs the network, so callers parse before they call anyone.
-    pub fn parse(request: Option<&PageRequest>) -> Result<Self, ApiError> {
+    /// field, then 400 `INVALID_PAGE_TOKEN` for a token that was not issued for this list,
+    /// `scope` (the caller and every filter of the request: its `Debug` text is digested) and
+    /// order. Nothing here needs the network, so callers parse before they call anyone.
+    pub fn parse(
+        request: Option<&PageRequest>,
+        tokens: &PageTokens,
+        scope: &impl std::fmt::Debug,
+    ) -> Result<Self, ApiError> {
         let empty = PageRequest::default();
         let request = request.unwrap_or(&empty);
-        let skip = check_skip(i64::from(request.skip));
+        let token = request.page_token.trim();
+        let skip = check_skip(i64::from(request.skip)).and_then(|skip| {
+            if skip != 0 && !token.is_empty() {
+                Err(FieldViolation::new("skip", "must be 0 with a page_token"))
+            } else {
+                Ok(skip)
+            }
+        });
         // 0 is proto's "unset".
         let limit = check_limit(Some(i64::from(request.limit)).filter(|l| *l != 0));
         let sort = parse_sort::<F>(&request.order_by).ok_or_else(|| {
@@ -81,30 +337,105 @@ impl<F: SortField> Page<F> {
                 format!("must be one of {} (prefix `-` for descending)", allowed.join(", ")),
             )
         });
-        match (skip, limit, sort) {
-            (Ok(skip), Ok(limit), Ok(sort)) => Ok(Page { skip, limit, sort }),
+        let (skip, limit, sort) = match (skip, limit, sort) {
+            (Ok(skip), Ok(limit), Ok(sort)) => (skip, limit, sort),
             (skip, limit, sort) => {
                 let violations = [skip.err(), limit.err(), sort.err()].into_iter().flatten().collect();
-                Err(ApiError::validation(violations))
+                return Err(ApiError::validation(violations));
             }
-        }
+        };
+        let binding = binding::<F>(sort, scope);
+        let after = if token.is_empty() {
+            None
+        } else {
+            let cursor = tokens.open(&binding, token).ok_or_else(invalid_token)?;
+            if !cursor.fits(sort.field.kind()) {
+                return Err(invalid_token());
+            }
+            Some(cursor)
+        };
+        Ok(Page { skip, limit, sort, after, binding, tokens: tokens.clone() })
     }
 
-    /// The `PageInfo` of this page for `total` matching rows.
-    pub fn info(&self, total: i64) -> PageInfo {
+    /// Rows to read: one more than the page, to know whether another page follows.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// The page of `rows` read with [`Page::fetch`] (already in page order, starting at the
+    /// page): at most `limit` of them, and the cursor of the last one when more follow.
+    /// `key` gives a row's cursor for the page's sort field.
+    pub fn paged<T>(&self, mut rows: Vec<T>, total: i64, key: impl Fn(&T, F) -> Cursor) -> Paged<T> {
+        let limit = usize::try_from(self.limit).unwrap_or(0);
+        let next = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|row| key(row, self.sort.field))
+        } else {
+            None
+        };
+        Paged { items: rows, total, next }
+    }
+
+    /// The page of `items` (every matching row, in page order) that this page covers:
+    /// after the cursor (`cmp` orders a row against it in the page's order) or `skip` rows.
+    pub fn window<T>(
+        &self,
+        items: Vec<T>,
+        cmp: impl Fn(&T, &Cursor) -> Ordering,
+        key: impl Fn(&T, F) -> Cursor,
+    ) -> Paged<T> {
+        let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+        let start = match &self.after {
+            Some(cursor) => items.iter().take_while(|item| cmp(item, cursor) != Ordering::Greater).count(),
+            None => usize::try_from(self.skip).unwrap_or(usize::MAX),
+        };
+        let fetch = usize::try_from(self.fetch()).unwrap_or(0);
+        let rows = items.into_iter().skip(start).take(fetch).collect();
+        self.paged(rows, total, key)
+    }
+
+    /// The `PageInfo` of a page: `total`, the applied bounds and the `next_page_token`.
+    pub fn info<T>(&self, paged: &Paged<T>) -> PageInfo {
         PageInfo {
-            total,
+            total: paged.total,
             skip: i32::try_from(self.skip).unwrap_or(i32::MAX),
             limit: i32::try_from(self.limit).unwrap_or(i32::MAX),
+            next_page_token: paged
+                .next
+                .as_ref()
+                .map(|cursor| self.tokens.sign(&self.binding, cursor))
+                .unwrap_or_default(),
         }
     }
+}
 
-    /// The part of `items` (already in page order) that this page covers.
-    pub fn slice<T>(&self, items: Vec<T>) -> Vec<T> {
-        let skip = usize::try_from(self.skip).unwrap_or(usize::MAX);
-        let limit = usize::try_from(self.limit).unwrap_or(0);
-        items.into_iter().skip(skip).take(limit).collect()
-    }
+/// Keeps the rows of `$query` strictly after the cursor `($value, $after)` in the order
+/// `$column, $id` (both ascending, or both descending): `col >= v AND (col > v OR id > after)`,
+/// whose first half is an index condition of an index on `(…, col, id)`, so a deep page starts
+/// where the previous one ended instead of walking the rows before it. For non-null columns;
+/// a nullable one needs its `NULLS LAST` / `NULLS FIRST` side written out.
+#[macro_export]
+macro_rules! keyset {
+    ($query:expr, $column:expr, $id:expr, $value:expr, $after:expr, $descending:expr) => {{
+        let (value, after) = ($value, $after);
+        if $descending {
+            $query.filter($column.le(value.clone()).and($column.lt(value).or($id.lt(after))))
+        } else {
+            $query.filter($column.ge(value.clone()).and($column.gt(value).or($id.gt(after))))
+        }
+    }};
+}
+
+/// What a token is bound to: the list (its sort type), the order, and the scope's `Debug` text.
+fn binding<F: SortField>(sort: Sort<F>, scope: &impl std::fmt::Debug) -> [u8; 32] {
+    let name = F::FIELDS.iter().find(|(_, f)| *f == sort.field).map_or("", |(n, _)| *n);
+    let mut hasher = Sha256::new();
+    hasher.update(std::any::type_name::<F>().as_bytes());
+    hasher.update([0, u8::from(sort.descending)]);
+    hasher.update(name.as_bytes());
+    hasher.update([0]);
+    hasher.update(format!("{scope:?}").as_bytes());
+    hasher.finalize().into()
 }
 
 fn parse_sort<F: SortField>(order_by: &str) -> Option<Sort<F>> {
@@ -132,10 +463,24 @@ mod tests {
     impl SortField for F {
         const FIELDS: &'static [(&'static str, Self)] = &[("a", F::A), ("b", F::B)];
         const DEFAULT: Sort<Self> = Sort { field: F::A, descending: true };
+        fn kind(self) -> KeyKind {
+            match self {
+                F::A => KeyKind::Int,
+                F::B => KeyKind::Text,
+            }
+        }
+    }
+
+    fn tokens() -> PageTokens {
+        PageTokens::new("test-secret")
+    }
+
+    fn request(skip: i32, limit: i32, order_by: &str, token: &str) -> PageRequest {
+        PageRequest { skip, limit, order_by: order_by.into(), page_token: token.into() }
     }
 
     fn parse(skip: i32, limit: i32, order_by: &str) -> Result<Page<F>, ApiError> {
-        Page::parse(Some(&PageRequest { skip, limit, order_by: order_by.into() }))
+        Page::parse(Some(&request(skip, limit, order_by, "")), &tokens(), &"scope")
     }
 
     fn fields(e: ApiError) -> Vec<String> {
@@ -145,7 +490,7 @@ mod tests {
 
     #[test]
     fn parses_pages() {
-        let p = Page::<F>::parse(None).unwrap_or_else(|e| panic!("{e:?}"));
+        let p = Page::<F>::parse(None, &tokens(), &()).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!((p.skip, p.limit, p.sort), (0, DEFAULT_LIMIT, F::DEFAULT));
         let p = parse(5, 100, "b").unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!((p.skip, p.limit, p.sort), (5, 100, Sort { field: F::B, descending: false }));
@@ -170,10 +515,99 @@ mod tests {
         assert!(check_skip(-1).is_err());
     }
 
+    /// Every row after the cursor, in page order, as the keyset query returns them.
+    fn after(rows: &[(i64, Uuid)], page: &Page<F>) -> Vec<(i64, Uuid)> {
+        rows.iter()
+            .filter(|(v, id)| page.after.as_ref().is_none_or(|c| (*v, *id) > (c.int_value(), c.id)))
+            .skip(usize::try_from(page.skip).unwrap_or(0))
+            .take(usize::try_from(page.fetch()).unwrap_or(0))
+            .copied()
+            .collect()
+    }
+
     #[test]
-    fn slices_and_reports() {
-        let page = parse(2, 2, "").unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(page.slice(vec![1, 2, 3, 4, 5]), vec![3, 4]);
-        assert_eq!(page.info(5), PageInfo { total: 5, skip: 2, limit: 2 });
+    fn tokens_walk_every_row_once() {
+        let mut rows: Vec<(i64, Uuid)> = (0..7).map(|i| (i / 2, Uuid::now_v7())).collect();
+        rows.sort();
+        let (mut token, mut seen) = (String::new(), Vec::new());
+        for _ in 0..10 {
+            let page = Page::<F>::parse(Some(&request(0, 3, "+a", &token)), &tokens(), &"scope")
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            let paged = page.paged(after(&rows, &page), 7, |(v, id), _| Cursor::int(*v, *id));
+            seen.extend(paged.items.iter().copied());
+            token = page.info(&paged).next_page_token;
+            if token.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(seen, rows, "three pages of 3, 3 and 1 rows, in order, none twice");
+    }
+
+    fn first_token(order_by: &str, scope: &str) -> String {
+        let page = Page::<F>::parse(Some(&request(0, 1, order_by, "")), &tokens(), &scope)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let rows = vec![(1, Uuid::now_v7()), (2, Uuid::now_v7())];
+        page.info(&page.paged(rows, 2, |(v, id), _| Cursor::int(*v, *id))).next_page_token
+    }
+
+    fn code(order_by: &str, scope: &str, token: &str, secret: &str) -> Option<ErrorCode> {
+        Page::<F>::parse(Some(&request(0, 1, order_by, token)), &PageTokens::new(secret), &scope)
+            .err()
+            .map(|e| e.error_code)
+    }
+
+    #[test]
+    fn tokens_are_bound_and_signed() {
+        let token = first_token("a", "scope");
+        assert!(!token.is_empty());
+        assert_eq!(code("a", "scope", &token, "test-secret"), None, "the same list accepts it");
+        let invalid = Some(ErrorCode::InvalidPageToken);
+        assert_eq!(code("-a", "scope", &token, "test-secret"), invalid, "another direction");
+        assert_eq!(code("b", "scope", &token, "test-secret"), invalid, "another field");
+        assert_eq!(code("a", "other filter", &token, "test-secret"), invalid, "other filters");
+        assert_eq!(code("a", "scope", &token, "another-secret"), invalid, "another deployment's key");
+        for at in 0..token.len() {
+            let mut bytes = token.clone().into_bytes();
+            bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+            let tampered = String::from_utf8(bytes).unwrap_or_default();
+            assert_eq!(code("a", "scope", &tampered, "test-secret"), invalid, "byte {at} changed");
+        }
+        assert_eq!(code("a", "scope", "not a token!", "test-secret"), invalid);
+        assert_eq!(code("a", "scope", &"A".repeat(5000), "test-secret"), invalid);
+        let skip = Page::<F>::parse(Some(&request(3, 1, "a", &token)), &tokens(), &"scope");
+        assert_eq!(fields(skip.expect_err("skip with a token")), ["skip"]);
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        let id = Uuid::now_v7();
+        let now = DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap_or_default();
+        for cursor in [
+            Cursor::time(now, id),
+            Cursor::opt_time(None, id),
+            Cursor::text("Zoë's project", id),
+            Cursor::int(-3, id),
+        ] {
+            assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor.clone()));
+        }
+    }
+
+    #[test]
+    fn windows_of_sorted_items() {
+        let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+        let items: Vec<(i64, Uuid)> = ids.iter().enumerate().map(|(i, id)| (i as i64, *id)).collect();
+        let cmp = |item: &(i64, Uuid), c: &Cursor| (item.0, item.1).cmp(&(c.int_value(), c.id));
+        let key = |item: &(i64, Uuid), _| Cursor::int(item.0, item.1);
+        let page = parse(2, 2, "a").unwrap_or_else(|e| panic!("{e:?}"));
+        let paged = page.window(items.clone(), cmp, key);
+        assert_eq!(paged.items, items[2..4].to_vec());
+        assert_eq!(paged.total, 5);
+        assert_eq!(paged.next, Some(Cursor::int(3, ids[3])));
+        let info = page.info(&paged);
+        assert_eq!((info.total, info.skip, info.limit), (5, 2, 2));
+        let page = Page::<F>::parse(Some(&request(0, 2, "a", &info.next_page_token)), &tokens(), &"scope")
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let last = page.window(items.clone(), cmp, key);
+        assert_eq!((last.items, last.next), (vec![items[4]], None));
     }
 }

@@ -144,7 +144,12 @@ pub fn with_service_token<T>(message: T, token: &str) -> Request<T> {
 
 /// A page request.
 pub fn page(skip: i32, limit: i32, order_by: &str) -> Option<PageRequest> {
-    Some(PageRequest { skip, limit, order_by: order_by.into() })
+    Some(PageRequest { skip, limit, order_by: order_by.into(), page_token: String::new() })
+}
+
+/// A cursor page request: `limit` rows after `token` (a `next_page_token`), sorted by `order_by`.
+pub fn page_after(token: &str, limit: i32, order_by: &str) -> Option<PageRequest> {
+    Some(PageRequest { skip: 0, limit, order_by: order_by.into(), page_token: token.into() })
 }
 
 /// A field mask of `paths`.

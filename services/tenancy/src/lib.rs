@@ -91,7 +91,8 @@ pub async fn run_with_mail(
     let invitations =
         InvitationMail { worker, public_url: settings.public_url.clone(), ttl: settings.invitation_ttl };
     let hub = RevocationHub::default();
-    let domain = Tenancy::new(pool.clone(), Peers::new(auth, work), invitations, hub.clone());
+    let page_tokens = operant_platform::paging::PageTokens::from_settings(&settings);
+    let domain = Tenancy::new(pool.clone(), Peers::new(auth, work), invitations, hub.clone(), page_tokens);
     let keys = Arc::new(ApiKeyVerifier::new(Arc::new(LocalResolver(domain.clone()))));
     let listening = Arc::new(tokio::sync::Notify::new());
     spawn_listener(url.to_owned(), keys.clone(), hub, listening.clone(), shutdown.clone());

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use operant_platform::clients::service_channel;
 use operant_platform::config::Settings;
+use operant_platform::paging::PageTokens;
 use operant_platform::db;
 use operant_platform::grpc::{ServerSpec, serve};
 use operant_platform::keysync;
@@ -50,11 +51,17 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
 
     let peers = peers::Peers::new(tenancy);
 
+    let page_tokens = PageTokens::from_settings(&settings);
     let projects = grpc::projects::ProjectApi {
         projects: domain::projects::Projects::new(pool.clone()),
         peers: peers.clone(),
+        page_tokens: page_tokens.clone(),
     };
-    let tasks = grpc::tasks::TaskApi { tasks: domain::tasks::Tasks::new(pool.clone(), peers.clone()), peers };
+    let tasks = grpc::tasks::TaskApi {
+        tasks: domain::tasks::Tasks::new(pool.clone(), peers.clone()),
+        peers,
+        page_tokens,
+    };
     let internal = grpc::internal::InternalApi { internal: domain::internal::Internal::new(pool.clone()) };
 
     let routes = Routes::new(ProjectServiceServer::new(projects))

@@ -51,7 +51,8 @@ async fn filtered_task_list_uses_an_index() {
         skip: 0,
         limit: 20,
         order_by: "-created_at".into(),
-    }))
+        page_token: String::new(),
+    }), &operant_platform::paging::PageTokens::new("test"), &())
     .unwrap();
     let plan = explain_list(&mut conn, org, &filter, &page).await.unwrap();
     let text = plan.join("\n");

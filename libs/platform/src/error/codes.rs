@@ -57,6 +57,7 @@ registry! {
     ServiceUnavailable = "SERVICE_UNAVAILABLE", Unavailable, 503, "another Operant service is unreachable; retry later (`Retry-After`)";
     OrganizationRequired = "ORGANIZATION_REQUIRED", InvalidArgument, 400, "the `X-Organization-Id` header is missing";
     InvalidOrganizationId = "INVALID_ORGANIZATION_ID", InvalidArgument, 400, "the `X-Organization-Id` header is not a UUID";
+    InvalidPageToken = "INVALID_PAGE_TOKEN", InvalidArgument, 400, "`page_token` was altered, or is not a `next_page_token` of this list with the same filters and order";
     ServiceOnly = "SERVICE_ONLY", PermissionDenied, 403, "an internal RPC called without the service credential";
     // Access tokens, checked by every service before a handler runs.
     TokenMissing = "TOKEN_MISSING", Unauthenticated, 401, "no access token was presented";

@@ -30,7 +30,7 @@ use operant_platform::apikeys::{
 };
 use operant_platform::db::lock_quota;
 use operant_platform::error::{ApiError, ErrorCode, FieldViolation};
-use operant_platform::paging::{Page, Sort, SortField};
+use operant_platform::paging::{Cursor, KeyKind, Page, Paged, Sort, SortField};
 use operant_platform::shutdown::Shutdown;
 use serde_json::json;
 use tokio::sync::broadcast;
@@ -60,6 +60,9 @@ pub enum ApiKeySort {
 impl SortField for ApiKeySort {
     const FIELDS: &'static [(&'static str, Self)] = &[("created_at", ApiKeySort::CreatedAt)];
     const DEFAULT: Sort<Self> = Sort { field: ApiKeySort::CreatedAt, descending: true };
+    fn kind(self) -> KeyKind {
+        KeyKind::Time
+    }
 }
 
 /// What a caller asks for in `CreateApiKey`.
@@ -151,10 +154,12 @@ impl Tenancy {
         organization_id: Uuid,
         actor: &Actor,
         page: &Page<ApiKeySort>,
-    ) -> Result<(Vec<ApiKeyRow>, i64), TenancyError> {
+    ) -> Result<Paged<ApiKeyRow>, TenancyError> {
         let mut conn = self.conn().await?;
         standing(&mut conn, organization_id, actor).await?.require(Role::Admin, "manage API keys")?;
-        Ok(repo::page(&mut conn, organization_id, page.skip, page.limit).await?)
+        let (rows, total) =
+            repo::page(&mut conn, organization_id, page.after.as_ref(), page.skip, page.fetch()).await?;
+        Ok(page.paged(rows, total, |row, _| Cursor::time(row.created_at, row.id)))
     }
 
     /// Revokes a key (ADMIN+); every service refuses it once the revocation is announced.

@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use operant_platform::db::lock_quota;
 use operant_platform::error::{ApiError, ErrorCode};
-use operant_platform::paging::Page;
+use operant_platform::paging::{Page, Paged};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -245,15 +245,15 @@ impl Tenancy {
         user_id: Uuid,
         status: Option<InvitationStatus>,
         page: &Page<InvitationSort>,
-    ) -> Result<(Vec<InvitationView>, i64), TenancyError> {
+    ) -> Result<Paged<InvitationView>, TenancyError> {
         let mut conn = self.conn().await?;
         super::standing(&mut conn, organization_id, &Actor::User(user_id))
             .await?
             .require(Role::Admin, "list invitations")?;
         let name = organizations::name(&mut conn, organization_id).await?.unwrap_or_default();
-        let (rows, total) =
+        let paged =
             invitations::page(&mut conn, organization_id, InvitationStatus::filter(status), page).await?;
-        Ok((rows.into_iter().map(|row| InvitationView::new(row, name.clone())).collect(), total))
+        Ok(paged.map(|row| InvitationView::new(row, name.clone())))
     }
 
     /// Withdraws a pending (or expired) invitation (ADMIN+); its token stops working.
@@ -364,11 +364,11 @@ impl Tenancy {
         &self,
         user_id: Uuid,
         page: &Page<InvitationSort>,
-    ) -> Result<(Vec<InvitationView>, i64), TenancyError> {
+    ) -> Result<Paged<InvitationView>, TenancyError> {
         let caller = self.verified_caller(user_id).await?;
         let mut conn = self.conn().await?;
-        let (rows, total) = invitations::page_for_email(&mut conn, &normalise(&caller.email), page).await?;
-        Ok((rows.into_iter().map(|(row, name)| InvitationView::new(row, name)).collect(), total))
+        let paged = invitations::page_for_email(&mut conn, &normalise(&caller.email), page).await?;
+        Ok(paged.map(|(row, name)| InvitationView::new(row, name)))
     }
 
     /// Accepts one of the caller's invitations by id (verified email only).

@@ -18,7 +18,7 @@ use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
-use operant_platform::paging::{Page, Sort, SortField};
+use operant_platform::paging::{Cursor, KeyKind, Page, Paged, Sort, SortField};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -41,6 +41,43 @@ impl SortField for MemberSort {
     const FIELDS: &'static [(&'static str, Self)] =
         &[("joined_at", MemberSort::JoinedAt), ("email", MemberSort::Email), ("role", MemberSort::Role)];
     const DEFAULT: Sort<Self> = Sort { field: MemberSort::JoinedAt, descending: false };
+    fn kind(self) -> KeyKind {
+        match self {
+            MemberSort::JoinedAt => KeyKind::Time,
+            MemberSort::Email => KeyKind::Text,
+            // The role's seniority rank (OWNER 0, ADMIN 1, MEMBER 2).
+            MemberSort::Role => KeyKind::Int,
+        }
+    }
+}
+
+/// The seniority rank of a role: the ascending order of `role`.
+fn rank(role: Role) -> i64 {
+    match role {
+        Role::Owner => 0,
+        Role::Admin => 1,
+        Role::Member => 2,
+    }
+}
+
+/// The cursor of a member in the order of `field`.
+fn member_cursor(m: &MemberView, field: MemberSort) -> Cursor {
+    match field {
+        MemberSort::JoinedAt => Cursor::time(m.joined_at, m.user_id),
+        MemberSort::Email => Cursor::text(m.email.clone(), m.user_id),
+        MemberSort::Role => Cursor::int(rank(m.role), m.user_id),
+    }
+}
+
+/// A member against a cursor, in the order of `sort` (the order of [`compare`]).
+fn compare_cursor(sort: Sort<MemberSort>, m: &MemberView, c: &Cursor) -> Ordering {
+    let primary = match sort.field {
+        MemberSort::Email => m.email.as_str().cmp(c.text_value()),
+        MemberSort::Role => rank(m.role).cmp(&c.int_value()),
+        MemberSort::JoinedAt => m.joined_at.cmp(&c.time_value()),
+    };
+    let ordering = primary.then_with(|| m.user_id.cmp(&c.id));
+    if sort.descending { ordering.reverse() } else { ordering }
 }
 
 /// A member with the user's profile.
@@ -88,7 +125,7 @@ impl Tenancy {
         organization_id: Uuid,
         actor: &Actor,
         page: &Page<MemberSort>,
-    ) -> Result<(Vec<MemberView>, i64), TenancyError> {
+    ) -> Result<Paged<MemberView>, TenancyError> {
         self.members_page(organization_id, actor, page, Role::Member).await
     }
 
@@ -98,7 +135,7 @@ impl Tenancy {
         organization_id: Uuid,
         actor: &Actor,
         page: &Page<MemberSort>,
-    ) -> Result<(Vec<MemberView>, i64), TenancyError> {
+    ) -> Result<Paged<MemberView>, TenancyError> {
         self.members_page(organization_id, actor, page, Role::Admin).await
     }
 
@@ -108,7 +145,7 @@ impl Tenancy {
         actor: &Actor,
         page: &Page<MemberSort>,
         needed: Role,
-    ) -> Result<(Vec<MemberView>, i64), TenancyError> {
+    ) -> Result<Paged<MemberView>, TenancyError> {
         let rows = {
             let mut conn = self.conn().await?;
             standing(&mut conn, organization_id, actor).await?.require(needed, "list the users")?;
@@ -124,8 +161,7 @@ impl Tenancy {
             })
             .collect();
         members.sort_by(|a, b| compare(page.sort, a, b));
-        let total = i64::try_from(members.len()).unwrap_or(i64::MAX);
-        Ok((page.slice(members), total))
+        Ok(page.window(members, |m, c| compare_cursor(page.sort, m, c), member_cursor))
     }
 
     /// Changes a member's role.

@@ -19,6 +19,7 @@ mod members;
 mod organizations;
 mod subscriptions;
 
+use operant_platform::paging::PageTokens;
 use diesel_async::AsyncPgConnection;
 use operant_platform::db::{self, PgConn, PgPool};
 pub use operant_platform::principal::Actor;
@@ -43,6 +44,7 @@ pub struct Tenancy {
     peers: Peers,
     invitations: InvitationMail,
     hub: RevocationHub,
+    page_tokens: PageTokens,
 }
 
 /// How invitations are mailed: the outbox worker of this replica (write the mail with its
@@ -76,8 +78,19 @@ impl Standing {
 }
 
 impl Tenancy {
-    pub fn new(pool: PgPool, peers: Peers, invitations: InvitationMail, hub: RevocationHub) -> Self {
-        Tenancy { pool, peers, invitations, hub }
+    pub fn new(
+        pool: PgPool,
+        peers: Peers,
+        invitations: InvitationMail,
+        hub: RevocationHub,
+        page_tokens: PageTokens,
+    ) -> Self {
+        Tenancy { pool, peers, invitations, hub, page_tokens }
+    }
+
+    /// The key of the lists' page tokens.
+    pub fn page_tokens(&self) -> &PageTokens {
+        &self.page_tokens
     }
 
     async fn conn(&self) -> Result<PgConn, TenancyError> {

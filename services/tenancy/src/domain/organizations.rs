@@ -9,7 +9,7 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncConnection;
 use operant_platform::error::FieldViolation;
-use operant_platform::paging::Page;
+use operant_platform::paging::{Page, Paged};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -100,7 +100,7 @@ impl Tenancy {
         &self,
         user_id: Uuid,
         page: &Page<OrganizationSort>,
-    ) -> Result<(Vec<MemberOrganization>, i64), TenancyError> {
+    ) -> Result<Paged<MemberOrganization>, TenancyError> {
         let mut conn = self.conn().await?;
         Ok(organizations::list_for_member(&mut conn, user_id, page).await?)
     }

@@ -9,7 +9,7 @@
 use diesel_async::AsyncConnection;
 use operant_platform::db::lock_quota;
 use operant_platform::error::FieldViolation;
-use operant_platform::paging::{Page, Sort, SortField};
+use operant_platform::paging::{Cursor, KeyKind, Page, Paged, Sort, SortField};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -66,6 +66,9 @@ pub enum AuditSort {
 impl SortField for AuditSort {
     const FIELDS: &'static [(&'static str, Self)] = &[("created_at", AuditSort::CreatedAt)];
     const DEFAULT: Sort<Self> = Sort { field: AuditSort::CreatedAt, descending: true };
+    fn kind(self) -> KeyKind {
+        KeyKind::Time
+    }
 }
 
 impl Tenancy {
@@ -134,12 +137,14 @@ impl Tenancy {
         organization_id: Uuid,
         actor: &Actor,
         page: &Page<AuditSort>,
-    ) -> Result<(Vec<AuditEventRow>, i64), TenancyError> {
+    ) -> Result<Paged<AuditEventRow>, TenancyError> {
         let mut conn = self.conn().await?;
         let standing = standing(&mut conn, organization_id, actor).await?;
         standing.require(Role::Admin, "read the audit log")?;
         standing.require_feature(AUDIT_LOG)?;
-        Ok(audit_events::page(&mut conn, organization_id, page.skip, page.limit).await?)
+        let (rows, total) =
+            audit_events::page(&mut conn, organization_id, page.after.as_ref(), page.skip, page.fetch()).await?;
+        Ok(page.paged(rows, total, |row, _| Cursor::time(row.created_at, row.id)))
     }
 }
 

@@ -52,16 +52,16 @@ impl ApiKeyService for ApiKeyApi {
         let actor = actor(&request)?;
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
-        let page = Page::<ApiKeySort>::parse(m.page.as_ref())?;
+        let page = Page::<ApiKeySort>::parse(m.page.as_ref(), self.domain.page_tokens(), &organization_id)?;
         if !page.sort.descending {
             return Err(
                 TenancyError::invalid("order_by", "API keys are always newest first (-created_at)").into()
             );
         }
-        let (keys, total) = self.domain.list_api_keys(organization_id, &actor, &page).await?;
+        let paged = self.domain.list_api_keys(organization_id, &actor, &page).await?;
         Ok(Response::new(ListApiKeysResponse {
-            api_keys: keys.into_iter().map(convert::api_key).collect(),
-            page: Some(page.info(total)),
+            page: Some(page.info(&paged)),
+            api_keys: paged.items.into_iter().map(convert::api_key).collect(),
         }))
     }
 

@@ -90,12 +90,13 @@ impl InvitationService for InvitationApi {
         let user = user_id(&request)?;
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
-        let page = Page::<InvitationSort>::parse(m.page.as_ref())?;
         let status = status_filter(m.status)?;
-        let (invitations, total) = self.domain.list_invitations(organization_id, user, status, &page).await?;
+        let scope = (organization_id, status);
+        let page = Page::<InvitationSort>::parse(m.page.as_ref(), self.domain.page_tokens(), &scope)?;
+        let paged = self.domain.list_invitations(organization_id, user, status, &page).await?;
         Ok(Response::new(ListInvitationsResponse {
-            invitations: invitations.into_iter().map(convert::invitation).collect(),
-            page: Some(page.info(total)),
+            page: Some(page.info(&paged)),
+            invitations: paged.items.into_iter().map(convert::invitation).collect(),
         }))
     }
 
@@ -141,11 +142,12 @@ impl InvitationService for InvitationApi {
         request: Request<ListMyInvitationsRequest>,
     ) -> Result<Response<ListMyInvitationsResponse>, Status> {
         let user = user_id(&request)?;
-        let page = Page::<InvitationSort>::parse(request.get_ref().page.as_ref())?;
-        let (invitations, total) = self.domain.list_my_invitations(user, &page).await?;
+        let tokens = self.domain.page_tokens();
+        let page = Page::<InvitationSort>::parse(request.get_ref().page.as_ref(), tokens, &("mine", user))?;
+        let paged = self.domain.list_my_invitations(user, &page).await?;
         Ok(Response::new(ListMyInvitationsResponse {
-            invitations: invitations.into_iter().map(convert::invitation).collect(),
-            page: Some(page.info(total)),
+            page: Some(page.info(&paged)),
+            invitations: paged.items.into_iter().map(convert::invitation).collect(),
         }))
     }
 

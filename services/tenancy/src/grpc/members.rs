@@ -29,11 +29,12 @@ impl MemberService for MemberApi {
         let actor = actor(&request)?;
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
-        let page = Page::<MemberSort>::parse(m.page.as_ref())?;
-        let (members, total) = self.domain.list_members(organization_id, &actor, &page).await?;
+        let scope = ("members", organization_id);
+        let page = Page::<MemberSort>::parse(m.page.as_ref(), self.domain.page_tokens(), &scope)?;
+        let paged = self.domain.list_members(organization_id, &actor, &page).await?;
         Ok(Response::new(ListMembersResponse {
-            members: members.into_iter().map(convert::member).collect(),
-            page: Some(page.info(total)),
+            page: Some(page.info(&paged)),
+            members: paged.items.into_iter().map(convert::member).collect(),
         }))
     }
 
@@ -95,11 +96,12 @@ impl MemberService for MemberApi {
     ) -> Result<Response<ListOrganizationUsersResponse>, Status> {
         let actor = actor(&request)?;
         let organization_id = header_organization_id(&request).map_err(TenancyError::from)?;
-        let page = Page::<MemberSort>::parse(request.get_ref().page.as_ref())?;
-        let (members, total) = self.domain.list_organization_users(organization_id, &actor, &page).await?;
+        let scope = ("users", organization_id);
+        let page = Page::<MemberSort>::parse(request.get_ref().page.as_ref(), self.domain.page_tokens(), &scope)?;
+        let paged = self.domain.list_organization_users(organization_id, &actor, &page).await?;
         Ok(Response::new(ListOrganizationUsersResponse {
-            members: members.into_iter().map(convert::member).collect(),
-            page: Some(page.info(total)),
+            page: Some(page.info(&paged)),
+            members: paged.items.into_iter().map(convert::member).collect(),
         }))
     }
 }

@@ -33,11 +33,12 @@ impl OrganizationService for OrganizationApi {
         request: Request<ListOrganizationsRequest>,
     ) -> Result<Response<ListOrganizationsResponse>, Status> {
         let user = user_id(&request)?;
-        let page = Page::<OrganizationSort>::parse(request.get_ref().page.as_ref())?;
-        let (organizations, total) = self.domain.list_organizations(user, &page).await?;
+        let tokens = self.domain.page_tokens();
+        let page = Page::<OrganizationSort>::parse(request.get_ref().page.as_ref(), tokens, &user)?;
+        let paged = self.domain.list_organizations(user, &page).await?;
         Ok(Response::new(ListOrganizationsResponse {
-            organizations: organizations.into_iter().map(convert::organization).collect(),
-            page: Some(page.info(total)),
+            page: Some(page.info(&paged)),
+            organizations: paged.items.into_iter().map(convert::organization).collect(),
         }))
     }
 

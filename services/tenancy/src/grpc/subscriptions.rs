@@ -64,7 +64,7 @@ impl SubscriptionService for SubscriptionApi {
         let actor = actor(&request)?;
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
-        let page = Page::<AuditSort>::parse(m.page.as_ref())?;
+        let page = Page::<AuditSort>::parse(m.page.as_ref(), self.domain.page_tokens(), &organization_id)?;
         if !page.sort.descending {
             return Err(TenancyError::invalid(
                 "order_by",
@@ -72,10 +72,10 @@ impl SubscriptionService for SubscriptionApi {
             )
             .into());
         }
-        let (events, total) = self.domain.list_audit_events(organization_id, &actor, &page).await?;
+        let paged = self.domain.list_audit_events(organization_id, &actor, &page).await?;
         Ok(Response::new(ListAuditEventsResponse {
-            events: events.into_iter().map(convert::audit_event).collect(),
-            page: Some(page.info(total)),
+            page: Some(page.info(&paged)),
+            events: paged.items.into_iter().map(convert::audit_event).collect(),
         }))
     }
 }

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use operant_platform::keyset;
+use operant_platform::paging::Cursor;
 use operant_platform::db::Prepared;
 use uuid::Uuid;
 
@@ -64,12 +66,14 @@ pub async fn count_active(conn: &mut AsyncPgConnection, organization_id: Uuid) -
         .await
 }
 
-/// One page of the organization's keys that are not revoked, newest first, and their number.
+/// One page of the organization's keys that are not revoked, newest first (after `after`, or
+/// `skip` rows in), and their number.
 pub async fn page(
     conn: &mut AsyncPgConnection,
     organization_id: Uuid,
+    after: Option<&Cursor>,
     skip: i64,
-    limit: i64,
+    fetch: i64,
 ) -> QueryResult<(Vec<ApiKeyRow>, i64)> {
     let listed = || {
         api_keys::table
@@ -77,10 +81,14 @@ pub async fn page(
             .filter(api_keys::revoked_at.is_null())
     };
     let total = listed().count().get_result(conn).await?;
-    let rows = listed()
+    let mut query = listed().into_boxed();
+    if let Some(after) = after {
+        query = keyset!(query, api_keys::created_at, api_keys::id, after.time_value(), after.id, true);
+    }
+    let rows = query
         .order((api_keys::created_at.desc(), api_keys::id.desc()))
         .offset(skip)
-        .limit(limit)
+        .limit(fetch)
         .select(ApiKeyRow::as_select())
         .load(conn)
         .await?;

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use operant_platform::keyset;
+use operant_platform::paging::Cursor;
 use uuid::Uuid;
 
 use crate::schema::audit_events;
@@ -56,23 +58,28 @@ pub async fn insert(
         .map(|_| ())
 }
 
-/// One page of the organization's events, newest first, and how many there are.
+/// One page of the organization's events, newest first (after `after`, or `skip` rows in), and
+/// how many there are.
 pub async fn page(
     conn: &mut AsyncPgConnection,
     organization_id: Uuid,
+    after: Option<&Cursor>,
     skip: i64,
-    limit: i64,
+    fetch: i64,
 ) -> QueryResult<(Vec<AuditEventRow>, i64)> {
     let total = audit_events::table
         .filter(audit_events::organization_id.eq(organization_id))
         .count()
         .get_result(conn)
         .await?;
-    let rows = audit_events::table
-        .filter(audit_events::organization_id.eq(organization_id))
+    let mut query = audit_events::table.filter(audit_events::organization_id.eq(organization_id)).into_boxed();
+    if let Some(after) = after {
+        query = keyset!(query, audit_events::created_at, audit_events::id, after.time_value(), after.id, true);
+    }
+    let rows = query
         .order((audit_events::created_at.desc(), audit_events::id.desc()))
         .offset(skip)
-        .limit(limit)
+        .limit(fetch)
         .select(AuditEventRow::as_select())
         .load(conn)
         .await?;

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use operant_platform::paging::{Page, Sort, SortField};
+use operant_platform::keyset;
+use operant_platform::paging::{Cursor, KeyKind, Page, Paged, Sort, SortField};
 use uuid::Uuid;
 
 use crate::plans::{InvitationState, Role};
@@ -40,6 +41,21 @@ impl SortField for InvitationSort {
         ("email", InvitationSort::Email),
     ];
     const DEFAULT: Sort<Self> = Sort { field: InvitationSort::CreatedAt, descending: true };
+    fn kind(self) -> KeyKind {
+        match self {
+            InvitationSort::CreatedAt | InvitationSort::ExpiresAt => KeyKind::Time,
+            InvitationSort::Email => KeyKind::Text,
+        }
+    }
+}
+
+/// The cursor of `row` in the order of `field`.
+pub fn cursor(row: &InvitationRow, field: InvitationSort) -> Cursor {
+    match field {
+        InvitationSort::CreatedAt => Cursor::time(row.created_at, row.id),
+        InvitationSort::ExpiresAt => Cursor::time(row.expires_at, row.id),
+        InvitationSort::Email => Cursor::text(row.email.clone(), row.id),
+    }
 }
 
 /// Which invitations a list shows (expired is pending past `expires_at`).
@@ -170,6 +186,25 @@ fn filtered<'a>(filter: StatusFilter) -> Boxed<'a> {
     }
 }
 
+/// `query` after the page's cursor (when it has one) and in its order.
+fn paged_order<'a>(mut query: Boxed<'a>, page: &Page<InvitationSort>) -> Boxed<'a> {
+    if let Some(after) = &page.after {
+        let (desc, id) = (page.sort.descending, after.id);
+        query = match page.sort.field {
+            InvitationSort::CreatedAt => {
+                keyset!(query, invitations::created_at, invitations::id, after.time_value(), id, desc)
+            }
+            InvitationSort::ExpiresAt => {
+                keyset!(query, invitations::expires_at, invitations::id, after.time_value(), id, desc)
+            }
+            InvitationSort::Email => {
+                keyset!(query, invitations::email, invitations::id, after.text_value().to_owned(), id, desc)
+            }
+        };
+    }
+    ordered(query, page.sort)
+}
+
 fn ordered(query: Boxed<'_>, sort: Sort<InvitationSort>) -> Boxed<'_> {
     // The id breaks ties, in the same direction.
     match (sort.field, sort.descending) {
@@ -196,19 +231,19 @@ pub async fn page(
     organization_id: Uuid,
     filter: StatusFilter,
     page: &Page<InvitationSort>,
-) -> QueryResult<(Vec<InvitationRow>, i64)> {
+) -> QueryResult<Paged<InvitationRow>> {
     let total = filtered(filter)
         .filter(invitations::organization_id.eq(organization_id))
         .count()
         .get_result(conn)
         .await?;
-    let rows = ordered(filtered(filter).filter(invitations::organization_id.eq(organization_id)), page.sort)
+    let rows = paged_order(filtered(filter).filter(invitations::organization_id.eq(organization_id)), page)
         .offset(page.skip)
-        .limit(page.limit)
+        .limit(page.fetch())
         .select(InvitationRow::as_select())
         .load(conn)
         .await?;
-    Ok((rows, total))
+    Ok(page.paged(rows, total, cursor))
 }
 
 /// One page of the live invitations addressed to `email` with their organization's name, and
@@ -217,13 +252,13 @@ pub async fn page_for_email(
     conn: &mut AsyncPgConnection,
     email: &str,
     page: &Page<InvitationSort>,
-) -> QueryResult<(Vec<(InvitationRow, String)>, i64)> {
+) -> QueryResult<Paged<(InvitationRow, String)>> {
     let total =
         filtered(StatusFilter::Live).filter(invitations::email.eq(email)).count().get_result(conn).await?;
     let ids: Vec<Uuid> =
-        ordered(filtered(StatusFilter::Live).filter(invitations::email.eq(email)), page.sort)
+        paged_order(filtered(StatusFilter::Live).filter(invitations::email.eq(email)), page)
             .offset(page.skip)
-            .limit(page.limit)
+            .limit(page.fetch())
             .select(invitations::id)
             .load(conn)
             .await?;
@@ -234,7 +269,7 @@ pub async fn page_for_email(
         .load(conn)
         .await?;
     rows.sort_by_key(|(row, _)| ids.iter().position(|id| *id == row.id));
-    Ok((rows, total))
+    Ok(page.paged(rows, total, |(row, _), field| cursor(row, field)))
 }
 
 /// Sets the state of a pending invitation (accepted, declined, revoked) and who did it.

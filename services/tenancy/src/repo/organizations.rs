@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use operant_platform::paging::{Page, Sort, SortField};
+use operant_platform::keyset;
+use operant_platform::paging::{Cursor, KeyKind, Page, Paged, Sort, SortField};
 use uuid::Uuid;
 
 use crate::plans::{Plan, Role};
@@ -43,6 +44,22 @@ impl SortField for OrganizationSort {
         ("created_at", OrganizationSort::CreatedAt),
     ];
     const DEFAULT: Sort<Self> = Sort { field: OrganizationSort::CreatedAt, descending: true };
+    fn kind(self) -> KeyKind {
+        match self {
+            OrganizationSort::Name | OrganizationSort::Slug => KeyKind::Text,
+            OrganizationSort::CreatedAt => KeyKind::Time,
+        }
+    }
+}
+
+/// The cursor of a listed organization in the order of `field`.
+fn cursor(item: &MemberOrganization, field: OrganizationSort) -> Cursor {
+    let row = &item.organization;
+    match field {
+        OrganizationSort::Name => Cursor::text(row.name.clone(), row.id),
+        OrganizationSort::Slug => Cursor::text(row.slug.clone(), row.id),
+        OrganizationSort::CreatedAt => Cursor::time(row.created_at, row.id),
+    }
 }
 
 /// Fields to change; `None` leaves a field as it is.
@@ -71,7 +88,7 @@ pub async fn list_for_member(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
     page: &Page<OrganizationSort>,
-) -> QueryResult<(Vec<MemberOrganization>, i64)> {
+) -> QueryResult<Paged<MemberOrganization>> {
     let total = memberships::table.filter(memberships::user_id.eq(user_id)).count().get_result(conn).await?;
     let mut query = organizations::table
         .inner_join(memberships::table)
@@ -79,6 +96,20 @@ pub async fn list_for_member(
         .filter(memberships::user_id.eq(user_id))
         .select((OrganizationRow::as_select(), subscriptions::plan, memberships::role))
         .into_boxed();
+    if let Some(after) = &page.after {
+        let (desc, id) = (page.sort.descending, after.id);
+        query = match page.sort.field {
+            OrganizationSort::Name => {
+                keyset!(query, organizations::name, organizations::id, after.text_value().to_owned(), id, desc)
+            }
+            OrganizationSort::Slug => {
+                keyset!(query, organizations::slug, organizations::id, after.text_value().to_owned(), id, desc)
+            }
+            OrganizationSort::CreatedAt => {
+                keyset!(query, organizations::created_at, organizations::id, after.time_value(), id, desc)
+            }
+        };
+    }
     // The id breaks ties, in the same direction.
     query = match (page.sort.field, page.sort.descending) {
         (OrganizationSort::Name, false) => query.order((organizations::name.asc(), organizations::id.asc())),
@@ -92,12 +123,12 @@ pub async fn list_for_member(
             query.order((organizations::created_at.desc(), organizations::id.desc()))
         }
     };
-    let rows = query.offset(page.skip).limit(page.limit).load::<(OrganizationRow, Plan, Role)>(conn).await?;
+    let rows = query.offset(page.skip).limit(page.fetch()).load::<(OrganizationRow, Plan, Role)>(conn).await?;
     let items = rows
         .into_iter()
         .map(|(organization, plan, role)| MemberOrganization { organization, plan, role })
         .collect();
-    Ok((items, total))
+    Ok(page.paged(items, total, cursor))
 }
 
 /// Locks the organization row (`FOR UPDATE`, until the transaction ends) if `user_id` is one of

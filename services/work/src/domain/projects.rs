@@ -6,7 +6,7 @@ use operant_platform::db::{self, PgPool, lock_quota};
 use operant_platform::paging::{Page, Paged};
 use uuid::Uuid;
 
-use super::{Standing, check, delete_row, description, get_row, search_text, title, update_row, versioned};
+use super::{Standing, check, delete_row, description, get_row, title, update_row, versioned};
 use crate::error::WorkError;
 use crate::model::{NewProject, Project, ProjectChanges, ProjectFilter};
 use crate::repo::projects::{self as repo, ProjectSort};
@@ -61,12 +61,11 @@ impl Projects {
     pub async fn list(
         &self,
         who: &Standing,
-        filter: ProjectFilter,
+        filter: &ProjectFilter,
         page: &Page<ProjectSort>,
     ) -> Result<Paged<Project>, WorkError> {
-        let filter = ProjectFilter { q: search_text(filter.q)?, ..filter };
         let mut conn = db::conn(&self.pool).await?;
-        Ok(repo::list(&mut conn, who.organization_id, &filter, page).await?)
+        Ok(repo::list(&mut conn, who.organization_id, filter, page).await?)
     }
 
     /// Applies `changes` (creator or ADMIN+), only at `expected_version` when given.

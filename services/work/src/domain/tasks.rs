@@ -7,11 +7,10 @@ use operant_platform::db::{self, PgPool};
 use operant_platform::paging::{Page, Paged};
 use uuid::Uuid;
 
-use super::{Standing, check, delete_row, description, get_row, search_text, title, update_row, versioned};
+use super::{Standing, check, delete_row, description, get_row, title, update_row, versioned};
 use crate::error::WorkError;
 use crate::model::{NewTask, Task, TaskChanges, TaskFilter};
 use crate::peers::Peers;
-use crate::repo::projects as project_repo;
 use crate::repo::tasks::{self as repo, TaskSort};
 
 /// Task operations.
@@ -57,22 +56,20 @@ impl Tasks {
         get_row(&self.pool, who, id).await
     }
 
-    /// Lists tasks; a `project_id` that is not a project of the organization is 404.
+    /// Lists tasks (the filter already validated); a `project_id` that is not a project of the
+    /// organization is 404. The project check is pipelined with the count and the page: one
+    /// round trip to PostgreSQL.
     pub async fn list(
         &self,
         who: &Standing,
-        filter: TaskFilter,
+        filter: &TaskFilter,
         page: &Page<TaskSort>,
     ) -> Result<Paged<Task>, WorkError> {
-        let filter = TaskFilter { q: search_text(filter.q)?, ..filter };
-        let org = who.organization_id;
         let mut conn = db::conn(&self.pool).await?;
-        if let Some(project_id) = filter.project_id
-            && project_repo::find(&mut conn, org, project_id).await?.is_none()
-        {
-            return Err(WorkError::ProjectNotFound);
+        match repo::list_checked(&mut conn, who.organization_id, filter, page).await? {
+            Some(paged) => Ok(paged),
+            None => Err(WorkError::ProjectNotFound),
         }
-        Ok(repo::list(&mut conn, org, &filter, page).await?)
     }
 
     /// Applies `changes` (creator, assignee or ADMIN+), only at `expected_version` when given.

@@ -3,7 +3,8 @@
 //! from tenancy's `Authorize`), parses and
 //! validates the proto message into domain values, calls the domain and maps the result back.
 
-use operant_platform::principal::{caller, organization_id};
+use operant_platform::principal::{Actor, caller, organization_id};
+use uuid::Uuid;
 
 use crate::error::WorkError;
 use crate::model::Standing;
@@ -18,7 +19,16 @@ pub mod tasks;
 /// `x-organization-id` (a key's own organization when absent), 401 without a user or key,
 /// 403 `NOT_A_MEMBER` for non-members and for a key of another organization.
 pub(crate) async fn standing<T>(peers: &Peers, request: &tonic::Request<T>) -> Result<Standing, WorkError> {
+    let (actor, organization_id) = identify(request)?;
+    peers.authorize(&actor, organization_id).await
+}
+
+/// Who is calling and in which organization, from the request alone (no network): 401 without
+/// a user or key, 400 without a valid `x-organization-id`. A list handler validates its page
+/// and filters after this and before [`Peers::authorize`], so a bad request never costs the
+/// hop to tenancy.
+pub(crate) fn identify<T>(request: &tonic::Request<T>) -> Result<(Actor, Uuid), WorkError> {
     let actor = caller(request)?.actor()?;
     let organization_id = organization_id(request)?;
-    peers.authorize(&actor, organization_id).await
+    Ok((actor, organization_id))
 }

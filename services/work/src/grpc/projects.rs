@@ -1,13 +1,14 @@
 //! `operant.work.v1.ProjectService`.
 
-use operant_platform::paging::Page;
+use operant_platform::paging::{Page, PageTokens};
 use operant_proto::work::v1::project_service_server::ProjectService;
 use operant_proto::work::v1::*;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, mask_paths, opt_uuid, unknown_path, uuid};
-use super::standing;
+use super::{identify, standing};
 use crate::domain::projects::Projects;
+use crate::domain::search_text;
 use crate::error::WorkError;
 use crate::model::{NewProject, ProjectChanges, ProjectFilter};
 use crate::peers::Peers;
@@ -17,6 +18,7 @@ use crate::repo::projects::ProjectSort;
 pub struct ProjectApi {
     pub projects: Projects,
     pub peers: Peers,
+    pub page_tokens: PageTokens,
 }
 
 /// The changes named by the mask (or, with an empty mask, every field set in `project`).
@@ -60,17 +62,18 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<ListProjectsRequest>,
     ) -> Result<Response<ListProjectsResponse>, Status> {
-        // Parsed before the `Authorize` hop, answered after it: a non-member is 403 whatever the
-        // page, a member's bad page is 422, and the request is parsed once.
-        let page = Page::<ProjectSort>::parse(request.get_ref().page.as_ref());
-        let created_by = opt_uuid("created_by", request.get_ref().created_by.as_deref());
-        let who = standing(&self.peers, &request).await?;
-        let (page, created_by) = (page?, created_by?);
-        let filter = ProjectFilter { q: request.into_inner().q, created_by };
-        let paged = self.projects.list(&who, filter, &page).await?;
+        // Authenticated, then parsed and validated once, before the `Authorize` hop: a bad page
+        // or filter is 422 without costing the call to tenancy.
+        let (actor, organization_id) = identify(&request)?;
+        let message = request.get_ref();
+        let created_by = opt_uuid("created_by", message.created_by.as_deref())?;
+        let filter = ProjectFilter { q: search_text(message.q.clone())?, created_by };
+        let page = Page::<ProjectSort>::parse(message.page.as_ref(), &self.page_tokens, &(organization_id, &filter))?;
+        let who = self.peers.authorize(&actor, organization_id).await?;
+        let paged = self.projects.list(&who, &filter, &page).await?;
         Ok(Response::new(ListProjectsResponse {
+            page: Some(page.info(&paged)),
             projects: paged.items.into_iter().map(convert::project).collect(),
-            page: Some(page.info(paged.total)),
         }))
     }
 

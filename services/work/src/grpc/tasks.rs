@@ -1,12 +1,13 @@
 //! `operant.work.v1.TaskService`.
 
-use operant_platform::paging::Page;
+use operant_platform::paging::{Page, PageTokens};
 use operant_proto::work::v1::task_service_server::TaskService;
 use operant_proto::work::v1::*;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, mask_paths, opt_time, opt_uuid, unknown_path, uuid};
-use super::standing;
+use super::{identify, standing};
+use crate::domain::search_text;
 use crate::domain::tasks::Tasks;
 use crate::error::WorkError;
 use crate::model::{NewTask, Priority, TaskChanges, TaskFilter};
@@ -17,6 +18,7 @@ use crate::repo::tasks::TaskSort;
 pub struct TaskApi {
     pub tasks: Tasks,
     pub peers: Peers,
+    pub page_tokens: PageTokens,
 }
 
 const UPDATABLE: &str = "title, description, status, priority, assignee_id, due_date";
@@ -89,7 +91,7 @@ fn filter(message: &ListTasksRequest) -> Result<(TaskFilter, bool), WorkError> {
         assignee_id,
         due_before: opt_time("due_before", message.due_before.as_ref())?,
         due_after: opt_time("due_after", message.due_after.as_ref())?,
-        q: message.q.clone(),
+        q: search_text(message.q.clone())?,
     };
     Ok((filter, me))
 }
@@ -119,18 +121,20 @@ impl TaskService for TaskApi {
         &self,
         request: Request<ListTasksRequest>,
     ) -> Result<Response<ListTasksResponse>, Status> {
-        // Parsed before the `Authorize` hop, answered after it (see `list_projects`).
-        let page = Page::<TaskSort>::parse(request.get_ref().page.as_ref());
-        let filter = filter(request.get_ref());
-        let who = standing(&self.peers, &request).await?;
-        let (page, (mut filter, me)) = (page?, filter?);
+        // Validated once, before the `Authorize` hop (see `list_projects`). The token is bound to
+        // the filters as sent (`me`, not the caller's id, which is known after `Authorize`).
+        let (actor, organization_id) = identify(&request)?;
+        let (mut filter, me) = filter(request.get_ref())?;
+        let scope = (organization_id, &filter, me);
+        let page = Page::<TaskSort>::parse(request.get_ref().page.as_ref(), &self.page_tokens, &scope)?;
+        let who = self.peers.authorize(&actor, organization_id).await?;
         if me {
             filter.assignee_id = Some(who.actor_id);
         }
-        let paged = self.tasks.list(&who, filter, &page).await?;
+        let paged = self.tasks.list(&who, &filter, &page).await?;
         Ok(Response::new(ListTasksResponse {
+            page: Some(page.info(&paged)),
             tasks: paged.items.into_iter().map(convert::task).collect(),
-            page: Some(page.info(paged.total)),
         }))
     }
 

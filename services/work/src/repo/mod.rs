@@ -137,11 +137,12 @@ macro_rules! tenant_rows {
             // round trip) and both stay prepared statements. A window count (`count(*) OVER ()`)
             // would save the second statement but makes PostgreSQL materialise every matching
             // row before LIMIT: measured slower on a 200-task list (BENCHMARKS.md).
+            // `fetch` is one row more than the page: whether a next page exists.
             let shared: &AsyncPgConnection = conn;
             let count = filtered(organization_id, filter).count().get_result::<i64>(&mut &*shared);
             let items = list_query(organization_id, filter, page).load::<$row>(&mut &*shared);
             let (total, items) = tokio::try_join!(count, items)?;
-            Ok(Paged { items, total })
+            Ok(page.paged(items, total, cursor))
         }
     };
 }

@@ -4,7 +4,8 @@ use diesel::dsl::now;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use operant_platform::paging::{Page, Paged, Sort, SortField};
+use operant_platform::keyset;
+use operant_platform::paging::{Cursor, KeyKind, Page, Paged, Sort, SortField};
 use uuid::Uuid;
 
 use super::{contains_pattern, sorted, tenant_rows};
@@ -26,6 +27,21 @@ impl SortField for ProjectSort {
         ("name", ProjectSort::Name),
     ];
     const DEFAULT: Sort<Self> = Sort { field: ProjectSort::CreatedAt, descending: true };
+    fn kind(self) -> KeyKind {
+        match self {
+            ProjectSort::CreatedAt | ProjectSort::UpdatedAt => KeyKind::Time,
+            ProjectSort::Name => KeyKind::Text,
+        }
+    }
+}
+
+/// The cursor of `row` in the order of `field`.
+fn cursor(row: &Project, field: ProjectSort) -> Cursor {
+    match field {
+        ProjectSort::CreatedAt => Cursor::time(row.created_at, row.id),
+        ProjectSort::UpdatedAt => Cursor::time(row.updated_at, row.id),
+        ProjectSort::Name => Cursor::text(row.name.clone(), row.id),
+    }
 }
 
 #[derive(AsChangeset)]
@@ -94,17 +110,32 @@ fn filtered(organization_id: Uuid, filter: &ProjectFilter) -> projects::BoxedQue
     query
 }
 
-/// The list query: filtered, sorted (ties broken by id in the same direction) and paged.
+/// The list query: filtered, sorted (ties broken by id in the same direction), after the
+/// page's cursor when it has one, and paged (one row more than the page).
 pub fn list_query(
     organization_id: Uuid,
     filter: &ProjectFilter,
     page: &Page<ProjectSort>,
 ) -> projects::BoxedQuery<'static, Pg> {
-    let query = filtered(organization_id, filter);
+    let mut query = filtered(organization_id, filter);
+    if let Some(after) = &page.after {
+        let desc = page.sort.descending;
+        query = match page.sort.field {
+            ProjectSort::CreatedAt => {
+                keyset!(query, projects::created_at, projects::id, after.time_value(), after.id, desc)
+            }
+            ProjectSort::UpdatedAt => {
+                keyset!(query, projects::updated_at, projects::id, after.time_value(), after.id, desc)
+            }
+            ProjectSort::Name => {
+                keyset!(query, projects::name, projects::id, after.text_value().to_owned(), after.id, desc)
+            }
+        };
+    }
     let query = match page.sort.field {
         ProjectSort::CreatedAt => sorted!(query, projects::created_at, projects::id, page.sort.descending),
         ProjectSort::UpdatedAt => sorted!(query, projects::updated_at, projects::id, page.sort.descending),
         ProjectSort::Name => sorted!(query, projects::name, projects::id, page.sort.descending),
     };
-    query.offset(page.skip).limit(page.limit)
+    query.offset(page.skip).limit(page.fetch())
 }

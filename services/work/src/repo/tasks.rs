@@ -8,12 +8,13 @@ use diesel::dsl::now;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use operant_platform::paging::{Page, Paged, Sort, SortField};
+use operant_platform::keyset;
+use operant_platform::paging::{Cursor, KeyKind, Page, Paged, Sort, SortField};
 use uuid::Uuid;
 
 use super::{contains_pattern, sorted, tenant_rows};
 use crate::model::{NewTask, Task, TaskChanges, TaskFilter};
-use crate::schema::tasks;
+use crate::schema::{projects, tasks};
 
 /// Sort fields of ListTasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +35,25 @@ impl SortField for TaskSort {
         ("title", TaskSort::Title),
     ];
     const DEFAULT: Sort<Self> = Sort { field: TaskSort::CreatedAt, descending: true };
+    fn kind(self) -> KeyKind {
+        match self {
+            TaskSort::CreatedAt | TaskSort::UpdatedAt => KeyKind::Time,
+            TaskSort::DueDate => KeyKind::OptTime,
+            TaskSort::Priority => KeyKind::Int,
+            TaskSort::Title => KeyKind::Text,
+        }
+    }
+}
+
+/// The cursor of `row` in the order of `field`.
+fn cursor(row: &Task, field: TaskSort) -> Cursor {
+    match field {
+        TaskSort::CreatedAt => Cursor::time(row.created_at, row.id),
+        TaskSort::UpdatedAt => Cursor::time(row.updated_at, row.id),
+        TaskSort::DueDate => Cursor::opt_time(row.due_date, row.id),
+        TaskSort::Priority => Cursor::int(i64::from(row.priority), row.id),
+        TaskSort::Title => Cursor::text(row.title.clone(), row.id),
+    }
 }
 
 #[derive(AsChangeset)]
@@ -133,13 +153,75 @@ fn filtered(organization_id: Uuid, filter: &TaskFilter) -> tasks::BoxedQuery<'st
     query
 }
 
-/// The list query: filtered, sorted (ties broken by id in the same direction) and paged.
+/// [`list`] of a filter naming a project, with the check that the project exists in the
+/// organization pipelined with the count and the page (one round trip); `None` when it does not.
+pub async fn list_checked(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    filter: &TaskFilter,
+    page: &Page<TaskSort>,
+) -> QueryResult<Option<Paged<Task>>> {
+    let Some(project_id) = filter.project_id else {
+        return list(conn, organization_id, filter, page).await.map(Some);
+    };
+    let shared: &AsyncPgConnection = conn;
+    let project = projects::table
+        .filter(projects::organization_id.eq(organization_id))
+        .filter(projects::id.eq(project_id));
+    let exists = diesel::select(diesel::dsl::exists(project)).get_result::<bool>(&mut &*shared);
+    let count = filtered(organization_id, filter).count().get_result::<i64>(&mut &*shared);
+    let items = list_query(organization_id, filter, page).load::<Task>(&mut &*shared);
+    let (exists, total, items) = tokio::try_join!(exists, count, items)?;
+    Ok(exists.then(|| page.paged(items, total, cursor)))
+}
+
+/// `due_date` after the cursor: nulls sort last ascending and first descending (PostgreSQL's
+/// defaults, which the `ORDER BY` uses), so each side of a null is written out.
+fn after_due(
+    query: tasks::BoxedQuery<'static, Pg>,
+    value: Option<chrono::DateTime<chrono::Utc>>,
+    after: Uuid,
+    descending: bool,
+) -> tasks::BoxedQuery<'static, Pg> {
+    match (value, descending) {
+        (Some(v), false) => query.filter(
+            tasks::due_date
+                .ge(v)
+                .and(tasks::due_date.gt(v).or(tasks::id.gt(after)))
+                .assume_not_null()
+                .or(tasks::due_date.is_null()),
+        ),
+        (None, false) => query.filter(tasks::due_date.is_null().and(tasks::id.gt(after))),
+        (Some(v), true) => {
+            query.filter(tasks::due_date.le(v).and(tasks::due_date.lt(v).or(tasks::id.lt(after))))
+        }
+        (None, true) => query.filter(
+            tasks::due_date.is_null().and(tasks::id.lt(after)).or(tasks::due_date.is_not_null()),
+        ),
+    }
+}
+
+/// The list query: filtered, sorted (ties broken by id in the same direction), after the
+/// page's cursor when it has one, and paged (one row more than the page).
 pub fn list_query(
     organization_id: Uuid,
     filter: &TaskFilter,
     page: &Page<TaskSort>,
 ) -> tasks::BoxedQuery<'static, Pg> {
-    let query = filtered(organization_id, filter);
+    let mut query = filtered(organization_id, filter);
+    if let Some(after) = &page.after {
+        let (desc, id) = (page.sort.descending, after.id);
+        query = match page.sort.field {
+            TaskSort::CreatedAt => keyset!(query, tasks::created_at, tasks::id, after.time_value(), id, desc),
+            TaskSort::UpdatedAt => keyset!(query, tasks::updated_at, tasks::id, after.time_value(), id, desc),
+            TaskSort::DueDate => after_due(query, after.opt_time_value(), id, desc),
+            TaskSort::Priority => {
+                let priority = i16::try_from(after.int_value()).unwrap_or_default();
+                keyset!(query, tasks::priority, tasks::id, priority, id, desc)
+            }
+            TaskSort::Title => keyset!(query, tasks::title, tasks::id, after.text_value().to_owned(), id, desc),
+        };
+    }
     let query = match page.sort.field {
         TaskSort::CreatedAt => sorted!(query, tasks::created_at, tasks::id, page.sort.descending),
         TaskSort::UpdatedAt => sorted!(query, tasks::updated_at, tasks::id, page.sort.descending),
@@ -147,7 +229,7 @@ pub fn list_query(
         TaskSort::Priority => sorted!(query, tasks::priority, tasks::id, page.sort.descending),
         TaskSort::Title => sorted!(query, tasks::title, tasks::id, page.sort.descending),
     };
-    query.offset(page.skip).limit(page.limit)
+    query.offset(page.skip).limit(page.fetch())
 }
 
 /// The plan PostgreSQL chooses for [`list_query`], one line per row of `EXPLAIN`.

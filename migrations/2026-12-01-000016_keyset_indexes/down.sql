@@ -1,0 +1,6 @@
+DROP INDEX IF EXISTS invitations_org_email_idx;
+DROP INDEX IF EXISTS invitations_org_expires_idx;
+DROP INDEX IF EXISTS tasks_org_updated_idx;
+DROP INDEX IF EXISTS tasks_project_title_idx;
+DROP INDEX IF EXISTS tasks_project_priority_idx;
+DROP INDEX IF EXISTS tasks_project_updated_idx;
