@@ -238,7 +238,12 @@ impl Op for GrpcRefresh {
 }
 
 fn page(limit: i32) -> Option<operant_proto::common::v1::PageRequest> {
-    Some(operant_proto::common::v1::PageRequest { skip: 0, limit, order_by: String::new(), page_token: String::new() })
+    Some(operant_proto::common::v1::PageRequest {
+        skip: 0,
+        limit,
+        order_by: String::new(),
+        page_token: String::new(),
+    })
 }
 
 impl Ctx {

@@ -13,7 +13,7 @@ use crate::error::{ApiErrorBody, HttpResult};
 use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::models::tenancy::{ApiKeyResponse, CreateApiKeyBody, CreatedApiKeyResponse};
 use crate::models::to_timestamp;
-use crate::openapi::{TenantErrors, TenantListErrors, TenantJsonErrors};
+use crate::openapi::{TenantErrors, TenantJsonErrors, TenantListErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;

@@ -17,7 +17,9 @@ use crate::models::tenancy::{
     AcceptInvitationBody, AcceptedInvitationResponse, CreateInvitationBody, InvitationResponse,
     InvitationStatus,
 };
-use crate::openapi::{TenantErrors, TenantJsonErrors, TenantListErrors, UserErrors, UserJsonErrors, UserListErrors};
+use crate::openapi::{
+    TenantErrors, TenantJsonErrors, TenantListErrors, UserErrors, UserJsonErrors, UserListErrors,
+};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;

@@ -16,7 +16,7 @@ use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::models::tenancy::{
     CreateInvitationBody, InvitationResponse, MemberResponse, TransferOwnershipBody, UpdateMemberBody,
 };
-use crate::openapi::{TenantErrors, TenantListErrors, TenantJsonErrors};
+use crate::openapi::{TenantErrors, TenantJsonErrors, TenantListErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;

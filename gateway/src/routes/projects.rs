@@ -15,7 +15,7 @@ use super::{not_null, required};
 use crate::error::{ApiErrorBody, HttpResult};
 use crate::extract::{IfMatch, JsonBody, PathParams, QueryParams, etag};
 use crate::models::work::{CreateProjectBody, ProjectListParams, ProjectResponse, UpdateProjectBody};
-use crate::openapi::{IfMatchHeader, OrganizationHeader, TenantErrors, TenantListErrors, TenantJsonErrors};
+use crate::openapi::{IfMatchHeader, OrganizationHeader, TenantErrors, TenantJsonErrors, TenantListErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;

@@ -15,7 +15,7 @@ use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::models::tenancy::{
     AuditEventResponse, FeatureResponse, SubscriptionResponse, UpdateSubscriptionBody,
 };
-use crate::openapi::{TenantErrors, TenantListErrors, TenantJsonErrors};
+use crate::openapi::{TenantErrors, TenantJsonErrors, TenantListErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;

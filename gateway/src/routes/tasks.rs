@@ -15,7 +15,7 @@ use crate::error::{ApiErrorBody, HttpError, HttpResult};
 use crate::extract::{IfMatch, JsonBody, PathParams, QueryParams, etag};
 use crate::models::to_timestamp;
 use crate::models::work::{CreateTaskBody, TaskListParams, TaskResponse, UpdateTaskBody};
-use crate::openapi::{IfMatchHeader, OrganizationHeader, TenantErrors, TenantListErrors, TenantJsonErrors};
+use crate::openapi::{IfMatchHeader, OrganizationHeader, TenantErrors, TenantJsonErrors, TenantListErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::upstream::Forward;

@@ -180,7 +180,9 @@ impl Cursor {
         if version != TOKEN_VERSION {
             return None;
         }
-        let int = |rest: &[u8]| -> Option<(i64, usize)> { Some((i64::from_be_bytes(rest.get(..8)?.try_into().ok()?), 8)) };
+        let int = |rest: &[u8]| -> Option<(i64, usize)> {
+            Some((i64::from_be_bytes(rest.get(..8)?.try_into().ok()?), 8))
+        };
         let (value, used) = match tag {
             0 => (KeyValue::Null, 0),
             1 => {

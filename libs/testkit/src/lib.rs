@@ -374,8 +374,8 @@ mod wait;
 
 pub use app::{Svc, TestApp, TestAppBuilder, free_port};
 pub use clients::{
-    Clients, ServiceChannel, as_user, bearer, field_mask, in_org, lazy_channel, page, random_id, with_key,
-    with_service_token,
+    Clients, ServiceChannel, as_user, bearer, field_mask, in_org, lazy_channel, page, page_after, random_id,
+    with_key, with_service_token,
 };
 pub use errors::{
     assert_error, assert_forbidden, assert_invalid, assert_not_found, assert_version_mismatch, code,

@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use operant_platform::clients::service_channel;
 use operant_platform::config::Settings;
-use operant_platform::paging::PageTokens;
 use operant_platform::db;
 use operant_platform::grpc::{ServerSpec, serve};
 use operant_platform::keysync;
+use operant_platform::paging::PageTokens;
 use operant_platform::principal::{Authenticator, default_access};
 use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::TokenVerifier;

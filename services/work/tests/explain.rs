@@ -47,12 +47,16 @@ async fn filtered_task_list_uses_an_index() {
     diesel::sql_query("ANALYZE projects").execute(&mut conn).await.unwrap();
 
     let filter = TaskFilter { project_id: Some(project), statuses: vec![Status::Todo], ..Default::default() };
-    let page = Page::<TaskSort>::parse(Some(&operant_proto::common::v1::PageRequest {
-        skip: 0,
-        limit: 20,
-        order_by: "-created_at".into(),
-        page_token: String::new(),
-    }), &operant_platform::paging::PageTokens::new("test"), &())
+    let page = Page::<TaskSort>::parse(
+        Some(&operant_proto::common::v1::PageRequest {
+            skip: 0,
+            limit: 20,
+            order_by: "-created_at".into(),
+            page_token: String::new(),
+        }),
+        &operant_platform::paging::PageTokens::new("test"),
+        &(),
+    )
     .unwrap();
     let plan = explain_list(&mut conn, org, &filter, &page).await.unwrap();
     let text = plan.join("\n");

@@ -106,6 +106,30 @@ async fn tasks_every_order_across_pages_with_ties() {
             }
             let expected: Vec<String> = expected.into_iter().map(|t| t.id).collect();
             assert_eq!(seen, expected, "order_by={order_by}");
+            // The same walk by cursor: the keyset conditions (nulls of due_date included) give
+            // the same rows in the same order, and the last page has no next token.
+            let (mut token, mut by_cursor, mut pages) = (String::new(), Vec::new(), 0);
+            loop {
+                let r = w
+                    .list_tasks(
+                        &owner,
+                        ListTasksRequest {
+                            page: page_after(&token, 5, &order_by),
+                            project_id: Some(project.id.clone()),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .unwrap();
+                pages += 1;
+                by_cursor.extend(r.tasks.into_iter().map(|t| t.id));
+                token = r.page.unwrap().next_page_token;
+                if token.is_empty() {
+                    break;
+                }
+            }
+            assert_eq!(by_cursor, expected, "order_by={order_by} by cursor");
+            assert_eq!(pages, n.div_ceil(5), "no empty last page");
         }
     }
     // The default is -created_at, i.e. (all ties here) id descending.
@@ -168,6 +192,22 @@ async fn projects_every_order_across_pages_with_ties() {
             }
             let expected: Vec<String> = expected.into_iter().map(|p| p.id).collect();
             assert_eq!(seen, expected, "order_by={order_by}");
+            let (mut token, mut by_cursor) = (String::new(), Vec::new());
+            loop {
+                let r = w
+                    .list_projects(
+                        &owner,
+                        ListProjectsRequest { page: page_after(&token, 4, &order_by), ..Default::default() },
+                    )
+                    .await
+                    .unwrap();
+                by_cursor.extend(r.projects.into_iter().map(|p| p.id));
+                token = r.page.unwrap().next_page_token;
+                if token.is_empty() {
+                    break;
+                }
+            }
+            assert_eq!(by_cursor, expected, "order_by={order_by} by cursor");
         }
     }
 }

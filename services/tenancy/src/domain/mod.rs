@@ -19,9 +19,9 @@ mod members;
 mod organizations;
 mod subscriptions;
 
-use operant_platform::paging::PageTokens;
 use diesel_async::AsyncPgConnection;
 use operant_platform::db::{self, PgConn, PgPool};
+use operant_platform::paging::PageTokens;
 pub use operant_platform::principal::Actor;
 use uuid::Uuid;
 

@@ -143,7 +143,8 @@ impl Tenancy {
         standing.require(Role::Admin, "read the audit log")?;
         standing.require_feature(AUDIT_LOG)?;
         let (rows, total) =
-            audit_events::page(&mut conn, organization_id, page.after.as_ref(), page.skip, page.fetch()).await?;
+            audit_events::page(&mut conn, organization_id, page.after.as_ref(), page.skip, page.fetch())
+                .await?;
         Ok(page.paged(rows, total, |row, _| Cursor::time(row.created_at, row.id)))
     }
 }

@@ -97,7 +97,8 @@ impl MemberService for MemberApi {
         let actor = actor(&request)?;
         let organization_id = header_organization_id(&request).map_err(TenancyError::from)?;
         let scope = ("users", organization_id);
-        let page = Page::<MemberSort>::parse(request.get_ref().page.as_ref(), self.domain.page_tokens(), &scope)?;
+        let page =
+            Page::<MemberSort>::parse(request.get_ref().page.as_ref(), self.domain.page_tokens(), &scope)?;
         let paged = self.domain.list_organization_users(organization_id, &actor, &page).await?;
         Ok(Response::new(ListOrganizationUsersResponse {
             page: Some(page.info(&paged)),

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use operant_platform::db::Prepared;
 use operant_platform::keyset;
 use operant_platform::paging::Cursor;
-use operant_platform::db::Prepared;
 use uuid::Uuid;
 
 use crate::plans::{Plan, Role};

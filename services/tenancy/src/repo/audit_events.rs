@@ -72,9 +72,11 @@ pub async fn page(
         .count()
         .get_result(conn)
         .await?;
-    let mut query = audit_events::table.filter(audit_events::organization_id.eq(organization_id)).into_boxed();
+    let mut query =
+        audit_events::table.filter(audit_events::organization_id.eq(organization_id)).into_boxed();
     if let Some(after) = after {
-        query = keyset!(query, audit_events::created_at, audit_events::id, after.time_value(), after.id, true);
+        query =
+            keyset!(query, audit_events::created_at, audit_events::id, after.time_value(), after.id, true);
     }
     let rows = query
         .order((audit_events::created_at.desc(), audit_events::id.desc()))

@@ -255,13 +255,12 @@ pub async fn page_for_email(
 ) -> QueryResult<Paged<(InvitationRow, String)>> {
     let total =
         filtered(StatusFilter::Live).filter(invitations::email.eq(email)).count().get_result(conn).await?;
-    let ids: Vec<Uuid> =
-        paged_order(filtered(StatusFilter::Live).filter(invitations::email.eq(email)), page)
-            .offset(page.skip)
-            .limit(page.fetch())
-            .select(invitations::id)
-            .load(conn)
-            .await?;
+    let ids: Vec<Uuid> = paged_order(filtered(StatusFilter::Live).filter(invitations::email.eq(email)), page)
+        .offset(page.skip)
+        .limit(page.fetch())
+        .select(invitations::id)
+        .load(conn)
+        .await?;
     let mut rows: Vec<(InvitationRow, String)> = invitations::table
         .inner_join(organizations::table)
         .filter(invitations::id.eq_any(&ids))

@@ -100,10 +100,24 @@ pub async fn list_for_member(
         let (desc, id) = (page.sort.descending, after.id);
         query = match page.sort.field {
             OrganizationSort::Name => {
-                keyset!(query, organizations::name, organizations::id, after.text_value().to_owned(), id, desc)
+                keyset!(
+                    query,
+                    organizations::name,
+                    organizations::id,
+                    after.text_value().to_owned(),
+                    id,
+                    desc
+                )
             }
             OrganizationSort::Slug => {
-                keyset!(query, organizations::slug, organizations::id, after.text_value().to_owned(), id, desc)
+                keyset!(
+                    query,
+                    organizations::slug,
+                    organizations::id,
+                    after.text_value().to_owned(),
+                    id,
+                    desc
+                )
             }
             OrganizationSort::CreatedAt => {
                 keyset!(query, organizations::created_at, organizations::id, after.time_value(), id, desc)
@@ -123,7 +137,8 @@ pub async fn list_for_member(
             query.order((organizations::created_at.desc(), organizations::id.desc()))
         }
     };
-    let rows = query.offset(page.skip).limit(page.fetch()).load::<(OrganizationRow, Plan, Role)>(conn).await?;
+    let rows =
+        query.offset(page.skip).limit(page.fetch()).load::<(OrganizationRow, Plan, Role)>(conn).await?;
     let items = rows
         .into_iter()
         .map(|(organization, plan, role)| MemberOrganization { organization, plan, role })

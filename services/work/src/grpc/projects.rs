@@ -68,7 +68,11 @@ impl ProjectService for ProjectApi {
         let message = request.get_ref();
         let created_by = opt_uuid("created_by", message.created_by.as_deref())?;
         let filter = ProjectFilter { q: search_text(message.q.clone())?, created_by };
-        let page = Page::<ProjectSort>::parse(message.page.as_ref(), &self.page_tokens, &(organization_id, &filter))?;
+        let page = Page::<ProjectSort>::parse(
+            message.page.as_ref(),
+            &self.page_tokens,
+            &(organization_id, &filter),
+        )?;
         let who = self.peers.authorize(&actor, organization_id).await?;
         let paged = self.projects.list(&who, &filter, &page).await?;
         Ok(Response::new(ListProjectsResponse {

@@ -195,9 +195,9 @@ fn after_due(
         (Some(v), true) => {
             query.filter(tasks::due_date.le(v).and(tasks::due_date.lt(v).or(tasks::id.lt(after))))
         }
-        (None, true) => query.filter(
-            tasks::due_date.is_null().and(tasks::id.lt(after)).or(tasks::due_date.is_not_null()),
-        ),
+        (None, true) => {
+            query.filter(tasks::due_date.is_null().and(tasks::id.lt(after)).or(tasks::due_date.is_not_null()))
+        }
     }
 }
 
@@ -219,7 +219,9 @@ pub fn list_query(
                 let priority = i16::try_from(after.int_value()).unwrap_or_default();
                 keyset!(query, tasks::priority, tasks::id, priority, id, desc)
             }
-            TaskSort::Title => keyset!(query, tasks::title, tasks::id, after.text_value().to_owned(), id, desc),
+            TaskSort::Title => {
+                keyset!(query, tasks::title, tasks::id, after.text_value().to_owned(), id, desc)
+            }
         };
     }
     let query = match page.sort.field {
