@@ -332,3 +332,77 @@ async fn projects_and_tasks_crud_with_etags() {
     assert_eq!(page["limit"], 20);
     app.shutdown().await;
 }
+
+/// Cursor paging over REST: `page_token` in the query, `next_page_token` in the envelope (null
+/// on the last page), a forged or mismatched token 400 `INVALID_PAGE_TOKEN` in the error body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_by_cursor_over_rest() {
+    let app = TestApp::spawn().await;
+    let api = app.api();
+    let (token, org) = org_with_owner(&api, "cursor@example.com", "cursor-org").await;
+    let r = api
+        .in_org(Method::POST, "/api/v1/projects", &token, &org)
+        .json(&json!({"name": "Paged"}))
+        .send()
+        .await
+        .expect("create project");
+    let pid = expect_json(r, 201).await["id"].as_str().expect("id").to_owned();
+    for i in 0..5 {
+        let r = api
+            .in_org(Method::POST, "/api/v1/tasks", &token, &org)
+            .json(&json!({"project_id": pid, "title": format!("t{i}")}))
+            .send()
+            .await
+            .expect("create task");
+        expect_json(r, 201).await;
+    }
+    let list = |query: String| {
+        let (api, token, org, pid) = (&api, &token, &org, &pid);
+        async move {
+            api.in_org(Method::GET, &format!("/api/v1/tasks?project_id={pid}&{query}"), token, org)
+                .send()
+                .await
+                .expect("list")
+        }
+    };
+    let mut titles = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let query = match &next {
+            Some(t) => format!("limit=2&order_by=title&page_token={t}"),
+            None => "limit=2&order_by=title".to_owned(),
+        };
+        let page = expect_json(list(query).await, 200).await;
+        assert_eq!(page["total"], 5, "{page}");
+        for item in page["items"].as_array().expect("items") {
+            titles.push(item["title"].as_str().expect("title").to_owned());
+        }
+        match page["next_page_token"].as_str() {
+            Some(t) => next = Some(t.to_owned()),
+            None => {
+                assert!(page["next_page_token"].is_null(), "{page}");
+                break;
+            }
+        }
+    }
+    assert_eq!(titles, ["t0", "t1", "t2", "t3", "t4"]);
+
+    let first = expect_json(list("limit=2&order_by=title".into()).await, 200).await;
+    let t = first["next_page_token"].as_str().expect("a next page").to_owned();
+    let body = expect_error(
+        list(format!("limit=2&order_by=-title&page_token={t}")).await,
+        400,
+        "INVALID_PAGE_TOKEN",
+    )
+    .await;
+    assert_eq!(body["status_code"], 400);
+    expect_error(
+        list(format!("limit=2&order_by=title&status=DONE&page_token={t}")).await,
+        400,
+        "INVALID_PAGE_TOKEN",
+    )
+    .await;
+    expect_error(list("page_token=forged".into()).await, 400, "INVALID_PAGE_TOKEN").await;
+    expect_error(list(format!("skip=2&order_by=title&page_token={t}")).await, 422, "VALIDATION_ERROR").await;
+    app.shutdown().await;
+}
