@@ -55,6 +55,54 @@ impl Api {
         Self::Grpc { channels }
     }
 
+    /// Another client of the same target (its own REST connection), for parallel setup.
+    pub fn fork(&self) -> Self {
+        match self {
+            Self::Rest { target, .. } => Self::rest(target.clone()),
+            Self::Grpc { channels } => Self::grpc(channels.clone()),
+        }
+    }
+
+    /// Reads one page (`limit`, default order) of the project's tasks after `page_token` (empty:
+    /// the first page) and answers its `next_page_token` (empty on the last page).
+    pub async fn next_task_page(
+        &mut self,
+        token: &str,
+        org: &str,
+        project: &str,
+        page_token: &str,
+        limit: i32,
+    ) -> Result<String, Failure> {
+        match self {
+            Self::Rest { .. } => {
+                let mut path = format!("/tasks?project_id={project}&limit={limit}");
+                if !page_token.is_empty() {
+                    path.push_str(&format!("&page_token={page_token}"));
+                }
+                let v =
+                    self.rest_call(Method::GET, &path, Some(token), Some(org), None, StatusCode::OK).await?;
+                Ok(v.get("next_page_token").and_then(Value::as_str).unwrap_or_default().to_owned())
+            }
+            Self::Grpc { channels } => {
+                let md = metadata(Some(token), Some(org)).map_err(setup_err)?;
+                let mut client = work::task_service_client::TaskServiceClient::new(channels.work(0));
+                let message = work::ListTasksRequest {
+                    page: Some(operant_proto::common::v1::PageRequest {
+                        skip: 0,
+                        limit,
+                        order_by: String::new(),
+                        page_token: page_token.to_owned(),
+                    }),
+                    project_id: Some(project.to_owned()),
+                    ..Default::default()
+                };
+                let page =
+                    client.list_tasks(request(message, &md)).await.map_err(grpc_err)?.into_inner().page;
+                Ok(page.map(|p| p.next_page_token).unwrap_or_default())
+            }
+        }
+    }
+
     async fn rest_call(
         &mut self,
         method: Method,

@@ -170,13 +170,14 @@ async fn work(
 /// results. `background` ops (e.g. a login storm) run over the same window and are measured
 /// separately.
 ///
-/// The CPU counters of the machine and of `pids` are read when the measured window opens and
-/// when it closes ([`CpuWindow`]).
+/// The CPU counters of the machine, of `pids` and of the PostgreSQL server whose postmaster is
+/// `postgres` are read when the measured window opens and when it closes ([`CpuWindow`]).
 pub async fn drive(
     ops: Vec<Box<dyn Op>>,
     background: Vec<Box<dyn Op>>,
     timing: Timing,
     pids: &[(String, u32)],
+    postgres: Option<u32>,
 ) -> anyhow::Result<(Measured, Option<Measured>, CpuWindow)> {
     // A short delay so every worker starts at the same instant.
     let start = Instant::now() + Duration::from_millis(50);
@@ -185,9 +186,9 @@ pub async fn drive(
     let cpu_pids = pids.to_vec();
     let cpu = tokio::spawn(async move {
         tokio::time::sleep_until(measure_from.into()).await;
-        let before = CpuSnapshot::take(&cpu_pids);
+        let before = CpuSnapshot::take(&cpu_pids, postgres);
         tokio::time::sleep_until(end.into()).await;
-        before.until(&CpuSnapshot::take(&cpu_pids))
+        before.until(&CpuSnapshot::take(&cpu_pids, postgres))
     });
     let spawn_all = |ops: Vec<Box<dyn Op>>| {
         ops.into_iter().map(|op| tokio::spawn(work(op, start, measure_from, end))).collect::<Vec<_>>()

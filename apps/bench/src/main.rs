@@ -44,6 +44,12 @@ struct Cli {
     /// Base URL of the REST API.
     #[arg(long, default_value = "http://127.0.0.1:8000/api/v1")]
     gateway: String,
+    /// Runs the REST scenarios only, against any server speaking the same REST API at this base
+    /// URL (e.g. an implementation of the original API: `http://127.0.0.1:8001/api/v1`); setup
+    /// goes through REST too, and a scenario whose route the server lacks (API keys, cursors)
+    /// shows as errors. Overrides `--gateway` and `--transport`.
+    #[arg(long)]
+    base_url: Option<String>,
     #[arg(long, default_value = "http://127.0.0.1:9101")]
     auth_grpc: String,
     #[arg(long, default_value = "http://127.0.0.1:9102")]
@@ -60,7 +66,7 @@ struct Cli {
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     warmup: Duration,
     /// `all` or a comma-separated list of: users_me, list_projects, list_tasks_todo,
-    /// create_task, refresh_chain, login, mixed.
+    /// first_page, deep_page, create_task, refresh_chain, login, mixed.
     #[arg(long, default_value = "all")]
     scenarios: String,
     #[arg(long, value_enum, default_value_t = Transports::Both)]
@@ -71,6 +77,18 @@ struct Cli {
     /// Processes whose peak RSS to report: `name=pid,...`.
     #[arg(long, default_value = "")]
     pids: String,
+    /// The PostgreSQL postmaster's pid: the CPU of it and all its children (backends, workers)
+    /// is read around each measured window.
+    #[arg(long)]
+    pg_pid: Option<u32>,
+    /// A PostgreSQL data directory whose `postmaster.pid` names the postmaster (instead of
+    /// `--pg-pid`).
+    #[arg(long)]
+    pg_data: Option<PathBuf>,
+    /// Tasks of the deep-page project (`first_page`, `deep_page` read its page 1 and, by cursor,
+    /// its page 500 of 20); 0 skips that fixture.
+    #[arg(long, default_value_t = 20_000)]
+    deep_tasks: usize,
     /// PostgreSQL URL (a maintenance database such as `postgres`) on which to create a scratch
     /// database for `pgbench -S -M prepared`; pgbench is skipped without it.
     #[arg(long)]
@@ -156,8 +174,23 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run(cli))
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(mut cli: Cli) -> anyhow::Result<()> {
+    if let Some(base) = cli.base_url.clone() {
+        cli.gateway = base;
+        cli.transport = Transports::Rest;
+    }
     let scenarios = parse_scenarios(&cli.scenarios)?;
+    let postgres = match (&cli.pg_pid, &cli.pg_data) {
+        (Some(pid), _) => Some(*pid),
+        (None, Some(dir)) => Some(system::postmaster_pid(dir)?),
+        (None, None) => None,
+    };
+    if let Some(pid) = postgres {
+        anyhow::ensure!(
+            system::postgres_ticks(pid).is_some(),
+            "PostgreSQL postmaster {pid}: /proc/{pid}/stat cannot be read"
+        );
+    }
     let transports = match cli.transport {
         Transports::Rest => vec![Transport::Rest],
         Transports::Grpc => vec![Transport::Grpc],
@@ -188,11 +221,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     } else {
         (Api::grpc(channels.clone()), "gRPC")
     };
-    let mut fixtures = setup::run(&mut api, via, cli.login_users).await;
-    if fixtures.organization_id.is_empty() && via == "REST" {
+    let deep_tasks = if scenarios.iter().any(|s| matches!(s, Scenario::FirstPage | Scenario::DeepPage)) {
+        cli.deep_tasks
+    } else {
+        0
+    };
+    let mut fixtures = setup::run(&mut api, via, cli.login_users, deep_tasks).await;
+    if fixtures.organization_id.is_empty() && via == "REST" && cli.base_url.is_none() {
         eprintln!("REST setup failed ({}); retrying over gRPC", fixtures.notes.join("; "));
         let mut grpc_api = Api::grpc(channels.clone());
-        let retry = setup::run(&mut grpc_api, "gRPC (REST setup failed)", cli.login_users).await;
+        let retry = setup::run(&mut grpc_api, "gRPC (REST setup failed)", cli.login_users, deep_tasks).await;
         if !retry.organization_id.is_empty() {
             notes.extend(fixtures.notes.iter().map(|n| format!("REST setup: {n}")));
             fixtures = retry;
@@ -204,8 +242,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 
     let login_concurrency = cli.login_concurrency.clamp(1, 20);
-    let mut ctx =
-        Ctx { rest, channels, fx: fixtures, token: String::new(), login_concurrency, pids: pids.clone() };
+    let mut ctx = Ctx {
+        rest,
+        channels,
+        fx: fixtures,
+        token: String::new(),
+        login_concurrency,
+        pids: pids.clone(),
+        postgres,
+    };
     let mut results: Vec<ScenarioResult> = Vec::new();
     for &scenario in &scenarios {
         for &transport in &transports {
@@ -307,7 +352,8 @@ async fn measure(
     eprintln!("{} / {}: preparing workers…", scenario.name(), transport.name());
     let workers = ctx.workers(scenario, transport, cli.concurrency, cli.storm_concurrency).await?;
     let concurrency = workers.ops.len();
-    let (measured, storm, cpu) = drive(workers.ops, workers.background, timing, &ctx.pids).await?;
+    let (measured, storm, cpu) =
+        drive(workers.ops, workers.background, timing, &ctx.pids, ctx.postgres).await?;
     let mut result = ScenarioResult::new(scenario, transport, concurrency, &measured, workers.notes);
     result.set_cpu(cpu);
     let storm_workers = cli.storm_concurrency.min(ctx.login_concurrency);
@@ -349,7 +395,7 @@ mod tests {
         let pids = parse_pids("operant=12, pg=34").ok();
         assert_eq!(pids, Some(vec![("operant".to_owned(), 12), ("pg".to_owned(), 34)]));
         assert!(parse_pids("nonsense").is_err());
-        assert_eq!(parse_scenarios("all").map(|v| v.len()).ok(), Some(8));
+        assert_eq!(parse_scenarios("all").map(|v| v.len()).ok(), Some(10));
         assert!(parse_scenarios("users_me,mixed").is_ok());
         assert!(parse_scenarios("nope").is_err());
     }

@@ -52,6 +52,11 @@ pub struct ScenarioResult {
     pub machine_cpu_us_per_req: Option<f64>,
     /// CPU µs per successful request of each tracked process (`--pids`).
     pub process_cpu_us_per_req: BTreeMap<String, f64>,
+    /// CPU µs per successful request of the PostgreSQL server (`--pg-pid` / `--pg-data`).
+    pub postgres_cpu_us_per_req: Option<f64>,
+    /// CPU µs per successful request of the tracked processes and PostgreSQL together: what a
+    /// request costs the suite, whatever else the machine did (the load tool is left out).
+    pub suite_and_postgres_cpu_us_per_req: Option<f64>,
 }
 
 impl ScenarioResult {
@@ -84,6 +89,8 @@ impl ScenarioResult {
             cpu: CpuWindow::default(),
             machine_cpu_us_per_req: None,
             process_cpu_us_per_req: BTreeMap::new(),
+            postgres_cpu_us_per_req: None,
+            suite_and_postgres_cpu_us_per_req: None,
         }
     }
 
@@ -92,6 +99,12 @@ impl ScenarioResult {
         self.machine_cpu_us_per_req = per_req(cpu.machine_cpu_s);
         self.process_cpu_us_per_req =
             cpu.process_cpu_s.iter().filter_map(|(name, s)| Some((name.clone(), per_req(*s)?))).collect();
+        self.postgres_cpu_us_per_req = cpu.postgres_cpu_s.and_then(per_req);
+        let tracked: f64 = cpu.process_cpu_s.values().sum();
+        self.suite_and_postgres_cpu_us_per_req = match cpu.postgres_cpu_s {
+            Some(pg) if !cpu.process_cpu_s.is_empty() => per_req(tracked + pg),
+            _ => None,
+        };
         self.cpu = cpu;
     }
 }
@@ -243,6 +256,36 @@ pub fn targets(report: &Report) -> Vec<Target> {
         let ok = (p.samples > 0).then(|| p.peak_mib() <= 50.0);
         push(format!("{name} ≤ 50 MiB RSS"), measured, ok);
     }
+    // Issue 16: CPU per request of the suite + PostgreSQL (REST), and deep pages as cheap as the
+    // first.
+    let cpu_ceilings = [
+        (Scenario::UsersMe, "GET /users/me", 100.0),
+        (Scenario::ListProjects, "GET /projects", 200.0),
+        (Scenario::ListTasksTodo, "GET /tasks?project_id&status=TODO", 250.0),
+        (Scenario::CreateTask, "POST /tasks", 300.0),
+        (Scenario::RefreshChain, "POST /auth/refresh", 300.0),
+    ];
+    for (s, label, ceiling) in cpu_ceilings {
+        let cpu = rest(s).and_then(|r| r.suite_and_postgres_cpu_us_per_req);
+        push(
+            format!("{label} (REST) ≤ {ceiling:.0} µs CPU/req (suite + PostgreSQL)"),
+            cpu.map_or("— (needs --pids and --pg-pid/--pg-data)".to_owned(), |c| format!("{c:.0} µs")),
+            cpu.map(|c| c <= ceiling),
+        );
+    }
+    for t in [Transport::Rest, Transport::Grpc] {
+        let cost = |s| {
+            find(results, s, t).and_then(|r| r.suite_and_postgres_cpu_us_per_req.or(r.machine_cpu_us_per_req))
+        };
+        let pair = cost(Scenario::DeepPage).zip(cost(Scenario::FirstPage));
+        push(
+            format!("page 500 by cursor costs the first page's CPU ± 20 % ({})", t.name()),
+            pair.map_or("—".to_owned(), |(d, f)| {
+                format!("{d:.0} vs {f:.0} µs/req ({:.2}×)", d / f.max(1e-9))
+            }),
+            pair.map(|(d, f)| (d - f).abs() <= 0.2 * f),
+        );
+    }
     out
 }
 
@@ -295,19 +338,22 @@ pub fn markdown(r: &Report) -> String {
          still in flight when it closed (awaited, not counted); latencies are of successful requests. \
          CPU columns are read from /proc over the same window: `CPU busy` is the share of all cores in \
          use, `CPU µs/req (machine)` the CPU time of everything on the machine (suite, PostgreSQL, \
-         load tool) per successful request, `(tracked)` that of each `--pids` process. CPU per \
+         load tool) per successful request, `(tracked)` that of each `--pids` process, \
+         `(suite + PG)` that of the tracked processes and the PostgreSQL server together (the \
+         postmaster and all its children, `--pg-pid`/`--pg-data`) and `(PG)` PostgreSQL's alone. CPU per \
          request separates what a request costs from how much of the machine the run got, though on \
          a virtual machine it still moves with the host's load.\n"
     );
     let _ = writeln!(
         s,
-        "| scenario | transport | request | workers | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | late | CPU busy | CPU µs/req (machine) | CPU µs/req (tracked) |"
+        "| scenario | transport | request | workers | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | late | CPU busy | CPU µs/req (machine) | CPU µs/req (tracked) | CPU µs/req (suite + PG) | CPU µs/req (PG) |"
     );
-    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ =
+        writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for x in &r.results {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} % | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} % | {} | {} | {} | {} |",
             x.scenario,
             x.transport,
             x.what,
@@ -331,6 +377,8 @@ pub fn markdown(r: &Report) -> String {
                     .collect::<Vec<_>>()
                     .join(", ")
             },
+            x.suite_and_postgres_cpu_us_per_req.map(|v| format!("{v:.0}")).unwrap_or_else(|| "—".to_owned()),
+            x.postgres_cpu_us_per_req.map(|v| format!("{v:.0}")).unwrap_or_else(|| "—".to_owned()),
         );
     }
     for x in r.results.iter().filter(|x| x.storm.is_some()) {

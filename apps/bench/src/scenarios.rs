@@ -30,14 +30,18 @@ pub enum Scenario {
     RefreshChain,
     Login,
     Mixed,
+    FirstPage,
+    DeepPage,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 10] = [
         Self::UsersMe,
         Self::ListProjects,
         Self::ListProjectsApiKey,
         Self::ListTasksTodo,
+        Self::FirstPage,
+        Self::DeepPage,
         Self::CreateTask,
         Self::RefreshChain,
         Self::Login,
@@ -54,6 +58,8 @@ impl Scenario {
             Self::RefreshChain => "refresh_chain",
             Self::Login => "login",
             Self::Mixed => "mixed",
+            Self::FirstPage => "first_page",
+            Self::DeepPage => "deep_page",
         }
     }
 
@@ -78,6 +84,12 @@ impl Scenario {
             (Self::Login, Transport::Grpc) => "AuthService/Login",
             (Self::Mixed, Transport::Rest) => "GET /users/me during a POST /auth/login storm",
             (Self::Mixed, Transport::Grpc) => "GetCurrentUser during a Login storm",
+            (Self::FirstPage, Transport::Rest) => "GET /tasks?project_id=…&limit=20 (20,000 tasks, page 1)",
+            (Self::FirstPage, Transport::Grpc) => "TaskService/ListTasks (20,000 tasks, limit 20, page 1)",
+            (Self::DeepPage, Transport::Rest) => "GET /tasks?project_id=…&limit=20&page_token=… (page 500)",
+            (Self::DeepPage, Transport::Grpc) => {
+                "TaskService/ListTasks (20,000 tasks, limit 20, page 500 by cursor)"
+            }
         }
     }
 }
@@ -134,6 +146,8 @@ pub struct Ctx {
     pub login_concurrency: usize,
     /// Processes whose CPU time is read around each measured window (`--pids`).
     pub pids: Vec<(String, u32)>,
+    /// The PostgreSQL postmaster whose process tree's CPU time is read too (`--pg-pid`).
+    pub postgres: Option<u32>,
 }
 
 /// The workers of one run: measured ops, background ops (the login storm of `mixed`) and notes
@@ -238,11 +252,15 @@ impl Op for GrpcRefresh {
 }
 
 fn page(limit: i32) -> Option<operant_proto::common::v1::PageRequest> {
+    page_after(limit, "")
+}
+
+fn page_after(limit: i32, token: &str) -> Option<operant_proto::common::v1::PageRequest> {
     Some(operant_proto::common::v1::PageRequest {
         skip: 0,
         limit,
         order_by: String::new(),
-        page_token: String::new(),
+        page_token: token.to_owned(),
     })
 }
 
@@ -342,6 +360,22 @@ impl Ctx {
                         page: page(20),
                         project_id: Some(fx.tasks_project_id.clone()),
                         statuses: vec![work::TaskStatus::Todo as i32],
+                        ..Default::default()
+                    },
+                }),
+                (Scenario::FirstPage | Scenario::DeepPage, Transport::Rest) => {
+                    let mut path = format!("/tasks?project_id={}&limit=20", fx.deep_project_id);
+                    if scenario == Scenario::DeepPage {
+                        path.push_str(&format!("&page_token={}", fx.deep_page_token));
+                    }
+                    self.rest_op(Method::GET, &path, None, StatusCode::OK)?
+                }
+                (Scenario::FirstPage | Scenario::DeepPage, Transport::Grpc) => Box::new(GrpcListTasks {
+                    client: TaskClient::new(self.channels.work(i)),
+                    md: md.clone(),
+                    message: work::ListTasksRequest {
+                        page: if scenario == Scenario::DeepPage { page_after(20, &fx.deep_page_token) } else { page(20) },
+                        project_id: Some(fx.deep_project_id.clone()),
                         ..Default::default()
                     },
                 }),

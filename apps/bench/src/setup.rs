@@ -17,6 +17,11 @@ pub const PASSWORD: &str = "bench-password-123";
 const PROJECTS: usize = 20;
 /// Tasks in the listed project.
 const TASKS: usize = 200;
+/// Parallel clients creating the deep project's tasks.
+const DEEP_WRITERS: usize = 16;
+/// The page of the deep project that `deep_page` reads (by cursor), and its size.
+const DEEP_PAGE: usize = 500;
+const DEEP_LIMIT: i32 = 20;
 
 /// What setup created; ids are empty strings when their step failed.
 #[derive(Debug, Clone, Serialize)]
@@ -32,6 +37,12 @@ pub struct Fixtures {
     pub tasks_created: usize,
     /// The project `create_task` writes into.
     pub sink_project_id: String,
+    /// The project of `--deep-tasks` tasks (`first_page`, `deep_page`).
+    pub deep_project_id: String,
+    pub deep_tasks_created: usize,
+    /// The `page_token` of its page 500 (limit 20, default order), found by walking 499 pages.
+    #[serde(skip)]
+    pub deep_page_token: String,
     /// The secret of the organization's API key; never written to the report.
     #[serde(skip)]
     pub api_key: String,
@@ -42,7 +53,7 @@ pub struct Fixtures {
 }
 
 /// Creates the fixtures; `extra_users` more accounts share the login load with the owner.
-pub async fn run(api: &mut Api, via: &str, extra_users: usize) -> Fixtures {
+pub async fn run(api: &mut Api, via: &str, extra_users: usize, deep_tasks: usize) -> Fixtures {
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
     let owner_email = format!("bench-{run_id}-owner@example.com");
     let mut fx = Fixtures {
@@ -54,6 +65,9 @@ pub async fn run(api: &mut Api, via: &str, extra_users: usize) -> Fixtures {
         tasks_project_id: String::new(),
         tasks_created: 0,
         sink_project_id: String::new(),
+        deep_project_id: String::new(),
+        deep_tasks_created: 0,
+        deep_page_token: String::new(),
         api_key: String::new(),
         via: via.to_owned(),
         notes: Vec::new(),
@@ -121,5 +135,62 @@ pub async fn run(api: &mut Api, via: &str, extra_users: usize) -> Fixtures {
         }
     }
     fx.notes.extend(first_error);
+    if deep_tasks > 0 {
+        deep_project(api, &token, &mut fx, deep_tasks).await;
+    }
     fx
+}
+
+/// The deep-page fixture: a project of `n` tasks (written by parallel clients) and the cursor of
+/// its page 500.
+async fn deep_project(api: &mut Api, token: &str, fx: &mut Fixtures, n: usize) {
+    let org = fx.organization_id.clone();
+    let project = match api.create_project(token, &org, "bench deep").await {
+        Ok(id) => id,
+        Err(e) => {
+            fx.notes.push(format!("create the deep project: {e}"));
+            return;
+        }
+    };
+    eprintln!("creating {n} tasks in the deep project…");
+    let writers = (0..DEEP_WRITERS).map(|w| {
+        let mut api = api.fork();
+        let (org, project) = (org.clone(), project.clone());
+        async move {
+            let (mut created, mut error) = (0, None);
+            for i in (w..n).step_by(DEEP_WRITERS) {
+                match api.create_task(token, &org, &project, &format!("deep task {i:05}"), "TODO").await {
+                    Ok(()) => created += 1,
+                    Err(e) => {
+                        error.get_or_insert(format!("create deep task: {e}"));
+                    }
+                }
+            }
+            (created, error)
+        }
+    });
+    for (created, error) in futures::future::join_all(writers).await {
+        fx.deep_tasks_created += created;
+        if let Some(e) = error
+            && fx.notes.len() < 20
+        {
+            fx.notes.push(e);
+        }
+    }
+    fx.deep_project_id = project.clone();
+    let mut page_token = String::new();
+    for page in 1..DEEP_PAGE {
+        match api.next_task_page(token, &org, &project, &page_token, DEEP_LIMIT).await {
+            Ok(next) if !next.is_empty() => page_token = next,
+            Ok(_) => {
+                fx.notes.push(format!("the deep project has no page {} (last: {page})", page + 1));
+                return;
+            }
+            Err(e) => {
+                fx.notes.push(format!("walking the deep project by cursor (page {page}): {e}"));
+                return;
+            }
+        }
+    }
+    fx.deep_page_token = page_token;
 }

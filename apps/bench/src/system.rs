@@ -242,6 +242,8 @@ pub struct CpuSnapshot {
     busy: u64,
     total: u64,
     processes: BTreeMap<String, u64>,
+    /// The PostgreSQL server's processes ([`postgres_ticks`]), when one is tracked.
+    postgres: Option<u64>,
 }
 
 /// CPU used over a measured window: what each request cost, whatever else the machine did.
@@ -253,6 +255,9 @@ pub struct CpuWindow {
     pub machine_cpu_s: f64,
     /// CPU seconds of each tracked process.
     pub process_cpu_s: BTreeMap<String, f64>,
+    /// CPU seconds of the PostgreSQL server (the postmaster and every backend and worker), when
+    /// one is tracked (`--pg-pid` / `--pg-data`).
+    pub postgres_cpu_s: Option<f64>,
 }
 
 const TICKS_PER_SEC: f64 = 100.0;
@@ -267,21 +272,54 @@ fn machine_ticks() -> Option<(u64, u64)> {
     Some((busy, busy + get(3) + get(4)))
 }
 
-fn process_ticks(pid: u32) -> Option<u64> {
+/// The fields of `/proc/<pid>/stat` after the command name (which may contain spaces and
+/// parentheses): `state` is field 0 here, field 3 of the whole line.
+fn stat_fields(pid: u32) -> Option<Vec<u64>> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may contain spaces) in parentheses.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    // `state` is a letter: keep the numeric fields' positions by reading it as 0.
+    Some(rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect())
+}
+
+fn process_ticks(pid: u32) -> Option<u64> {
+    let fields = stat_fields(pid)?;
     // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after `state`.
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    Some(fields.get(11)? + fields.get(12)?)
+}
+
+/// CPU ticks of a PostgreSQL server: the postmaster's own (utime + stime) and those of the
+/// children it has reaped (cutime + cstime: backends that ended), plus every live child's
+/// (utime + stime): the backends, the checkpointer, the WAL writer, autovacuum. A backend that
+/// ends between two snapshots moves from the live sum to the reaped one, so nothing is lost.
+pub fn postgres_ticks(postmaster: u32) -> Option<u64> {
+    let own = stat_fields(postmaster)?;
+    let mut ticks = own.get(11)? + own.get(12)? + own.get(13)? + own.get(14)?;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        // ppid is field 4 of the whole line: 1 after `state`.
+        if let Some(fields) = stat_fields(pid)
+            && fields.get(1) == Some(&u64::from(postmaster))
+        {
+            ticks += fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+        }
+    }
+    Some(ticks)
+}
+
+/// The postmaster's pid from a data directory (the first line of `postmaster.pid`).
+pub fn postmaster_pid(data_dir: &std::path::Path) -> anyhow::Result<u32> {
+    let file = data_dir.join("postmaster.pid");
+    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let first = text.lines().next().unwrap_or_default().trim();
+    first.parse().with_context(|| format!("{}: first line {first:?} is not a pid", file.display()))
 }
 
 impl CpuSnapshot {
-    pub fn take(pids: &[(String, u32)]) -> Self {
+    pub fn take(pids: &[(String, u32)], postgres: Option<u32>) -> Self {
         let (busy, total) = machine_ticks().unwrap_or((0, 0));
         let processes =
             pids.iter().filter_map(|(name, pid)| Some((name.clone(), process_ticks(*pid)?))).collect();
-        Self { busy, total, processes }
+        Self { busy, total, processes, postgres: postgres.and_then(postgres_ticks) }
     }
 
     /// What was used between `self` and `later`.
@@ -300,6 +338,10 @@ impl CpuSnapshot {
             machine_busy_pct: if total > 0.0 { 100.0 * busy / total } else { 0.0 },
             machine_cpu_s: busy / TICKS_PER_SEC,
             process_cpu_s,
+            postgres_cpu_s: match (self.postgres, later.postgres) {
+                (Some(before), Some(after)) => Some(after.saturating_sub(before) as f64 / TICKS_PER_SEC),
+                _ => None,
+            },
         }
     }
 }
@@ -314,7 +356,7 @@ mod cpu_tests {
         // machine gives the spinner less CPU per wall-clock second, but the counting must still
         // add up.
         let me = vec![("self".to_owned(), std::process::id())];
-        let before = CpuSnapshot::take(&me);
+        let before = CpuSnapshot::take(&me, None);
         let started = Instant::now();
         let mut x = 0u64;
         let (window, own) = loop {
@@ -322,7 +364,7 @@ mod cpu_tests {
             while lap.elapsed() < Duration::from_millis(50) {
                 x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
             }
-            let window = before.until(&CpuSnapshot::take(&me));
+            let window = before.until(&CpuSnapshot::take(&me, None));
             let own = window.process_cpu_s.get("self").copied().unwrap_or(0.0);
             if own >= 0.2 || started.elapsed() > Duration::from_secs(20) {
                 break (window, own);
@@ -331,5 +373,25 @@ mod cpu_tests {
         assert!(own >= 0.2, "{:?} of spinning counted as {own} s", started.elapsed());
         assert!(window.machine_cpu_s >= own * 0.9, "{window:?}");
         assert!(window.machine_busy_pct > 0.0 && window.machine_busy_pct <= 100.0, "{window:?}");
+    }
+
+    #[test]
+    fn a_process_tree_is_summed() {
+        // This process as the "postmaster": its own time is at least its utime + stime, and a
+        // child it spawned and reaped is counted in cutime + cstime.
+        let me = std::process::id();
+        let before = postgres_ticks(me).unwrap_or(0);
+        let child = std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"])
+            .status();
+        assert!(child.is_ok_and(|s| s.success()));
+        let after = postgres_ticks(me).unwrap_or(0);
+        assert!(after > before, "the reaped child's CPU was not counted: {before} → {after}");
+        assert!(after >= process_ticks(me).unwrap_or(0));
+        let dir = std::env::temp_dir().join(format!("bench-pm-{me}"));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        std::fs::write(dir.join("postmaster.pid"), "4242\n/var/lib/postgresql\n").unwrap_or_default();
+        assert_eq!(postmaster_pid(&dir).ok(), Some(4242));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -153,9 +153,21 @@ pub(crate) use tenant_rows;
 #[derive(Debug)]
 pub struct Explain<Q>(pub Q);
 
+/// `EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT)`: the query is run, and the plan carries the real
+/// rows, times and buffers of each node (BENCHMARKS.md records them).
+#[derive(Debug)]
+pub struct ExplainAnalyze<Q>(pub Q);
+
 impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Explain<Q> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
         out.push_sql("EXPLAIN (FORMAT TEXT) ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for ExplainAnalyze<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+        out.push_sql("EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) ");
         self.0.walk_ast(out.reborrow())
     }
 }
@@ -165,7 +177,16 @@ impl<Q> QueryId for Explain<Q> {
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
+impl<Q> QueryId for ExplainAnalyze<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
 impl<Q> Query for Explain<Q> {
+    type SqlType = Text;
+}
+
+impl<Q> Query for ExplainAnalyze<Q> {
     type SqlType = Text;
 }
 

@@ -139,3 +139,13 @@ pub fn list_query(
     };
     query.offset(page.skip).limit(page.fetch())
 }
+
+/// [`list_query`] run under `EXPLAIN (ANALYZE, BUFFERS)`.
+pub async fn explain_analyze_list(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    filter: &ProjectFilter,
+    page: &Page<ProjectSort>,
+) -> QueryResult<Vec<String>> {
+    super::ExplainAnalyze(list_query(organization_id, filter, page)).load(conn).await
+}

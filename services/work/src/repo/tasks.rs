@@ -234,6 +234,17 @@ pub fn list_query(
     query.offset(page.skip).limit(page.fetch())
 }
 
+/// [`list_query`] run under `EXPLAIN (ANALYZE, BUFFERS)`: the plan with real rows, times and
+/// buffers.
+pub async fn explain_analyze_list(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    filter: &TaskFilter,
+    page: &Page<TaskSort>,
+) -> QueryResult<Vec<String>> {
+    super::ExplainAnalyze(list_query(organization_id, filter, page)).load(conn).await
+}
+
 /// The plan PostgreSQL chooses for [`list_query`], one line per row of `EXPLAIN`.
 pub async fn explain_list(
     conn: &mut AsyncPgConnection,
