@@ -49,12 +49,15 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     let metrics = operant_platform::metrics::Metrics::new("work");
 
     let peers = peers::Peers::new(tenancy);
+    let idempotency =
+        operant_platform::idempotency::Store::new("work_idempotency_keys", settings.idempotency_ttl);
+    operant_platform::idempotency::spawn_purge(pool.clone(), idempotency.clone(), shutdown.clone());
 
     let projects = grpc::projects::ProjectApi {
-        projects: domain::projects::Projects::new(pool.clone()),
+        projects: domain::projects::Projects::new(pool.clone(), idempotency.clone()),
         peers: peers.clone(),
     };
-    let tasks = grpc::tasks::TaskApi { tasks: domain::tasks::Tasks::new(pool.clone(), peers.clone()), peers };
+    let tasks = grpc::tasks::TaskApi { tasks: domain::tasks::Tasks::new(pool.clone(), peers.clone(), idempotency), peers };
     let internal = grpc::internal::InternalApi { internal: domain::internal::Internal::new(pool.clone()) };
 
     let routes = Routes::new(ProjectServiceServer::new(projects))
