@@ -3,6 +3,8 @@
 -- the effect it answers, and kept OPERANT_IDEMPOTENCY_TTL_SECS (24 h).
 
 CREATE TABLE idempotency_keys (
+    -- The row id in the sealing's associated data (a kept body may be sealed with the master key).
+    id          uuid NOT NULL UNIQUE,
     -- SHA-256 of the caller's scope (user:<id>, api_key:<id>, ...).
     scope       bytea NOT NULL CHECK (length(scope) = 32),
     -- The gRPC method path.
@@ -11,7 +13,7 @@ CREATE TABLE idempotency_keys (
     key         text NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
     -- SHA-256 of the request (route, organization and path ids, the message without its key).
     fingerprint bytea NOT NULL CHECK (length(fingerprint) = 32),
-    -- 0: a success, body = the encoded response message; else the refusal's gRPC code, message
+    -- 0: a success, body = the encoded response message (sealed where it holds a secret); else the refusal's gRPC code, message
     -- and status details.
     code        integer NOT NULL,
     message     text NOT NULL,

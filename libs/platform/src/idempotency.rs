@@ -30,13 +30,18 @@
 //! .await?
 //! ```
 //!
+//! A service whose answers carry a secret (tenancy: a new API key's) seals the kept bodies with
+//! the master key ([`Store::sealed`]); nothing secret is kept in plaintext.
+//!
 //! Records are kept `OPERANT_IDEMPOTENCY_TTL_SECS` (24 h) and then deleted by [`spawn_purge`]
 //! in batches of [`PURGE_BATCH`] rows (`FOR UPDATE SKIP LOCKED`, so replicas share the work).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::sql_types::{Bytea, Integer, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use operant_seal::{Aad, Keyring, is_sealed};
 use sha2::{Digest, Sha256};
 use tonic::metadata::MetadataValue;
 use tonic::{Code, Status};
@@ -126,6 +131,8 @@ impl<M> Answer<M> {
 /// A kept answer.
 #[derive(Debug, diesel::QueryableByName)]
 pub struct Stored {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: uuid::Uuid,
     #[diesel(sql_type = Bytea)]
     fingerprint: Vec<u8>,
     /// 0 for a success, else the gRPC code of the refusal.
@@ -165,10 +172,11 @@ fn storable(code: ErrorCode) -> bool {
 }
 
 /// One service's idempotency table and how long its records are kept.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     table: &'static str,
     ttl: Duration,
+    keyring: Option<Arc<Keyring>>,
     lock_sql: String,
     find_sql: String,
     save_sql: String,
@@ -189,15 +197,16 @@ impl Store {
         Store {
             table,
             ttl,
+            keyring: None,
             lock_sql: "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked".to_owned(),
             find_sql: format!(
-                "SELECT fingerprint, code, message, body FROM {table} \
+                "SELECT id, fingerprint, code, message, body FROM {table} \
                  WHERE scope = $1 AND route = $2 AND key = $3 AND expires_at > now()"
             ),
             save_sql: format!(
-                "INSERT INTO {table} (scope, route, key, fingerprint, code, message, body, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now() + make_interval(secs => $8)) \
-                 ON CONFLICT (scope, route, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, \
+                "INSERT INTO {table} (id, scope, route, key, fingerprint, code, message, body, created_at, expires_at) \
+                 VALUES ($9, $1, $2, $3, $4, $5, $6, $7, now(), now() + make_interval(secs => $8)) \
+                 ON CONFLICT (scope, route, key) DO UPDATE SET id = EXCLUDED.id, fingerprint = EXCLUDED.fingerprint, \
                  code = EXCLUDED.code, message = EXCLUDED.message, body = EXCLUDED.body, \
                  created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at"
             ),
@@ -208,9 +217,38 @@ impl Store {
         }
     }
 
+    /// Seals every kept body with the master key (for answers that carry a secret, such as a
+    /// new API key): bound to the table, column `body` and the row's `id`; list
+    /// [`Store::sealed_column`] with the service's sealed columns for `rotate-master-key`.
+    pub fn sealed(mut self, keyring: Arc<Keyring>) -> Self {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    /// The sealed `body` column of `table`, for the master-key rotation.
+    pub const fn sealed_column(table: &'static str) -> crate::sealed::SealedColumn {
+        crate::sealed::SealedColumn { table, column: "body", key: "id", key_type: "uuid" }
+    }
+
     /// The table's name.
     pub fn table(&self) -> &'static str {
         self.table
+    }
+
+    /// The kept answer of `begin`, its body opened when it is sealed.
+    fn opened(&self, mut stored: Stored) -> Result<Stored, ApiError> {
+        if is_sealed(&stored.body) {
+            let Some(keyring) = &self.keyring else {
+                return Err(ApiError::internal("a kept idempotent answer is sealed but no master key is configured"));
+            };
+            let row = stored.id.to_string();
+            let aad = Aad { table: self.table, column: "body", row: &row };
+            stored.body = keyring
+                .open(&aad, &stored.body)
+                .map_err(|e| ApiError::internal(format!("a kept idempotent answer does not open: {e}")))?
+                .to_vec();
+        }
+        Ok(stored)
     }
 
     /// Step 1 and 2, first in the effect's transaction: the key's lock (409
@@ -246,7 +284,8 @@ impl Store {
                 ErrorCode::IdempotencyKeyReused,
                 "this Idempotency-Key was already used for a different request",
             )),
-            found => Ok(found),
+            Some(stored) => self.opened(stored).map(Some),
+            None => Ok(None),
         }
     }
 
@@ -297,6 +336,19 @@ impl Store {
         message: &str,
         body: &[u8],
     ) -> Result<(), ApiError> {
+        let id = uuid::Uuid::now_v7();
+        let sealed;
+        let body = match &self.keyring {
+            Some(keyring) => {
+                let row = id.to_string();
+                let aad = Aad { table: self.table, column: "body", row: &row };
+                sealed = keyring
+                    .seal(&aad, body)
+                    .map_err(|e| ApiError::internal(format!("sealing an idempotent answer: {e}")))?;
+                &sealed[..]
+            }
+            None => body,
+        };
         Prepared(
             diesel::sql_query(self.save_sql.clone())
                 .bind::<Bytea, _>(&key.scope)
@@ -306,7 +358,8 @@ impl Store {
                 .bind::<Integer, _>(code)
                 .bind::<Text, _>(message)
                 .bind::<Bytea, _>(body)
-                .bind::<diesel::sql_types::Double, _>(self.ttl.as_secs_f64()),
+                .bind::<diesel::sql_types::Double, _>(self.ttl.as_secs_f64())
+                .bind::<diesel::sql_types::Uuid, _>(id),
         )
         .execute(conn)
         .await

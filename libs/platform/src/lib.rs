@@ -38,7 +38,7 @@
 //! `principal` → tokens, apikeys, error, headers; `keysync` → tokens, apikeys, clients, error,
 //! shutdown; `apikeys` → error;
 //! `tokens` → revocations, error; `clients` → balance, config, headers, trace;
-//! `otlp` → metrics, config, trace; `metrics` → db, shutdown; `idempotency` → db, error, headers, shutdown; `db` → config, error;
+//! `otlp` → metrics, config, trace; `metrics` → db, shutdown; `idempotency` → db, sealed, error, headers, shutdown; `db` → config, error;
 //! `paging` → error; `sealed` → config.
 
 pub mod apikeys;

@@ -20,6 +20,7 @@
 //! - Each change writes its audit event (`invitation.created`, `.resent`, `.revoked`,
 //!   `.accepted`, `.declined`) in its transaction.
 
+use operant_platform::idempotency::{Answer, Key};
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use operant_platform::db::lock_quota;
@@ -173,13 +174,15 @@ impl Tenancy {
 
     /// Invites `email` with `role` (ADMIN+; ADMIN or MEMBER), holding a seat until it is
     /// accepted, declined, revoked or expired.
-    pub async fn create_invitation(
+    pub async fn create_invitation<M: prost::Message + Default + Send>(
         &self,
         organization_id: Uuid,
         user_id: Uuid,
         email: &str,
         role: Role,
-    ) -> Result<InvitationView, TenancyError> {
+        key: Option<&Key>,
+        respond: impl FnOnce(InvitationView) -> M + Send,
+    ) -> Result<Answer<M>, TenancyError> {
         if role == Role::Owner {
             return Err(TenancyError::invalid(
                 "role",
@@ -195,8 +198,18 @@ impl Tenancy {
         let (token, hash) = mail::new_token();
         let expires_at = Utc::now() + self.ttl();
         let mut conn = self.conn().await?;
-        let (view, mail_id) = conn
+        let store = &self.idempotency;
+        let mut mailed = None;
+        let respond = |(view, mail_id)| {
+            mailed = Some(mail_id);
+            respond(view)
+        };
+        let answer = conn
             .transaction(async |conn| {
+                if let Some(stored) = store.begin(conn, key).await? {
+                    return Ok(stored.replay());
+                }
+                let result = conn.transaction(async |conn| {
                 lock_quota(conn, organization_id, "members").await?;
                 let standing = lock_and_stand(conn, organization_id, &Actor::User(user_id)).await?;
                 standing.require(Role::Admin, "invite members")?;
@@ -232,10 +245,15 @@ impl Tenancy {
                 )
                 .await?;
                 Ok((InvitationView::new(row, name), mail_id))
+                })
+                .await;
+                store.finish(conn, key, result, respond).await
             })
             .await?;
-        self.invitations.worker.hint(mail_id);
-        Ok(view)
+        if let Some(mail_id) = mailed {
+            self.invitations.worker.hint(mail_id);
+        }
+        answer
     }
 
     /// One page of the organization's invitations, optionally with one status (ADMIN+).

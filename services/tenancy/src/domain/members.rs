@@ -14,6 +14,7 @@
 //! what makes sorting by email (auth's data) possible. Sorting by `role` is by seniority (OWNER
 //! first when ascending).
 
+use operant_platform::idempotency::{Answer, Key};
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
@@ -201,14 +202,21 @@ impl Tenancy {
     }
 
     /// Makes another member OWNER and the caller ADMIN (OWNER only).
-    pub async fn transfer_ownership(
+    pub async fn transfer_ownership<M: prost::Message + Default + Send>(
         &self,
         organization_id: Uuid,
         actor: &Actor,
         new_owner: Uuid,
-    ) -> Result<(), TenancyError> {
+        key: Option<&Key>,
+        respond: impl FnOnce(()) -> M + Send,
+    ) -> Result<Answer<M>, TenancyError> {
         let mut conn = self.conn().await?;
+        let store = &self.idempotency;
         conn.transaction(async |conn| {
+            if let Some(stored) = store.begin(conn, key).await? {
+                return Ok(stored.replay());
+            }
+            let result = conn.transaction(async |conn| {
             lock_and_stand(conn, organization_id, actor).await?.require(Role::Owner, "transfer ownership")?;
             // Only a person is ever OWNER, so only a person gets this far.
             let Actor::User(user_id) = *actor else {
@@ -224,8 +232,11 @@ impl Tenancy {
             memberships::set_role(conn, organization_id, user_id, Role::Admin).await?;
             let details = json!({ "from": user_id, "to": new_owner, "previous_role": member.role.as_str() });
             audit(conn, organization_id, actor, "ownership.transferred", target(new_owner), details).await
+            })
+            .await;
+            store.finish(conn, key, result, respond).await
         })
-        .await
+        .await?
     }
 }
 

@@ -43,6 +43,7 @@ pub struct Tenancy {
     peers: Peers,
     invitations: InvitationMail,
     hub: RevocationHub,
+    idempotency: operant_platform::idempotency::Store,
 }
 
 /// How invitations are mailed: the outbox worker of this replica (write the mail with its
@@ -76,8 +77,14 @@ impl Standing {
 }
 
 impl Tenancy {
-    pub fn new(pool: PgPool, peers: Peers, invitations: InvitationMail, hub: RevocationHub) -> Self {
-        Tenancy { pool, peers, invitations, hub }
+    pub fn new(
+        pool: PgPool,
+        peers: Peers,
+        invitations: InvitationMail,
+        hub: RevocationHub,
+        idempotency: operant_platform::idempotency::Store,
+    ) -> Self {
+        Tenancy { pool, peers, invitations, hub, idempotency }
     }
 
     async fn conn(&self) -> Result<PgConn, TenancyError> {

@@ -6,6 +6,7 @@
 //! so it cannot race a member addition or a key creation: a downgrade is either refused with 409 `PLAN_LIMIT_EXCEEDED` (one
 //! field violation per limit in the way, `users` and/or `projects`) or sees every member.
 
+use operant_platform::idempotency::{Answer, Key};
 use diesel_async::AsyncConnection;
 use operant_platform::db::lock_quota;
 use operant_platform::error::FieldViolation;
@@ -86,16 +87,23 @@ impl Tenancy {
     }
 
     /// Changes the plan (OWNER), refusing a downgrade that current usage exceeds.
-    pub async fn update_subscription(
+    pub async fn update_subscription<M: prost::Message + Default + Send>(
         &self,
         organization_id: Uuid,
         actor: &Actor,
         plan: Plan,
-    ) -> Result<SubscriptionView, TenancyError> {
+        key: Option<&Key>,
+        respond: impl FnOnce(SubscriptionView) -> M + Send,
+    ) -> Result<Answer<M>, TenancyError> {
         self.standing_now(organization_id, actor).await?.require(Role::Owner, "change the plan")?;
         let projects = self.peers.project_count(organization_id).await?;
         let mut conn = self.conn().await?;
+        let store = &self.idempotency;
         conn.transaction(async |conn| {
+            if let Some(stored) = store.begin(conn, key).await? {
+                return Ok(stored.replay());
+            }
+            let result = conn.transaction(async |conn| {
             lock_quota(conn, organization_id, "members").await?;
             lock_quota(conn, organization_id, API_KEYS_QUOTA).await?;
             lock_and_stand(conn, organization_id, actor).await?.require(Role::Owner, "change the plan")?;
@@ -114,8 +122,11 @@ impl Tenancy {
                 audit(conn, organization_id, actor, "plan.changed", target, details).await?;
             }
             Ok(SubscriptionView { plan, users, projects, api_keys })
+            })
+            .await;
+            store.finish(conn, key, result, respond).await
         })
-        .await
+        .await?
     }
 
     /// Every known feature and whether the plan enables it (any member).
