@@ -215,8 +215,11 @@ impl Modify for IdempotencyKeys {
                     );
                 }
             }
-            let codes =
-                [ErrorCode::InvalidIdempotencyKey, ErrorCode::IdempotencyInFlight, ErrorCode::IdempotencyKeyReused];
+            let codes = [
+                ErrorCode::InvalidIdempotencyKey,
+                ErrorCode::IdempotencyInFlight,
+                ErrorCode::IdempotencyKeyReused,
+            ];
             for code in codes {
                 let status = code.http_status().to_string();
                 let line = format!("`{code}`: {}", code.meaning());

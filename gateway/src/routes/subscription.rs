@@ -64,8 +64,11 @@ pub async fn update(
     body: JsonBody<UpdateSubscriptionBody>,
 ) -> HttpResult<(Replayed, Json<SubscriptionResponse>)> {
     let organization_id = path.uuid("id")?.to_string();
-    let request =
-        pb::UpdateSubscriptionRequest { organization_id, plan: body.value.plan.to_proto(), request_id: key.0 };
+    let request = pb::UpdateSubscriptionRequest {
+        organization_id,
+        plan: body.value.plan.to_proto(),
+        request_id: key.0,
+    };
     let (replayed, response) = state
         .upstream()
         .call_idempotent(client(&state).update_subscription(fwd.request(state.upstream(), request)))

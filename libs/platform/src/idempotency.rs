@@ -91,7 +91,12 @@ impl Key {
     /// the gRPC method path, `scope` names the caller (`user:<id>`, `api_key:<id>`, ...), and
     /// `parts` are what makes two requests the same (the organization, path ids, the encoded
     /// request message without its `request_id`).
-    pub fn new(raw: &str, route: &'static str, scope: &str, parts: &[&[u8]]) -> Result<Option<Key>, ApiError> {
+    pub fn new(
+        raw: &str,
+        route: &'static str,
+        scope: &str,
+        parts: &[&[u8]],
+    ) -> Result<Option<Key>, ApiError> {
         let Some(key) = parse_key(raw)? else { return Ok(None) };
         let mut fingerprint = Sha256::new();
         fingerprint.update(route.as_bytes());
@@ -152,9 +157,9 @@ impl Stored {
             let status = Status::with_details(Code::from(self.code), self.message, self.body.into());
             return Err(E::from(ApiError::relayed(status)));
         }
-        M::decode(self.body.as_slice())
-            .map(|message| Answer { message, replayed: true })
-            .map_err(|e| E::from(ApiError::internal(format!("stored idempotent answer does not decode: {e}"))))
+        M::decode(self.body.as_slice()).map(|message| Answer { message, replayed: true }).map_err(|e| {
+            E::from(ApiError::internal(format!("stored idempotent answer does not decode: {e}")))
+        })
     }
 }
 
@@ -167,7 +172,9 @@ fn storable(code: ErrorCode) -> bool {
         && !matches!(code.grpc_code(), Code::Unauthenticated | Code::PermissionDenied)
         && !matches!(
             code,
-            ErrorCode::IdempotencyInFlight | ErrorCode::IdempotencyKeyReused | ErrorCode::InvalidIdempotencyKey
+            ErrorCode::IdempotencyInFlight
+                | ErrorCode::IdempotencyKeyReused
+                | ErrorCode::InvalidIdempotencyKey
         )
 }
 
@@ -239,7 +246,9 @@ impl Store {
     fn opened(&self, mut stored: Stored) -> Result<Stored, ApiError> {
         if is_sealed(&stored.body) {
             let Some(keyring) = &self.keyring else {
-                return Err(ApiError::internal("a kept idempotent answer is sealed but no master key is configured"));
+                return Err(ApiError::internal(
+                    "a kept idempotent answer is sealed but no master key is configured",
+                ));
             };
             let row = stored.id.to_string();
             let aad = Aad { table: self.table, column: "body", row: &row };
@@ -254,7 +263,11 @@ impl Store {
     /// Step 1 and 2, first in the effect's transaction: the key's lock (409
     /// `IDEMPOTENCY_IN_FLIGHT` when another request holds it) and the kept answer, if any (422
     /// `IDEMPOTENCY_KEY_REUSED` when it was for another request). Without a key: `None`.
-    pub async fn begin(&self, conn: &mut AsyncPgConnection, key: Option<&Key>) -> Result<Option<Stored>, ApiError> {
+    pub async fn begin(
+        &self,
+        conn: &mut AsyncPgConnection,
+        key: Option<&Key>,
+    ) -> Result<Option<Stored>, ApiError> {
         let Some(key) = key else { return Ok(None) };
         let name = format!("idempotency:{}:{}:{}:{}", self.table, hex(&key.scope), key.route, key.key);
         let locked: Locked = Prepared(diesel::sql_query(self.lock_sql.clone()).bind::<Text, _>(name))

@@ -57,7 +57,10 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
         projects: domain::projects::Projects::new(pool.clone(), idempotency.clone()),
         peers: peers.clone(),
     };
-    let tasks = grpc::tasks::TaskApi { tasks: domain::tasks::Tasks::new(pool.clone(), peers.clone(), idempotency), peers };
+    let tasks = grpc::tasks::TaskApi {
+        tasks: domain::tasks::Tasks::new(pool.clone(), peers.clone(), idempotency),
+        peers,
+    };
     let internal = grpc::internal::InternalApi { internal: domain::internal::Internal::new(pool.clone()) };
 
     let routes = Routes::new(ProjectServiceServer::new(projects))

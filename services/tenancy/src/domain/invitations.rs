@@ -20,11 +20,11 @@
 //! - Each change writes its audit event (`invitation.created`, `.resent`, `.revoked`,
 //!   `.accepted`, `.declined`) in its transaction.
 
-use operant_platform::idempotency::{Answer, Key};
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use operant_platform::db::lock_quota;
 use operant_platform::error::{ApiError, ErrorCode};
+use operant_platform::idempotency::{Answer, Key};
 use operant_platform::paging::Page;
 use serde_json::json;
 use uuid::Uuid;
@@ -209,44 +209,45 @@ impl Tenancy {
                 if let Some(stored) = store.begin(conn, key).await? {
                     return Ok(stored.replay());
                 }
-                let result = conn.transaction(async |conn| {
-                lock_quota(conn, organization_id, "members").await?;
-                let standing = lock_and_stand(conn, organization_id, &Actor::User(user_id)).await?;
-                standing.require(Role::Admin, "invite members")?;
-                if let Some(user) = &existing
-                    && memberships::find(conn, organization_id, user.id).await?.is_some()
-                {
-                    return Err(TenancyError::AlreadyMember);
-                }
-                if invitations::live_exists(conn, organization_id, &email, None).await? {
-                    return Err(TenancyError::InvitationPending);
-                }
-                require_seat(conn, organization_id, standing.plan.spec().max_users, None).await?;
-                let new = NewInvitation {
-                    id: Uuid::now_v7(),
-                    organization_id,
-                    email: &email,
-                    role,
-                    token_hash: &hash,
-                    invited_by: user_id,
-                    expires_at,
-                };
-                let row = invitations::insert(conn, &new).await?;
-                let name = organizations::name(conn, organization_id).await?.unwrap_or_default();
-                let mail_id = self.write_mail(conn, &row, &name, &token).await?;
-                let details = json!({ "email": row.email, "role": role.as_str() });
-                audit(
-                    conn,
-                    organization_id,
-                    &Actor::User(user_id),
-                    "invitation.created",
-                    target(row.id),
-                    details,
-                )
-                .await?;
-                Ok((InvitationView::new(row, name), mail_id))
-                })
-                .await;
+                let result = conn
+                    .transaction(async |conn| {
+                        lock_quota(conn, organization_id, "members").await?;
+                        let standing = lock_and_stand(conn, organization_id, &Actor::User(user_id)).await?;
+                        standing.require(Role::Admin, "invite members")?;
+                        if let Some(user) = &existing
+                            && memberships::find(conn, organization_id, user.id).await?.is_some()
+                        {
+                            return Err(TenancyError::AlreadyMember);
+                        }
+                        if invitations::live_exists(conn, organization_id, &email, None).await? {
+                            return Err(TenancyError::InvitationPending);
+                        }
+                        require_seat(conn, organization_id, standing.plan.spec().max_users, None).await?;
+                        let new = NewInvitation {
+                            id: Uuid::now_v7(),
+                            organization_id,
+                            email: &email,
+                            role,
+                            token_hash: &hash,
+                            invited_by: user_id,
+                            expires_at,
+                        };
+                        let row = invitations::insert(conn, &new).await?;
+                        let name = organizations::name(conn, organization_id).await?.unwrap_or_default();
+                        let mail_id = self.write_mail(conn, &row, &name, &token).await?;
+                        let details = json!({ "email": row.email, "role": role.as_str() });
+                        audit(
+                            conn,
+                            organization_id,
+                            &Actor::User(user_id),
+                            "invitation.created",
+                            target(row.id),
+                            details,
+                        )
+                        .await?;
+                        Ok((InvitationView::new(row, name), mail_id))
+                    })
+                    .await;
                 store.finish(conn, key, result, respond).await
             })
             .await?;

@@ -216,24 +216,29 @@ impl Tenancy {
             if let Some(stored) = store.begin(conn, key).await? {
                 return Ok(stored.replay());
             }
-            let result = conn.transaction(async |conn| {
-            lock_and_stand(conn, organization_id, actor).await?.require(Role::Owner, "transfer ownership")?;
-            // Only a person is ever OWNER, so only a person gets this far.
-            let Actor::User(user_id) = *actor else {
-                return Err(TenancyError::InsufficientRole("transfer ownership"));
-            };
-            if new_owner == user_id {
-                return Err(TenancyError::invalid("user_id", "you already own this organization"));
-            }
-            let member = memberships::find(conn, organization_id, new_owner)
-                .await?
-                .ok_or(TenancyError::MemberNotFound)?;
-            memberships::set_role(conn, organization_id, new_owner, Role::Owner).await?;
-            memberships::set_role(conn, organization_id, user_id, Role::Admin).await?;
-            let details = json!({ "from": user_id, "to": new_owner, "previous_role": member.role.as_str() });
-            audit(conn, organization_id, actor, "ownership.transferred", target(new_owner), details).await
-            })
-            .await;
+            let result = conn
+                .transaction(async |conn| {
+                    lock_and_stand(conn, organization_id, actor)
+                        .await?
+                        .require(Role::Owner, "transfer ownership")?;
+                    // Only a person is ever OWNER, so only a person gets this far.
+                    let Actor::User(user_id) = *actor else {
+                        return Err(TenancyError::InsufficientRole("transfer ownership"));
+                    };
+                    if new_owner == user_id {
+                        return Err(TenancyError::invalid("user_id", "you already own this organization"));
+                    }
+                    let member = memberships::find(conn, organization_id, new_owner)
+                        .await?
+                        .ok_or(TenancyError::MemberNotFound)?;
+                    memberships::set_role(conn, organization_id, new_owner, Role::Owner).await?;
+                    memberships::set_role(conn, organization_id, user_id, Role::Admin).await?;
+                    let details =
+                        json!({ "from": user_id, "to": new_owner, "previous_role": member.role.as_str() });
+                    audit(conn, organization_id, actor, "ownership.transferred", target(new_owner), details)
+                        .await
+                })
+                .await;
             store.finish(conn, key, result, respond).await
         })
         .await?

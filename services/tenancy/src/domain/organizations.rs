@@ -6,10 +6,10 @@
 //! organization's projects and tasks, and refuses (503, nothing deleted) when work cannot; the
 //! organization's API keys go with it, their revocation announced in the same transaction.
 
-use operant_platform::idempotency::{Answer, Key};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncConnection;
 use operant_platform::error::FieldViolation;
+use operant_platform::idempotency::{Answer, Key};
 use operant_platform::paging::Page;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -97,7 +97,8 @@ impl Tenancy {
             let result = conn
                 .transaction(async |conn| {
                     let id = Uuid::now_v7();
-                    let organization = organizations::insert(conn, id, name, slug).await.map_err(slug_taken)?;
+                    let organization =
+                        organizations::insert(conn, id, name, slug).await.map_err(slug_taken)?;
                     memberships::insert(conn, id, user_id, Role::Owner).await?;
                     subscriptions::insert(conn, id, Plan::Free).await?;
                     Ok(MemberOrganization { organization, plan: Plan::Free, role: Role::Owner })

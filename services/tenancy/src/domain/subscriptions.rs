@@ -6,10 +6,10 @@
 //! so it cannot race a member addition or a key creation: a downgrade is either refused with 409 `PLAN_LIMIT_EXCEEDED` (one
 //! field violation per limit in the way, `users` and/or `projects`) or sees every member.
 
-use operant_platform::idempotency::{Answer, Key};
 use diesel_async::AsyncConnection;
 use operant_platform::db::lock_quota;
 use operant_platform::error::FieldViolation;
+use operant_platform::idempotency::{Answer, Key};
 use operant_platform::paging::{Page, Sort, SortField};
 use serde_json::json;
 use uuid::Uuid;
@@ -103,27 +103,31 @@ impl Tenancy {
             if let Some(stored) = store.begin(conn, key).await? {
                 return Ok(stored.replay());
             }
-            let result = conn.transaction(async |conn| {
-            lock_quota(conn, organization_id, "members").await?;
-            lock_quota(conn, organization_id, API_KEYS_QUOTA).await?;
-            lock_and_stand(conn, organization_id, actor).await?.require(Role::Owner, "change the plan")?;
-            let current =
-                subscriptions::lock_plan(conn, organization_id).await?.ok_or(TenancyError::NotAMember)?;
-            let users = memberships::count(conn, organization_id).await?;
-            let api_keys = api_keys::count_active(conn, organization_id).await?;
-            if plan != current {
-                let violations = exceeded(plan, users, projects, api_keys);
-                if !violations.is_empty() {
-                    return Err(TenancyError::PlanLimitExceeded { plan: plan.as_str(), violations });
-                }
-                subscriptions::set_plan(conn, organization_id, plan).await?;
-                let details = json!({ "from": current.as_str(), "to": plan.as_str() });
-                let target = ("subscription", organization_id.to_string());
-                audit(conn, organization_id, actor, "plan.changed", target, details).await?;
-            }
-            Ok(SubscriptionView { plan, users, projects, api_keys })
-            })
-            .await;
+            let result = conn
+                .transaction(async |conn| {
+                    lock_quota(conn, organization_id, "members").await?;
+                    lock_quota(conn, organization_id, API_KEYS_QUOTA).await?;
+                    lock_and_stand(conn, organization_id, actor)
+                        .await?
+                        .require(Role::Owner, "change the plan")?;
+                    let current = subscriptions::lock_plan(conn, organization_id)
+                        .await?
+                        .ok_or(TenancyError::NotAMember)?;
+                    let users = memberships::count(conn, organization_id).await?;
+                    let api_keys = api_keys::count_active(conn, organization_id).await?;
+                    if plan != current {
+                        let violations = exceeded(plan, users, projects, api_keys);
+                        if !violations.is_empty() {
+                            return Err(TenancyError::PlanLimitExceeded { plan: plan.as_str(), violations });
+                        }
+                        subscriptions::set_plan(conn, organization_id, plan).await?;
+                        let details = json!({ "from": current.as_str(), "to": plan.as_str() });
+                        let target = ("subscription", organization_id.to_string());
+                        audit(conn, organization_id, actor, "plan.changed", target, details).await?;
+                    }
+                    Ok(SubscriptionView { plan, users, projects, api_keys })
+                })
+                .await;
             store.finish(conn, key, result, respond).await
         })
         .await?

@@ -6,7 +6,7 @@ use operant_proto::tenancy::v1::api_key_service_server::ApiKeyService;
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
-use super::{actor, convert, parse_id, idempotency_key};
+use super::{actor, convert, idempotency_key, parse_id};
 use crate::domain::api_keys::ApiKeySort;
 use crate::domain::{NewKey, Tenancy};
 use crate::error::TenancyError;

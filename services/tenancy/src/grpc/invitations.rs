@@ -6,8 +6,8 @@ use operant_proto::tenancy::v1::invitation_service_server::InvitationService;
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
+use super::{convert, idempotency_key, parse_id, user_id};
 use crate::domain::Actor;
-use super::{convert, parse_id, user_id, idempotency_key};
 use crate::domain::{InvitationStatus, Tenancy};
 use crate::error::TenancyError;
 use crate::plans::Role;

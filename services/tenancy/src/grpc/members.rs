@@ -6,8 +6,8 @@ use operant_proto::tenancy::v1::member_service_server::MemberService;
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
+use super::{actor, convert, idempotency_key, invitations, parse_id, user_id};
 use crate::domain::Actor;
-use super::{actor, convert, invitations, parse_id, user_id, idempotency_key};
 use crate::domain::{MemberSort, Tenancy};
 use crate::error::TenancyError;
 use crate::plans::Role;
@@ -96,7 +96,9 @@ impl MemberService for MemberApi {
         let key = idempotency_key(&actor, route, m, &m.request_id, |m| m.request_id.clear())?;
         let answer = self
             .domain
-            .transfer_ownership(organization_id, &actor, new_owner, key.as_ref(), |()| TransferOwnershipResponse {})
+            .transfer_ownership(organization_id, &actor, new_owner, key.as_ref(), |()| {
+                TransferOwnershipResponse {}
+            })
             .await?;
         Ok(answer.into_response())
     }

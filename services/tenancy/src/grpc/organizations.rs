@@ -5,8 +5,8 @@ use operant_proto::tenancy::v1::organization_service_server::OrganizationService
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
+use super::{actor, convert, idempotency_key, parse_id, user_id};
 use crate::domain::Actor;
-use super::{actor, convert, parse_id, user_id, idempotency_key};
 use crate::domain::Tenancy;
 use crate::repo::organizations::OrganizationSort;
 

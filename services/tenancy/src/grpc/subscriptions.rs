@@ -5,7 +5,7 @@ use operant_proto::tenancy::v1::subscription_service_server::SubscriptionService
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
-use super::{actor, convert, parse_id, idempotency_key};
+use super::{actor, convert, idempotency_key, parse_id};
 use crate::domain::{AuditSort, Tenancy};
 use crate::error::TenancyError;
 use crate::plans::Plan;

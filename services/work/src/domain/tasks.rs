@@ -55,13 +55,18 @@ impl Tasks {
         let mut conn = db::conn(&self.pool).await?;
         // The composite foreign key (organization_id, project_id) refuses a project that does not
         // exist in this organization, race-free, in the same statement as the insert.
-        let insert = async |conn: &mut diesel_async::AsyncPgConnection| {
-            match repo::insert(conn, who.organization_id, (who.actor_id, who.actor_type), &new).await {
-                Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
-                    Err(WorkError::ProjectNotFound)
-                }
-                other => Ok(other?),
+        let insert = async |conn: &mut diesel_async::AsyncPgConnection| match repo::insert(
+            conn,
+            who.organization_id,
+            (who.actor_id, who.actor_type),
+            &new,
+        )
+        .await
+        {
+            Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
+                Err(WorkError::ProjectNotFound)
             }
+            other => Ok(other?),
         };
         let Some(key) = key else {
             return insert(&mut conn).await.map(|task| Answer { message: respond(task), replayed: false });
