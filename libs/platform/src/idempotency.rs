@@ -155,7 +155,7 @@ impl Stored {
     pub fn replay<M: prost::Message + Default, E: From<ApiError>>(self) -> Result<Answer<M>, E> {
         if self.code != 0 {
             let status = Status::with_details(Code::from(self.code), self.message, self.body.into());
-            return Err(E::from(ApiError::relayed(status)));
+            return Err(E::from(ApiError::replayed(status)));
         }
         M::decode(self.body.as_slice()).map(|message| Answer { message, replayed: true }).map_err(|e| {
             E::from(ApiError::internal(format!("stored idempotent answer does not decode: {e}")))
