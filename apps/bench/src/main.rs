@@ -60,7 +60,7 @@ struct Cli {
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     warmup: Duration,
     /// `all` or a comma-separated list of: users_me, list_projects, list_tasks_todo,
-    /// create_task, refresh_chain, login, mixed.
+    /// create_task, create_task_idempotent, refresh_chain, login, mixed.
     #[arg(long, default_value = "all")]
     scenarios: String,
     #[arg(long, value_enum, default_value_t = Transports::Both)]
