@@ -425,6 +425,7 @@ pub fn spawn_purge(pool: PgPool, store: Store, shutdown: Shutdown) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
