@@ -385,3 +385,34 @@ async fn every_owning_route_replays() {
     .await;
     assert_eq!(events, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_may_send_the_key_and_read_the_marker() {
+    let app = TestApp::spawn().await;
+    let api = app.api();
+    let origin = "http://app.example";
+    let preflight = api
+        .req(Method::OPTIONS, "/api/v1/projects")
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "idempotency-key")
+        .send()
+        .await
+        .expect("preflight");
+    let allowed = preflight.headers().get("access-control-allow-headers").expect("allow headers");
+    assert!(allowed.to_str().expect("text").to_ascii_lowercase().contains("idempotency-key"), "{allowed:?}");
+
+    let alice = api.user("alice").await;
+    let org = api.create_org(&alice, "cors").await;
+    let r = api
+        .in_org(Method::POST, "/api/v1/projects", &alice.access, &org)
+        .header("origin", origin)
+        .header("idempotency-key", "cors-1")
+        .json(&json!({"name": "Browser"}))
+        .send()
+        .await
+        .expect("send");
+    let exposed = r.headers().get("access-control-expose-headers").expect("expose headers");
+    let exposed = exposed.to_str().expect("text").to_ascii_lowercase();
+    assert!(exposed.contains("idempotent-replayed") && exposed.contains("retry-after"), "{exposed}");
+}
