@@ -52,6 +52,9 @@ pub struct HttpError {
     pub status: StatusCode,
     pub body: ApiErrorBody,
     pub retry_after: Option<Duration>,
+    /// A refusal kept for the request's `Idempotency-Key`, answered again
+    /// (`Idempotent-Replayed: true`).
+    pub replayed: bool,
 }
 
 pub type HttpResult<T> = Result<T, HttpError>;
@@ -75,6 +78,7 @@ impl HttpError {
                 errors: Vec::new(),
             },
             retry_after: None,
+            replayed: false,
         }
     }
 
@@ -115,6 +119,10 @@ impl HttpError {
             .and_then(|c| StatusCode::from_u16(c).ok())
             .unwrap_or_else(|| fallback_status(status.code()));
         let mut e = Self::from_parts(http, &info.reason, status.message());
+        e.replayed = status
+            .metadata()
+            .get(operant_platform::headers::IDEMPOTENT_REPLAYED_HEADER)
+            .is_some_and(|v| v.as_encoded_bytes() == b"true");
         if let Some(bad) = details.bad_request() {
             e.body.errors = bad
                 .field_violations
@@ -203,6 +211,9 @@ impl From<tonic::Status> for HttpError {
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body)).into_response();
+        if self.replayed {
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
         if let Some(after) = self.retry_after {
             // Whole seconds, rounded up: a client must never retry too early.
             let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);

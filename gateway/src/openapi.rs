@@ -155,7 +155,111 @@ pub fn base() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
-/// What is done once every path is in: unique operation ids.
+/// The routes that take an `Idempotency-Key` (see the README's **Safe retries**): every POST that
+/// creates or changes something, and the plan change; not login, refresh or logout.
+pub const IDEMPOTENT_ROUTES: &[(&str, &str)] = &[
+    ("post", "/api/v1/auth/register"),
+    ("post", "/api/v1/organizations"),
+    ("post", "/api/v1/organizations/{id}/invitations"),
+    ("post", "/api/v1/organizations/{id}/members"),
+    ("post", "/api/v1/organizations/{id}/api-keys"),
+    ("post", "/api/v1/organizations/{id}/transfer-ownership"),
+    ("put", "/api/v1/organizations/{id}/subscription"),
+    ("post", "/api/v1/projects"),
+    ("post", "/api/v1/tasks"),
+];
+
+/// Adds to each of [`IDEMPOTENT_ROUTES`] the `Idempotency-Key` header, the `Idempotent-Replayed`
+/// header of its success and the 400/409/422 answers of a bad, running or reused key (merged
+/// into the responses the route already declares for those statuses).
+struct IdempotencyKeys;
+
+impl Modify for IdempotencyKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use operant_platform::error::ErrorCode;
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::{Required, Schema};
+
+        for (method, path) in IDEMPOTENT_ROUTES {
+            let Some(item) = openapi.paths.paths.get_mut(*path) else {
+                panic!("idempotent route {method} {path} is not in the route table");
+            };
+            let op = match *method {
+                "post" => item.post.as_mut(),
+                "put" => item.put.as_mut(),
+                _ => None,
+            };
+            let Some(op) = op else { panic!("idempotent route {method} {path} has no such operation") };
+            let key_schema = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(operant_platform::idempotency::MAX_KEY_CHARS))
+                .pattern(Some("^[!-~]+$"));
+            op.parameters.get_or_insert_with(Vec::new).push(
+                ParameterBuilder::new()
+                    .name("Idempotency-Key")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(
+                        "Makes a retry safe: 1 to 255 visible ASCII characters (a UUID is suggested), \
+                         scoped to the caller and the route, kept 24 hours. The same key with the same \
+                         request answers the first answer again (`Idempotent-Replayed: true`) without \
+                         doing anything twice; with another request 422 `IDEMPOTENCY_KEY_REUSED`; while \
+                         the first is still running 409 `IDEMPOTENCY_IN_FLIGHT` with `Retry-After: 1`.",
+                    ))
+                    .schema(Some(key_schema))
+                    .build(),
+            );
+            for (status, response) in op.responses.responses.iter_mut() {
+                if let (true, RefOr::T(response)) = (status.starts_with('2'), response) {
+                    response.headers.insert(
+                        "Idempotent-Replayed".to_owned(),
+                        HeaderBuilder::new()
+                            .schema(Schema::Object(ObjectBuilder::new().schema_type(Type::String).build()))
+                            .description(Some("`true` when this is the kept answer of an earlier request with the same `Idempotency-Key`"))
+                            .build(),
+                    );
+                }
+            }
+            let codes = [
+                ErrorCode::InvalidIdempotencyKey,
+                ErrorCode::IdempotencyInFlight,
+                ErrorCode::IdempotencyKeyReused,
+            ];
+            for code in codes {
+                let status = code.http_status().to_string();
+                let line = format!("`{code}`: {}", code.meaning());
+                match op.responses.responses.get_mut(&status) {
+                    Some(RefOr::T(response)) => {
+                        response.description = format!("{}; {line}", response.description);
+                    }
+                    _ => {
+                        let mut new = crate::openapi_errors::error_responses(&[&[code]]);
+                        if let Some(response) = new.remove(&status) {
+                            op.responses.responses.insert(status.clone(), response);
+                        }
+                    }
+                }
+                if code == ErrorCode::IdempotencyInFlight
+                    && let Some(RefOr::T(response)) = op.responses.responses.get_mut(&status)
+                {
+                    response.headers.insert(
+                        "Retry-After".to_owned(),
+                        HeaderBuilder::new()
+                            .schema(Schema::Object(ObjectBuilder::new().schema_type(Type::Integer).build()))
+                            .description(Some("Seconds to wait (`IDEMPOTENCY_IN_FLIGHT`: 1)"))
+                            .build(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// What is done once every path is in: the idempotency keys, unique operation ids.
 pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
+    IdempotencyKeys.modify(doc);
     OperationIds.modify(doc);
 }

@@ -25,8 +25,8 @@ use operant_platform::balance::Balanced;
 use operant_platform::clients::{self, ServiceCredentials};
 use operant_platform::config::Settings;
 use operant_platform::headers::{
-    FORWARDED_FOR_HEADER, FORWARDED_USER_AGENT_HEADER, ORGANIZATION_HEADER, REQUEST_ID_HEADER,
-    TRACEPARENT_HEADER,
+    FORWARDED_FOR_HEADER, FORWARDED_USER_AGENT_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER,
+    ORGANIZATION_HEADER, REQUEST_ID_HEADER, TRACEPARENT_HEADER,
 };
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 
@@ -74,6 +74,62 @@ impl Upstream {
             Ok(Err(status)) => Err(HttpError::from_status(&status)),
             Err(_) => Err(HttpError::timeout()),
         }
+    }
+
+    /// [`Upstream::call`] of a method taking a `request_id`: the answer and whether the service
+    /// replayed a kept one (response metadata `idempotent-replayed: true`).
+    pub async fn call_idempotent<T>(
+        &self,
+        fut: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> HttpResult<(Replayed, T)> {
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(Ok(response)) => {
+                let replayed = response
+                    .metadata()
+                    .get(IDEMPOTENT_REPLAYED_HEADER)
+                    .is_some_and(|v| v.as_encoded_bytes() == b"true");
+                Ok((Replayed(replayed), response.into_inner()))
+            }
+            Ok(Err(status)) => Err(HttpError::from_status(&status)),
+            Err(_) => Err(HttpError::timeout()),
+        }
+    }
+}
+
+/// The `Idempotency-Key` header of a POST that creates or changes something, sent to the service
+/// as the message's `request_id` (empty: none). A header that is present but empty or not text
+/// is sent as an invalid key, so that the service refuses it (400 `INVALID_IDEMPOTENCY_KEY`)
+/// after authenticating the caller, like every other input.
+#[derive(Debug, Clone, Default)]
+pub struct IdempotencyKey(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(IdempotencyKey(match parts.headers.get(IDEMPOTENCY_KEY_HEADER) {
+            None => String::new(),
+            Some(v) if v.is_empty() => " ".to_owned(),
+            Some(v) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        }))
+    }
+}
+
+/// `Idempotent-Replayed: true` on an answer the service replayed.
+#[derive(Debug, Clone, Copy)]
+pub struct Replayed(pub bool);
+
+impl axum::response::IntoResponseParts for Replayed {
+    type Error = Infallible;
+
+    fn into_response_parts(
+        self,
+        mut res: axum::response::ResponseParts,
+    ) -> Result<axum::response::ResponseParts, Self::Error> {
+        if self.0 {
+            res.headers_mut().insert("idempotent-replayed", http::HeaderValue::from_static("true"));
+        }
+        Ok(res)
     }
 }
 

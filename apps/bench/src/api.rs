@@ -135,6 +135,7 @@ impl Api {
             Self::Grpc { channels } => {
                 let mut client = auth::auth_service_client::AuthServiceClient::new(channels.auth(0));
                 let message = auth::RegisterRequest {
+                    request_id: String::new(),
                     email: email.to_owned(),
                     password: password.to_owned(),
                     full_name: Some("Bench User".to_owned()),
@@ -189,14 +190,18 @@ impl Api {
                 let md = metadata(Some(token), None).map_err(setup_err)?;
                 let mut orgs =
                     tenancy::organization_service_client::OrganizationServiceClient::new(channels.tenancy(0));
-                let message =
-                    tenancy::CreateOrganizationRequest { name: name.to_owned(), slug: slug.to_owned() };
+                let message = tenancy::CreateOrganizationRequest {
+                    request_id: String::new(),
+                    name: name.to_owned(),
+                    slug: slug.to_owned(),
+                };
                 let org = orgs.create_organization(request(message, &md)).await.map_err(grpc_err)?;
                 let id = org.into_inner().organization.ok_or_else(|| missing("organization"))?.id;
                 let md = metadata(Some(token), Some(&id)).map_err(setup_err)?;
                 let mut subs =
                     tenancy::subscription_service_client::SubscriptionServiceClient::new(channels.tenancy(0));
                 let message = tenancy::UpdateSubscriptionRequest {
+                    request_id: String::new(),
                     organization_id: id.clone(),
                     plan: tenancy::Plan::Pro as i32,
                 };
@@ -226,6 +231,7 @@ impl Api {
                 let md = metadata(Some(token), Some(org)).map_err(setup_err)?;
                 let mut client = work::project_service_client::ProjectServiceClient::new(channels.work(0));
                 let message = work::CreateProjectRequest {
+                    request_id: String::new(),
                     name: name.to_owned(),
                     description: Some("created by operant-bench".to_owned()),
                 };
@@ -251,6 +257,7 @@ impl Api {
                 let mut client =
                     tenancy::api_key_service_client::ApiKeyServiceClient::new(channels.tenancy(0));
                 let message = tenancy::CreateApiKeyRequest {
+                    request_id: String::new(),
                     organization_id: org.to_owned(),
                     name: "operant-bench".to_owned(),
                     role: tenancy::Role::Member as i32,

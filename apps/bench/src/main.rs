@@ -66,7 +66,7 @@ struct Cli {
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     warmup: Duration,
     /// `all` or a comma-separated list of: users_me, list_projects, list_tasks_todo,
-    /// first_page, deep_page, create_task, refresh_chain, login, mixed.
+    /// first_page, deep_page, create_task, create_task_idempotent, refresh_chain, login, mixed.
     #[arg(long, default_value = "all")]
     scenarios: String,
     #[arg(long, value_enum, default_value_t = Transports::Both)]
@@ -395,7 +395,8 @@ mod tests {
         let pids = parse_pids("operant=12, pg=34").ok();
         assert_eq!(pids, Some(vec![("operant".to_owned(), 12), ("pg".to_owned(), 34)]));
         assert!(parse_pids("nonsense").is_err());
-        assert_eq!(parse_scenarios("all").map(|v| v.len()).ok(), Some(10));
+        assert_eq!(parse_scenarios("all").map(|v| v.len()).ok(), Some(11));
+        assert!(parse_scenarios("create_task,create_task_idempotent").is_ok());
         assert!(parse_scenarios("users_me,mixed").is_ok());
         assert!(parse_scenarios("nope").is_err());
     }

@@ -84,6 +84,14 @@ impl Prepared {
         Self { body, ..self.clone() }
     }
 
+    /// The same request with one more header.
+    pub fn with_header(&self, name: &'static str, value: &str) -> Result<Self, Failure> {
+        let mut headers = self.headers.clone();
+        let value = HeaderValue::from_str(value).map_err(|e| Failure::new("header", e.to_string()))?;
+        headers.insert(name, value);
+        Ok(Self { headers, ..self.clone() })
+    }
+
     fn build(&self) -> Request<Full<Bytes>> {
         let mut request = Request::new(Full::new(self.body.clone()));
         *request.method_mut() = self.method.clone();

@@ -27,6 +27,7 @@ pub enum Scenario {
     ListProjectsApiKey,
     ListTasksTodo,
     CreateTask,
+    CreateTaskIdempotent,
     RefreshChain,
     Login,
     Mixed,
@@ -35,7 +36,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 10] = [
+    pub const ALL: [Scenario; 11] = [
         Self::UsersMe,
         Self::ListProjects,
         Self::ListProjectsApiKey,
@@ -43,6 +44,7 @@ impl Scenario {
         Self::FirstPage,
         Self::DeepPage,
         Self::CreateTask,
+        Self::CreateTaskIdempotent,
         Self::RefreshChain,
         Self::Login,
         Self::Mixed,
@@ -55,6 +57,7 @@ impl Scenario {
             Self::ListProjectsApiKey => "list_projects_api_key",
             Self::ListTasksTodo => "list_tasks_todo",
             Self::CreateTask => "create_task",
+            Self::CreateTaskIdempotent => "create_task_idempotent",
             Self::RefreshChain => "refresh_chain",
             Self::Login => "login",
             Self::Mixed => "mixed",
@@ -78,6 +81,8 @@ impl Scenario {
             (Self::ListTasksTodo, Transport::Grpc) => "TaskService/ListTasks (project, TODO)",
             (Self::CreateTask, Transport::Rest) => "POST /tasks",
             (Self::CreateTask, Transport::Grpc) => "TaskService/CreateTask",
+            (Self::CreateTaskIdempotent, Transport::Rest) => "POST /tasks with a fresh Idempotency-Key",
+            (Self::CreateTaskIdempotent, Transport::Grpc) => "TaskService/CreateTask with a fresh request_id",
             (Self::RefreshChain, Transport::Rest) => "POST /auth/refresh (per-worker chain)",
             (Self::RefreshChain, Transport::Grpc) => "AuthService/RefreshToken (per-worker chain)",
             (Self::Login, Transport::Rest) => "POST /auth/login",
@@ -176,6 +181,52 @@ struct RestOp {
 impl Op for RestOp {
     fn call(&mut self) -> BoxFuture<'_, Result<(), Failure>> {
         Box::pin(async move { self.conn.send(&self.request).await.map(drop) })
+    }
+}
+
+/// The same request each time with a fresh `Idempotency-Key` (`<worker prefix>-<n>`), so every
+/// call takes the kept-answer path (lock, look-up, savepoint, store) and none is a replay.
+struct RestIdempotent {
+    conn: RestConn,
+    request: Prepared,
+    prefix: String,
+    n: u64,
+}
+
+impl Op for RestIdempotent {
+    fn call(&mut self) -> BoxFuture<'_, Result<(), Failure>> {
+        Box::pin(async move {
+            self.n += 1;
+            let key = format!("{}-{}", self.prefix, self.n);
+            let request = self.request.with_header("idempotency-key", &key)?;
+            self.conn.send(&request).await.map(drop)
+        })
+    }
+}
+
+/// [`RestIdempotent`] over gRPC: a fresh `request_id` per call.
+struct GrpcCreateTaskIdempotent {
+    client: TaskClient,
+    md: MetadataMap,
+    message: work::CreateTaskRequest,
+    prefix: String,
+    n: u64,
+}
+
+impl Op for GrpcCreateTaskIdempotent {
+    fn call(&mut self) -> BoxFuture<'_, Result<(), Failure>> {
+        Box::pin(async move {
+            self.n += 1;
+            let message = work::CreateTaskRequest {
+                request_id: format!("{}-{}", self.prefix, self.n),
+                ..self.message.clone()
+            };
+            self.client
+                .create_task(request(message, &self.md))
+                .await
+                .map(drop)
+                .map_err(|s| Failure::from_status(&s))
+        })
     }
 }
 
@@ -394,6 +445,36 @@ impl Ctx {
                         priority: work::TaskPriority::High as i32,
                         ..Default::default()
                     },
+                }),
+                (Scenario::CreateTaskIdempotent, Transport::Rest) => {
+                    let body = json!({"project_id": fx.sink_project_id, "title": "bench load task", "priority": "HIGH"});
+                    let request = Prepared::new(
+                        &self.rest,
+                        Method::POST,
+                        "/tasks",
+                        Some(&self.token),
+                        self.org(),
+                        Some(&body),
+                        StatusCode::CREATED,
+                    )?;
+                    Box::new(RestIdempotent {
+                        conn: RestConn::new(self.rest.clone()),
+                        request,
+                        prefix: format!("bench-{}-{i}", uuid::Uuid::new_v4().simple()),
+                        n: 0,
+                    })
+                }
+                (Scenario::CreateTaskIdempotent, Transport::Grpc) => Box::new(GrpcCreateTaskIdempotent {
+                    client: TaskClient::new(self.channels.work(i)),
+                    md: md.clone(),
+                    message: work::CreateTaskRequest {
+                        project_id: fx.sink_project_id.clone(),
+                        title: "bench load task".to_owned(),
+                        priority: work::TaskPriority::High as i32,
+                        ..Default::default()
+                    },
+                    prefix: format!("bench-{}-{i}", uuid::Uuid::new_v4().simple()),
+                    n: 0,
                 }),
                 (Scenario::RefreshChain, _) => unreachable_refresh()?,
             };

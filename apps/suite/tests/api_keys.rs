@@ -121,6 +121,7 @@ async fn the_secret_is_shown_once_and_lists_never_show_it() {
 
     // Created over gRPC and grpc-web too, each with its own secret.
     let message = CreateApiKeyRequest {
+        request_id: String::new(),
         organization_id: org.clone(),
         name: "script".into(),
         role: Role::Member.into(),
@@ -178,7 +179,10 @@ async fn a_key_acts_in_its_organization_with_or_without_the_header() {
     // gRPC at work and tenancy.
     let mut projects = c.projects.clone();
     let project = projects
-        .create_project(with_key(CreateProjectRequest { name: "grpc".into(), description: None }, &key))
+        .create_project(with_key(
+            CreateProjectRequest { request_id: String::new(), name: "grpc".into(), description: None },
+            &key,
+        ))
         .await
         .unwrap()
         .into_inner()
@@ -219,6 +223,7 @@ async fn a_key_acts_in_its_organization_with_or_without_the_header() {
 
     // The audit log names the key: an ADMIN key creates a MEMBER key.
     let create = CreateApiKeyRequest {
+        request_id: String::new(),
         organization_id: org.clone(),
         name: "made by a key".into(),
         role: Role::Member.into(),
@@ -568,6 +573,7 @@ async fn the_key_limit_holds_under_concurrency() {
         let (mut client, owner, org) = (c.api_keys.clone(), owner.clone(), org.clone());
         async move {
             let message = CreateApiKeyRequest {
+                request_id: String::new(),
                 organization_id: org,
                 name: format!("k{i}"),
                 role: Role::Member.into(),

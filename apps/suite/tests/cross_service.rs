@@ -51,7 +51,8 @@ async fn deleting_an_organization_removes_its_projects_and_tasks() {
     let kept = c.org(&user, "kept").await;
     for org in [&doomed, &kept] {
         for p in 0..2 {
-            let request = CreateProjectRequest { name: format!("p{p}"), description: None };
+            let request =
+                CreateProjectRequest { request_id: String::new(), name: format!("p{p}"), description: None };
             let project = c
                 .projects
                 .create_project(in_org(request, &user, org))

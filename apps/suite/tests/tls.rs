@@ -83,6 +83,7 @@ async fn services_talk_tls_when_configured() {
     let credentials = ("tls@example.com".to_owned(), PASSWORD.to_owned());
     accounts
         .register(RegisterRequest {
+            request_id: String::new(),
             email: credentials.0.clone(),
             password: credentials.1.clone(),
             full_name: None,
@@ -99,8 +100,11 @@ async fn services_talk_tls_when_configured() {
 
     // The tenancy service verifies the token with keys fetched from auth over TLS.
     let mut orgs = OrganizationServiceClient::new(tls_channel(tenancy_port, &ca).await);
-    let mut request =
-        tonic::Request::new(CreateOrganizationRequest { name: "Secure".into(), slug: "secure".into() });
+    let mut request = tonic::Request::new(CreateOrganizationRequest {
+        request_id: String::new(),
+        name: "Secure".into(),
+        slug: "secure".into(),
+    });
     request
         .metadata_mut()
         .insert("authorization", format!("Bearer {}", tokens.access_token).parse().unwrap());

@@ -16,7 +16,7 @@ use crate::models::to_timestamp;
 use crate::openapi::{TenantErrors, TenantJsonErrors, TenantListErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
-use crate::upstream::Forward;
+use crate::upstream::{Forward, IdempotencyKey, Replayed};
 
 /// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -39,9 +39,10 @@ fn client(state: &AppState) -> ApiKeyServiceClient<operant_platform::balance::Ba
 pub async fn create(
     State(state): State<AppState>,
     fwd: Forward,
+    key: IdempotencyKey,
     path: PathParams,
     body: JsonBody<CreateApiKeyBody>,
-) -> HttpResult<(StatusCode, Json<CreatedApiKeyResponse>)> {
+) -> HttpResult<(StatusCode, Replayed, Json<CreatedApiKeyResponse>)> {
     let organization_id = path.uuid("id")?.to_string();
     // Leave `expires_at` out for a key that never expires; an explicit null is refused.
     not_null(body.has("expires_at"), &body.value.expires_at, "expires_at")?;
@@ -51,11 +52,14 @@ pub async fn create(
         name: b.name,
         role: b.role.to_proto(),
         expires_at: b.expires_at.map(to_timestamp),
+        request_id: key.0,
     };
-    let response =
-        state.upstream().call(client(&state).create_api_key(fwd.request(state.upstream(), request))).await?;
+    let (replayed, response) = state
+        .upstream()
+        .call_idempotent(client(&state).create_api_key(fwd.request(state.upstream(), request)))
+        .await?;
     let api_key = required(response.api_key, "api_key")?.into();
-    Ok((StatusCode::CREATED, Json(CreatedApiKeyResponse { api_key, key: response.key })))
+    Ok((StatusCode::CREATED, replayed, Json(CreatedApiKeyResponse { api_key, key: response.key })))
 }
 
 /// The organization's keys that are not revoked, newest first, without secrets (ADMIN+).

@@ -20,7 +20,7 @@ use crate::models::auth::{
 };
 use crate::openapi::{PublicJsonErrors, UpstreamErrors, UserErrors};
 use crate::state::AppState;
-use crate::upstream::Forward;
+use crate::upstream::{Forward, IdempotencyKey, Replayed};
 
 /// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -52,13 +52,21 @@ fn client(state: &AppState) -> AuthServiceClient<operant_platform::balance::Bala
 pub async fn register(
     State(state): State<AppState>,
     fwd: Forward,
+    key: IdempotencyKey,
     body: JsonBody<RegisterBody>,
-) -> HttpResult<(StatusCode, Json<UserResponse>)> {
+) -> HttpResult<(StatusCode, Replayed, Json<UserResponse>)> {
     let b = body.value;
-    let request = pb::RegisterRequest { email: b.email, password: b.password, full_name: b.full_name };
-    let response =
-        state.upstream().call(client(&state).register(fwd.request(state.upstream(), request))).await?;
-    Ok((StatusCode::CREATED, Json(required(response.user, "user")?.into())))
+    let request = pb::RegisterRequest {
+        email: b.email,
+        password: b.password,
+        full_name: b.full_name,
+        request_id: key.0,
+    };
+    let (replayed, response) = state
+        .upstream()
+        .call_idempotent(client(&state).register(fwd.request(state.upstream(), request)))
+        .await?;
+    Ok((StatusCode::CREATED, replayed, Json(required(response.user, "user")?.into())))
 }
 
 /// Exchanges email and password for a token pair.

@@ -22,7 +22,7 @@ use crate::openapi::{
 };
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
-use crate::upstream::Forward;
+use crate::upstream::{Forward, IdempotencyKey, Replayed};
 
 /// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -75,17 +75,23 @@ fn status(query: &QueryParams) -> HttpResult<i32> {
 pub async fn create(
     State(state): State<AppState>,
     fwd: Forward,
+    key: IdempotencyKey,
     path: PathParams,
     body: JsonBody<CreateInvitationBody>,
-) -> HttpResult<(StatusCode, Json<InvitationResponse>)> {
+) -> HttpResult<(StatusCode, Replayed, Json<InvitationResponse>)> {
     let organization_id = path.uuid("id")?.to_string();
     let b = body.value;
-    let request = pb::CreateInvitationRequest { organization_id, email: b.email, role: b.role.to_proto() };
-    let response = state
+    let request = pb::CreateInvitationRequest {
+        organization_id,
+        email: b.email,
+        role: b.role.to_proto(),
+        request_id: key.0,
+    };
+    let (replayed, response) = state
         .upstream()
-        .call(client(&state).create_invitation(fwd.request(state.upstream(), request)))
+        .call_idempotent(client(&state).create_invitation(fwd.request(state.upstream(), request)))
         .await?;
-    Ok((StatusCode::CREATED, Json(required(response.invitation, "invitation")?.into())))
+    Ok((StatusCode::CREATED, replayed, Json(required(response.invitation, "invitation")?.into())))
 }
 
 /// The organization's invitations, newest first (ADMIN+). Sort: `created_at`, `expires_at`,

@@ -19,7 +19,7 @@ use crate::models::tenancy::{
 use crate::openapi::{TenantErrors, TenantJsonErrors, TenantListErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
-use crate::upstream::Forward;
+use crate::upstream::{Forward, IdempotencyKey, Replayed};
 
 /// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`;
 /// `#[deprecated]` on a handler marks its operation `deprecated`).
@@ -67,16 +67,20 @@ pub async fn list(
 pub async fn add(
     State(state): State<AppState>,
     fwd: Forward,
+    key: IdempotencyKey,
     path: PathParams,
     body: JsonBody<CreateInvitationBody>,
-) -> HttpResult<(StatusCode, Json<InvitationResponse>)> {
+) -> HttpResult<(StatusCode, Replayed, Json<InvitationResponse>)> {
     let organization_id = path.uuid("id")?.to_string();
     let b = body.value;
-    let request = pb::AddMemberRequest { organization_id, email: b.email, role: b.role.to_proto() };
+    let request =
+        pb::AddMemberRequest { organization_id, email: b.email, role: b.role.to_proto(), request_id: key.0 };
     #[allow(deprecated)]
-    let response =
-        state.upstream().call(client(&state).add_member(fwd.request(state.upstream(), request))).await?;
-    Ok((StatusCode::CREATED, Json(required(response.invitation, "invitation")?.into())))
+    let (replayed, response) = state
+        .upstream()
+        .call_idempotent(client(&state).add_member(fwd.request(state.upstream(), request)))
+        .await?;
+    Ok((StatusCode::CREATED, replayed, Json(required(response.invitation, "invitation")?.into())))
 }
 
 /// Changes a member's role (ADMIN+; OWNER for owners).
@@ -136,11 +140,19 @@ pub async fn remove(State(state): State<AppState>, fwd: Forward, path: PathParam
 pub async fn transfer_ownership(
     State(state): State<AppState>,
     fwd: Forward,
+    key: IdempotencyKey,
     path: PathParams,
     body: JsonBody<TransferOwnershipBody>,
-) -> HttpResult<StatusCode> {
+) -> HttpResult<(StatusCode, Replayed, ())> {
     let organization_id = path.uuid("id")?.to_string();
-    let request = pb::TransferOwnershipRequest { organization_id, user_id: body.value.user_id.to_string() };
-    state.upstream().call(client(&state).transfer_ownership(fwd.request(state.upstream(), request))).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let request = pb::TransferOwnershipRequest {
+        organization_id,
+        user_id: body.value.user_id.to_string(),
+        request_id: key.0,
+    };
+    let (replayed, _) = state
+        .upstream()
+        .call_idempotent(client(&state).transfer_ownership(fwd.request(state.upstream(), request)))
+        .await?;
+    Ok((StatusCode::NO_CONTENT, replayed, ()))
 }

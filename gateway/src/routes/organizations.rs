@@ -16,7 +16,7 @@ use crate::models::tenancy::{CreateOrganizationBody, OrganizationResponse, Updat
 use crate::openapi::{TenantErrors, TenantJsonErrors, UserJsonErrors, UserListErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
-use crate::upstream::Forward;
+use crate::upstream::{Forward, IdempotencyKey, Replayed};
 
 /// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -38,15 +38,16 @@ fn client(state: &AppState) -> OrganizationServiceClient<operant_platform::balan
 pub async fn create(
     State(state): State<AppState>,
     fwd: Forward,
+    key: IdempotencyKey,
     body: JsonBody<CreateOrganizationBody>,
-) -> HttpResult<(StatusCode, Json<OrganizationResponse>)> {
+) -> HttpResult<(StatusCode, Replayed, Json<OrganizationResponse>)> {
     let b = body.value;
-    let request = pb::CreateOrganizationRequest { name: b.name, slug: b.slug };
-    let response = state
+    let request = pb::CreateOrganizationRequest { name: b.name, slug: b.slug, request_id: key.0 };
+    let (replayed, response) = state
         .upstream()
-        .call(client(&state).create_organization(fwd.request(state.upstream(), request)))
+        .call_idempotent(client(&state).create_organization(fwd.request(state.upstream(), request)))
         .await?;
-    Ok((StatusCode::CREATED, Json(required(response.organization, "organization")?.into())))
+    Ok((StatusCode::CREATED, replayed, Json(required(response.organization, "organization")?.into())))
 }
 
 /// The caller's organizations with the caller's role. Sort: `name`, `slug`, `created_at`.

@@ -18,7 +18,7 @@ use crate::models::work::{CreateProjectBody, ProjectListParams, ProjectResponse,
 use crate::openapi::{IfMatchHeader, OrganizationHeader, TenantErrors, TenantJsonErrors, TenantListErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
-use crate::upstream::Forward;
+use crate::upstream::{Forward, IdempotencyKey, Replayed};
 
 type Tagged = ([(HeaderName, String); 1], Json<ProjectResponse>);
 
@@ -47,13 +47,16 @@ fn tagged(project: Option<pb::Project>) -> HttpResult<Tagged> {
 pub async fn create(
     State(state): State<AppState>,
     fwd: Forward,
+    key: IdempotencyKey,
     body: JsonBody<CreateProjectBody>,
-) -> HttpResult<(StatusCode, Tagged)> {
+) -> HttpResult<(StatusCode, Replayed, Tagged)> {
     let b = body.value;
-    let request = pb::CreateProjectRequest { name: b.name, description: b.description };
-    let response =
-        state.upstream().call(client(&state).create_project(fwd.request(state.upstream(), request))).await?;
-    Ok((StatusCode::CREATED, tagged(response.project)?))
+    let request = pb::CreateProjectRequest { name: b.name, description: b.description, request_id: key.0 };
+    let (replayed, response) = state
+        .upstream()
+        .call_idempotent(client(&state).create_project(fwd.request(state.upstream(), request)))
+        .await?;
+    Ok((StatusCode::CREATED, replayed, tagged(response.project)?))
 }
 
 /// Projects of the organization. Sort: `created_at`, `updated_at`, `name` (default `-created_at`).

@@ -18,7 +18,7 @@ use crate::models::tenancy::{
 use crate::openapi::{TenantErrors, TenantJsonErrors, TenantListErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
-use crate::upstream::Forward;
+use crate::upstream::{Forward, IdempotencyKey, Replayed};
 
 /// This module's routes, each with its OpenAPI operation (from the handler's `#[utoipa::path]`).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -59,16 +59,21 @@ pub async fn get_one(
 pub async fn update(
     State(state): State<AppState>,
     fwd: Forward,
+    key: IdempotencyKey,
     path: PathParams,
     body: JsonBody<UpdateSubscriptionBody>,
-) -> HttpResult<Json<SubscriptionResponse>> {
+) -> HttpResult<(Replayed, Json<SubscriptionResponse>)> {
     let organization_id = path.uuid("id")?.to_string();
-    let request = pb::UpdateSubscriptionRequest { organization_id, plan: body.value.plan.to_proto() };
-    let response = state
+    let request = pb::UpdateSubscriptionRequest {
+        organization_id,
+        plan: body.value.plan.to_proto(),
+        request_id: key.0,
+    };
+    let (replayed, response) = state
         .upstream()
-        .call(client(&state).update_subscription(fwd.request(state.upstream(), request)))
+        .call_idempotent(client(&state).update_subscription(fwd.request(state.upstream(), request)))
         .await?;
-    Ok(Json(required(response.subscription, "subscription")?.into()))
+    Ok((replayed, Json(required(response.subscription, "subscription")?.into())))
 }
 
 /// Every known feature and whether the plan enables it.

@@ -18,7 +18,7 @@ use crate::models::work::{CreateTaskBody, TaskListParams, TaskResponse, UpdateTa
 use crate::openapi::{IfMatchHeader, OrganizationHeader, TenantErrors, TenantJsonErrors, TenantListErrors};
 use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
-use crate::upstream::Forward;
+use crate::upstream::{Forward, IdempotencyKey, Replayed};
 
 type Tagged = ([(HeaderName, String); 1], Json<TaskResponse>);
 
@@ -52,9 +52,10 @@ fn tagged(task: Option<pb::Task>) -> HttpResult<Tagged> {
 pub async fn create(
     State(state): State<AppState>,
     fwd: Forward,
+    key: IdempotencyKey,
     query: QueryParams,
     body: JsonBody<CreateTaskBody>,
-) -> HttpResult<(StatusCode, Tagged)> {
+) -> HttpResult<(StatusCode, Replayed, Tagged)> {
     let b = body.value;
     let project_id = match (b.project_id, query.uuid("project_id")?) {
         (Some(a), Some(q)) if a != q => {
@@ -74,10 +75,13 @@ pub async fn create(
         priority: b.priority.map_or(0, |p| p.to_proto()),
         assignee_id: b.assignee_id.map(|id| id.to_string()),
         due_date: b.due_date.map(|d| to_timestamp(d.0)),
+        request_id: key.0,
     };
-    let response =
-        state.upstream().call(client(&state).create_task(fwd.request(state.upstream(), request))).await?;
-    Ok((StatusCode::CREATED, tagged(response.task)?))
+    let (replayed, response) = state
+        .upstream()
+        .call_idempotent(client(&state).create_task(fwd.request(state.upstream(), request)))
+        .await?;
+    Ok((StatusCode::CREATED, replayed, tagged(response.task)?))
 }
 
 /// Tasks of the organization (or one project) with filters. Sort: `created_at`, `updated_at`,

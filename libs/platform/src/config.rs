@@ -131,6 +131,9 @@ pub struct Settings {
     /// `OPERANT_INVITATION_TTL_SECS` (default 604800, 7 days): how long an invitation's mailed
     /// token works (a resend starts it again).
     pub invitation_ttl: Duration,
+    /// `OPERANT_IDEMPOTENCY_TTL_SECS` (default 86400, 24 hours): how long an `Idempotency-Key`
+    /// (`request_id`) and its answer are kept; then purged in bounded batches.
+    pub idempotency_ttl: Duration,
     /// `OPERANT_LOG_FORMAT`: `text` (default) or `json`.
     pub log_json: bool,
     /// `OPERANT_OTLP_ENDPOINT`: an OTLP/gRPC collector (`http://collector:4317`) that receives
@@ -295,6 +298,7 @@ impl Settings {
             max_connections: parse("OPERANT_MAX_CONNECTIONS", 10_000)?,
             public_url: var("OPERANT_PUBLIC_URL").unwrap_or_else(|| "http://localhost:8000".into()),
             invitation_ttl: Duration::from_secs(parse("OPERANT_INVITATION_TTL_SECS", 604_800u64)?),
+            idempotency_ttl: Duration::from_secs(parse("OPERANT_IDEMPOTENCY_TTL_SECS", 86_400u64)?),
             log_json: match var("OPERANT_LOG_FORMAT").as_deref() {
                 None | Some("text") => false,
                 Some("json") => true,
@@ -349,6 +353,7 @@ impl Settings {
             max_connections: 10_000,
             public_url: "http://localhost:8000".into(),
             invitation_ttl: Duration::from_secs(604_800),
+            idempotency_ttl: Duration::from_secs(86_400),
             log_json: false,
             otlp_endpoint: None,
             shutdown_grace: Duration::from_secs(5),
@@ -388,6 +393,9 @@ impl Settings {
             if endpoint.starts_with("https://") && self.tls.ca.is_none() {
                 bail!("OPERANT_OTLP_ENDPOINT over https:// needs OPERANT_TLS_CA to verify the collector");
             }
+        }
+        if self.idempotency_ttl.is_zero() {
+            bail!("OPERANT_IDEMPOTENCY_TTL_SECS must be at least 1");
         }
         if self.invitation_ttl.is_zero() {
             bail!("OPERANT_INVITATION_TTL_SECS must be at least 1");

@@ -55,11 +55,26 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// Set when this is another Operant service's answer, sent on as it came.
     relayed: Option<Status>,
+    /// A kept refusal answered again to a retry (`idempotent-replayed: true`).
+    replayed: bool,
 }
 
 impl ApiError {
     pub fn new(error_code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { error_code, message: message.into(), violations: Vec::new(), retry_after: None, relayed: None }
+        Self {
+            error_code,
+            message: message.into(),
+            violations: Vec::new(),
+            retry_after: None,
+            relayed: None,
+            replayed: false,
+        }
+    }
+
+    /// A refusal kept for an idempotency key, answered again to a retry: [`ApiError::relayed`]
+    /// with the response metadata `idempotent-replayed: true`.
+    pub fn replayed(status: Status) -> Self {
+        Self { replayed: true, ..Self::relayed(status) }
     }
 
     /// An error status answered by another Operant service (one with `ErrorInfo`), to be sent
@@ -141,11 +156,19 @@ impl From<ApiError> for Status {
     fn from(e: ApiError) -> Self {
         if let Some(status) = e.relayed {
             // A fresh status with the peer's code, message and details, but not its metadata.
-            return Status::with_details(
+            let mut fresh = Status::with_details(
                 status.code(),
                 status.message(),
                 bytes::Bytes::copy_from_slice(status.details()),
             );
+            if e.replayed {
+                fresh.metadata_mut().insert(
+                    // `headers::IDEMPOTENT_REPLAYED_HEADER` (a module of the same layer).
+                    "idempotent-replayed",
+                    tonic::metadata::MetadataValue::from_static("true"),
+                );
+            }
+            return fresh;
         }
         let e = ApiError {
             message: bounded(e.message),

@@ -22,14 +22,17 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::call_context::CallContextLayer;
 use crate::config::Settings;
 use crate::db::{self, PgPool};
-use crate::headers::{ORGANIZATION_HEADER, REQUEST_ID_HEADER, TRACEPARENT_HEADER};
+use crate::headers::{
+    IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, ORGANIZATION_HEADER, REQUEST_ID_HEADER,
+    TRACEPARENT_HEADER,
+};
 use crate::metrics::{Metrics, serve_admin};
 use crate::otlp::Exporter;
 use crate::principal::Authenticator;
 use crate::shutdown::{Shutdown, bounded_drain};
 
 /// Request headers a browser may send to grpc-web.
-const CORS_ALLOW_HEADERS: [&str; 9] = [
+const CORS_ALLOW_HEADERS: [&str; 10] = [
     "if-match",
     "authorization",
     ORGANIZATION_HEADER,
@@ -39,10 +42,17 @@ const CORS_ALLOW_HEADERS: [&str; 9] = [
     "content-type",
     REQUEST_ID_HEADER,
     TRACEPARENT_HEADER,
+    IDEMPOTENCY_KEY_HEADER,
 ];
 /// Response headers a browser may read.
-const CORS_EXPOSE_HEADERS: [&str; 4] =
-    ["grpc-status", "grpc-message", "grpc-status-details-bin", REQUEST_ID_HEADER];
+const CORS_EXPOSE_HEADERS: [&str; 6] = [
+    "grpc-status",
+    "grpc-message",
+    "grpc-status-details-bin",
+    REQUEST_ID_HEADER,
+    IDEMPOTENT_REPLAYED_HEADER,
+    "retry-after",
+];
 
 /// CORS for grpc-web and REST, from `OPERANT_CORS_ORIGINS`.
 pub fn cors(settings: &Settings) -> CorsLayer {

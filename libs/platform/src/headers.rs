@@ -15,3 +15,8 @@ pub const TRACEPARENT_HEADER: &str = "traceparent";
 pub const FORWARDED_FOR_HEADER: &str = "x-forwarded-for";
 /// Set by a trusted hop (the gateway): the end user's user agent.
 pub const FORWARDED_USER_AGENT_HEADER: &str = "x-forwarded-user-agent";
+/// Set on the answer of a retried request (same `Idempotency-Key` / `request_id`): the stored
+/// first answer replayed, nothing executed again. REST: `Idempotent-Replayed: true`.
+pub const IDEMPOTENT_REPLAYED_HEADER: &str = "idempotent-replayed";
+/// The REST header carrying a request's idempotency key (gRPC: the message's `request_id`).
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";

@@ -17,6 +17,7 @@
 //!     otlp            OTLP/gRPC exporter of server spans
 //!      |
 //!  2  metrics         Prometheus metrics and the admin `/metrics` endpoint
+//!     idempotency     safe retries: `Idempotency-Key` / `request_id` kept with the effect
 //!      |
 //!  1  db              diesel-async pool, migrations, database health probe
 //!     revocations     the revoked-session set
@@ -37,7 +38,7 @@
 //! `principal` → tokens, apikeys, error, headers; `keysync` → tokens, apikeys, clients, error,
 //! shutdown; `apikeys` → error;
 //! `tokens` → revocations, error; `clients` → balance, config, headers, trace;
-//! `otlp` → metrics, config, trace; `metrics` → db, shutdown; `db` → config, error;
+//! `otlp` → metrics, config, trace; `metrics` → db, shutdown; `idempotency` → db, sealed, error, headers, shutdown; `db` → config, error;
 //! `paging` → error, config; `sealed` → config.
 
 pub mod apikeys;
@@ -49,6 +50,7 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod headers;
+pub mod idempotency;
 pub mod keysync;
 pub mod metrics;
 pub mod otlp;

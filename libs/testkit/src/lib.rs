@@ -365,6 +365,7 @@ pub mod grpc_web;
 pub mod health;
 pub mod lone;
 mod mailbox;
+pub mod proxy;
 mod replica;
 pub mod rest;
 pub mod smtp;

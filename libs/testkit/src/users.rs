@@ -90,6 +90,7 @@ impl Clients {
     /// Registers `email` with [`PASSWORD`] and `full_name`.
     pub async fn register_named(&mut self, email: &str, full_name: &str) -> auth::User {
         let request = auth::RegisterRequest {
+            request_id: String::new(),
             email: email.to_owned(),
             password: PASSWORD.to_owned(),
             full_name: Some(full_name.to_owned()),
@@ -132,7 +133,11 @@ impl Clients {
 
     /// Creates an organization owned by `owner` (on the FREE plan); returns its id.
     pub async fn org(&self, owner: &User, slug: &str) -> String {
-        let request = CreateOrganizationRequest { name: format!("Org {slug}"), slug: slug.into() };
+        let request = CreateOrganizationRequest {
+            request_id: String::new(),
+            name: format!("Org {slug}"),
+            slug: slug.into(),
+        };
         let response = self.orgs.clone().create_organization(as_user(request, owner)).await;
         response.expect("create organization").into_inner().organization.expect("organization").id
     }
@@ -167,8 +172,12 @@ impl Clients {
     /// `by` invites `email` into `org` with `role`; returns the token of the mailed link.
     pub async fn invite(&self, org: &str, by: &User, email: &str, role: Role) -> String {
         let before = self.mailbox.to(email).len();
-        let request =
-            CreateInvitationRequest { organization_id: org.into(), email: email.into(), role: role.into() };
+        let request = CreateInvitationRequest {
+            request_id: String::new(),
+            organization_id: org.into(),
+            email: email.into(),
+            role: role.into(),
+        };
         let response = self.invitations.clone().create_invitation(as_user(request, by)).await;
         let invitation = response.expect("create invitation").into_inner().invitation.expect("invitation");
         for n in before + 1.. {
@@ -183,6 +192,7 @@ impl Clients {
     /// `by` creates an API key of `org` with `role` (no expiry).
     pub async fn api_key(&self, org: &str, by: &User, role: Role) -> ApiKey {
         let request = CreateApiKeyRequest {
+            request_id: String::new(),
             organization_id: org.into(),
             name: format!("key {}", &Uuid::new_v4().simple().to_string()[..8]),
             role: role.into(),
@@ -196,7 +206,11 @@ impl Clients {
 
     /// `owner` moves `org` to `plan`.
     pub async fn set_plan(&self, org: &str, owner: &User, plan: Plan) {
-        let request = UpdateSubscriptionRequest { organization_id: org.into(), plan: plan.into() };
+        let request = UpdateSubscriptionRequest {
+            request_id: String::new(),
+            organization_id: org.into(),
+            plan: plan.into(),
+        };
         self.subs.clone().update_subscription(as_user(request, owner)).await.expect("change plan");
     }
 
@@ -246,7 +260,8 @@ impl Clients {
 
     /// Creates a project.
     pub async fn project(&self, actor: &Actor, name: &str) -> Project {
-        let request = CreateProjectRequest { name: name.into(), description: None };
+        let request =
+            CreateProjectRequest { request_id: String::new(), name: name.into(), description: None };
         let response = self.projects.clone().create_project(actor.req(request)).await;
         response.expect("create project").into_inner().project.expect("project")
     }

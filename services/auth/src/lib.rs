@@ -134,6 +134,7 @@ pub async fn run_with_mailer(
     let outbox = operant_mail::Outbox::new("mail_outbox", Arc::new(settings.keyring()?));
     let mail = operant_mail::Worker::new(outbox, pool.clone(), Arc::new(mailer::Delivery(mailer)));
     mail.clone().spawn(shutdown.clone());
+    let idempotency = operant_platform::idempotency::Store::new("idempotency_keys", settings.idempotency_ttl);
     let state = Arc::new(AuthState {
         pool: pool.clone(),
         settings: settings.clone(),
@@ -143,7 +144,9 @@ pub async fn run_with_mailer(
         mail,
         keyring,
         dummy_hash,
+        idempotency: idempotency.clone(),
     });
+    operant_platform::idempotency::spawn_purge(pool.clone(), idempotency, shutdown.clone());
     domain::sessions::spawn_successor_sweep(state.clone(), shutdown.clone());
 
     let routes = Routes::new(AuthServiceServer::new(grpc::AuthApi { state: state.clone() }))

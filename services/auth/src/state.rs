@@ -26,6 +26,8 @@ pub struct AuthState {
     pub keyring: Keyring,
     /// bcrypt hash verified against for unknown emails (equal timing).
     pub dummy_hash: String,
+    /// The registration's kept answers (`idempotency_keys`).
+    pub idempotency: operant_platform::idempotency::Store,
 }
 
 /// An access token and its lifetime in seconds.

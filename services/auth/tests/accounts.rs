@@ -12,6 +12,7 @@ async fn register_login_and_me() {
     let user = c
         .auth
         .register(pb::RegisterRequest {
+            request_id: String::new(),
             email: format!("  {}  ", email.to_uppercase()),
             password: PASSWORD.into(),
             full_name: Some(" Ann Example ".into()),
@@ -78,6 +79,7 @@ async fn registration_validates_and_refuses_taken_emails() {
     let app = TestApp::spawn().await;
     let mut c = app.clients();
     let reg = |email: &str, password: &str| pb::RegisterRequest {
+        request_id: String::new(),
         email: email.into(),
         password: password.into(),
         full_name: None,

@@ -54,7 +54,11 @@ use crate::grpc::{ApiKeyApi, InternalApi, InvitationApi, MemberApi, Organization
 use crate::peers::Peers;
 
 /// Every sealed column of the tenancy service (for `operant rotate-master-key`).
-pub const SEALED_COLUMNS: &[operant_platform::sealed::SealedColumn] = &[mail::MAIL_OUTBOX];
+pub const SEALED_COLUMNS: &[operant_platform::sealed::SealedColumn] =
+    &[mail::MAIL_OUTBOX, operant_platform::idempotency::Store::sealed_column(IDEMPOTENCY_TABLE)];
+
+/// Tenancy's idempotency keys (its answers hold new API keys' secrets: kept sealed).
+pub const IDEMPOTENCY_TABLE: &str = "tenancy_idempotency_keys";
 
 /// Serves the tenancy gRPC services on `listener` until `shutdown` fires, mailing invitations
 /// with the transport `OPERANT_MAIL` chooses.
@@ -85,6 +89,9 @@ pub async fn run_with_mail(
     keysync::spawn_sync(verifier.clone(), AuthInternalServiceClient::new(auth.clone()), shutdown.clone());
     let metrics = operant_platform::metrics::Metrics::new("tenancy");
 
+    let idempotency = operant_platform::idempotency::Store::new(IDEMPOTENCY_TABLE, settings.idempotency_ttl)
+        .sealed(keyring.clone());
+    operant_platform::idempotency::spawn_purge(pool.clone(), idempotency.clone(), shutdown.clone());
     let outbox = operant_mail::Outbox::new(mail::OUTBOX_TABLE, keyring);
     let worker = operant_mail::Worker::new(outbox, pool.clone(), deliver);
     worker.clone().spawn(shutdown.clone());
@@ -92,7 +99,14 @@ pub async fn run_with_mail(
         InvitationMail { worker, public_url: settings.public_url.clone(), ttl: settings.invitation_ttl };
     let hub = RevocationHub::default();
     let page_tokens = operant_platform::paging::PageTokens::from_settings(&settings);
-    let domain = Tenancy::new(pool.clone(), Peers::new(auth, work), invitations, hub.clone(), page_tokens);
+    let domain = Tenancy::new(
+        pool.clone(),
+        Peers::new(auth, work),
+        invitations,
+        hub.clone(),
+        page_tokens,
+        idempotency,
+    );
     let keys = Arc::new(ApiKeyVerifier::new(Arc::new(LocalResolver(domain.clone()))));
     let listening = Arc::new(tokio::sync::Notify::new());
     spawn_listener(url.to_owned(), keys.clone(), hub, listening.clone(), shutdown.clone());

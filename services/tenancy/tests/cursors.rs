@@ -89,6 +89,7 @@ async fn tenancy_lists_walk_by_cursor() {
             organization_id: org.clone(),
             email: unique_email(&format!("inv{i}")),
             role: Role::Member.into(),
+            request_id: String::new(),
         };
         invitations.create_invitation(as_user(invite, &owner)).await.unwrap();
     }
@@ -110,6 +111,7 @@ async fn tenancy_lists_walk_by_cursor() {
                 organization_id: org.clone(),
                 email: unique_email("late"),
                 role: Role::Member.into(),
+                request_id: String::new(),
             };
             invitations.create_invitation(as_user(invite, &owner)).await.unwrap();
         }
@@ -146,6 +148,7 @@ async fn tenancy_lists_walk_by_cursor() {
             name: format!("key {i}"),
             role: Role::Member.into(),
             expires_at: None,
+            request_id: String::new(),
         };
         keys.create_api_key(as_user(create, &owner)).await.unwrap();
     }
@@ -187,6 +190,7 @@ async fn tenancy_lists_walk_by_cursor() {
             name: format!("during {}", seen.len()),
             role: Role::Member.into(),
             expires_at: None,
+            request_id: String::new(),
         };
         keys.create_api_key(as_user(create, &owner)).await.unwrap();
     }

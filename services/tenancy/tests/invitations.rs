@@ -13,7 +13,12 @@ use operant_proto::tenancy::v1::*;
 use operant_testkit::*;
 
 fn invite(org: &str, email: &str, role: Role) -> CreateInvitationRequest {
-    CreateInvitationRequest { organization_id: org.into(), email: email.into(), role: role.into() }
+    CreateInvitationRequest {
+        request_id: String::new(),
+        organization_id: org.into(),
+        email: email.into(),
+        role: role.into(),
+    }
 }
 
 fn accept(token: &str) -> AcceptInvitationRequest {

@@ -51,6 +51,7 @@ async fn invitation_mail_reaches_a_real_smtp_server_and_survives_its_outage() {
 
     let first = unique_email("first");
     let request = CreateInvitationRequest {
+        request_id: String::new(),
         organization_id: org.clone(),
         email: first.clone(),
         role: Role::Admin.into(),
@@ -85,6 +86,7 @@ async fn invitation_mail_reaches_a_real_smtp_server_and_survives_its_outage() {
     let second = unique_email("second");
     let started = Instant::now();
     let request = CreateInvitationRequest {
+        request_id: String::new(),
         organization_id: org.clone(),
         email: second.clone(),
         role: Role::Member.into(),

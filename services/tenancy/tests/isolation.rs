@@ -47,6 +47,7 @@ async fn every_rpc(h: &Clients, user: &User, org: &str, other_user_id: &str) -> 
                 members
                     .add_member(as_user(
                         AddMemberRequest {
+                            request_id: String::new(),
                             organization_id: o(),
                             email: user.email.clone(),
                             role: Role::Member.into(),
@@ -62,6 +63,7 @@ async fn every_rpc(h: &Clients, user: &User, org: &str, other_user_id: &str) -> 
                 invitations
                     .create_invitation(as_user(
                         CreateInvitationRequest {
+                            request_id: String::new(),
                             organization_id: o(),
                             email: user.email.clone(),
                             role: Role::Member.into(),
@@ -117,7 +119,11 @@ async fn every_rpc(h: &Clients, user: &User, org: &str, other_user_id: &str) -> 
             code(
                 members
                     .transfer_ownership(as_user(
-                        TransferOwnershipRequest { organization_id: o(), user_id: u() },
+                        TransferOwnershipRequest {
+                            request_id: String::new(),
+                            organization_id: o(),
+                            user_id: u(),
+                        },
                         user,
                     ))
                     .await,
@@ -139,7 +145,11 @@ async fn every_rpc(h: &Clients, user: &User, org: &str, other_user_id: &str) -> 
             "UpdateSubscription",
             code(
                 subs.update_subscription(as_user(
-                    UpdateSubscriptionRequest { organization_id: o(), plan: Plan::Pro.into() },
+                    UpdateSubscriptionRequest {
+                        request_id: String::new(),
+                        organization_id: o(),
+                        plan: Plan::Pro.into(),
+                    },
                     user,
                 ))
                 .await,
@@ -235,7 +245,11 @@ async fn malformed_ids_are_named() {
         );
         let remove = RemoveMemberRequest { organization_id: org.clone(), user_id: o() };
         assert_eq!(field(violations(members.remove_member(as_user(remove, &owner)).await)), ["user_id"]);
-        let transfer = TransferOwnershipRequest { organization_id: org.clone(), user_id: o() };
+        let transfer = TransferOwnershipRequest {
+            request_id: String::new(),
+            organization_id: org.clone(),
+            user_id: o(),
+        };
         assert_eq!(
             field(violations(members.transfer_ownership(as_user(transfer, &owner)).await)),
             ["user_id"]
@@ -246,7 +260,11 @@ async fn malformed_ids_are_named() {
             )),
             ["organization_id"]
         );
-        let change = UpdateSubscriptionRequest { organization_id: o(), plan: Plan::Pro.into() };
+        let change = UpdateSubscriptionRequest {
+            request_id: String::new(),
+            organization_id: o(),
+            plan: Plan::Pro.into(),
+        };
         assert_eq!(
             field(violations(subs.update_subscription(as_user(change, &owner)).await)),
             ["organization_id"]

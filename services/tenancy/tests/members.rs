@@ -6,7 +6,12 @@ use operant_proto::tenancy::v1::*;
 use operant_testkit::*;
 
 fn add(org: &str, who: &User, role: Role) -> AddMemberRequest {
-    AddMemberRequest { organization_id: org.into(), email: who.email.clone(), role: role.into() }
+    AddMemberRequest {
+        request_id: String::new(),
+        organization_id: org.into(),
+        email: who.email.clone(),
+        role: role.into(),
+    }
 }
 
 fn set_role(org: &str, who: &User, role: Role) -> UpdateMemberRequest {
@@ -18,7 +23,11 @@ fn remove(org: &str, who: &User) -> RemoveMemberRequest {
 }
 
 fn transfer(org: &str, to: &User) -> TransferOwnershipRequest {
-    TransferOwnershipRequest { organization_id: org.into(), user_id: to.id.clone() }
+    TransferOwnershipRequest {
+        request_id: String::new(),
+        organization_id: org.into(),
+        user_id: to.id.clone(),
+    }
 }
 
 fn get(org: &str) -> GetOrganizationRequest {
@@ -46,6 +55,7 @@ async fn add_member_is_a_deprecated_alias_that_invites() {
     assert!(registered.member.is_none(), "nobody joins without consent");
     let registered = registered.invitation.expect("invitation");
     let nobody = AddMemberRequest {
+        request_id: String::new(),
         organization_id: org.clone(),
         email: unique_email("nobody"),
         role: Role::Member.into(),
@@ -74,6 +84,7 @@ async fn add_member_is_a_deprecated_alias_that_invites() {
     assert_eq!((http_status(&status), code::<()>(Err(status))), (409, "INVITATION_PENDING".to_owned()));
 
     let bad_email = AddMemberRequest {
+        request_id: String::new(),
         organization_id: org.clone(),
         email: "not-an-email".into(),
         role: Role::Member.into(),
@@ -82,7 +93,12 @@ async fn add_member_is_a_deprecated_alias_that_invites() {
         violations(members.add_member(as_user(bad_email, &owner)).await),
         ("VALIDATION_ERROR".into(), vec!["email".into()])
     );
-    let no_role = AddMemberRequest { organization_id: org.clone(), email: x.email.clone(), role: 0 };
+    let no_role = AddMemberRequest {
+        request_id: String::new(),
+        organization_id: org.clone(),
+        email: x.email.clone(),
+        role: 0,
+    };
     assert_eq!(
         violations(members.add_member(as_user(no_role, &owner)).await),
         ("VALIDATION_ERROR".into(), vec!["role".into()])

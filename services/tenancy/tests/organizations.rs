@@ -13,7 +13,11 @@ async fn create_makes_the_caller_owner_on_free() {
         .orgs
         .clone()
         .create_organization(as_user(
-            CreateOrganizationRequest { name: "  Acme Corp  ".into(), slug: "acme-corp".into() },
+            CreateOrganizationRequest {
+                request_id: String::new(),
+                name: "  Acme Corp  ".into(),
+                slug: "acme-corp".into(),
+            },
             &alice,
         ))
         .await
@@ -62,20 +66,22 @@ async fn slugs_are_validated_and_unique() {
     let bob = h.user("bob").await;
     let mut orgs = h.orgs.clone();
     for bad in ["", "a", "Acme", "acme_corp", "-acme", "acme-", "ac--me", "with space", &"x".repeat(64)] {
-        let request = CreateOrganizationRequest { name: "Acme".into(), slug: bad.into() };
+        let request =
+            CreateOrganizationRequest { request_id: String::new(), name: "Acme".into(), slug: bad.into() };
         let result = orgs.create_organization(as_user(request, &alice)).await;
         assert_eq!(violations(result), ("VALIDATION_ERROR".into(), vec!["slug".into()]), "slug {bad:?}");
     }
     let result = orgs
         .create_organization(as_user(
-            CreateOrganizationRequest { name: "   ".into(), slug: "".into() },
+            CreateOrganizationRequest { request_id: String::new(), name: "   ".into(), slug: "".into() },
             &alice,
         ))
         .await;
     assert_eq!(violations(result), ("VALIDATION_ERROR".into(), vec!["name".into(), "slug".into()]));
 
     h.org(&alice, "taken").await;
-    let again = CreateOrganizationRequest { name: "Other".into(), slug: "taken".into() };
+    let again =
+        CreateOrganizationRequest { request_id: String::new(), name: "Other".into(), slug: "taken".into() };
     let status = orgs.create_organization(as_user(again, &bob)).await.expect_err("slug taken");
     assert_eq!(http_status(&status), 409);
     assert_eq!(code::<()>(Err(status)), "SLUG_TAKEN");
@@ -86,7 +92,11 @@ async fn slugs_are_validated_and_unique() {
         let user = if i % 2 == 0 { alice.clone() } else { bob.clone() };
         async move {
             orgs.create_organization(as_user(
-                CreateOrganizationRequest { name: format!("Race {i}"), slug: "race".into() },
+                CreateOrganizationRequest {
+                    request_id: String::new(),
+                    name: format!("Race {i}"),
+                    slug: "race".into(),
+                },
                 &user,
             ))
             .await

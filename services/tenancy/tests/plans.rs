@@ -15,6 +15,7 @@ async fn ten_parallel_invitations_fill_exactly_the_two_free_seats() {
     let attempts = emails.iter().map(|email| {
         let mut invitations = h.invitations.clone();
         let request = CreateInvitationRequest {
+            request_id: String::new(),
             organization_id: org.clone(),
             email: email.clone(),
             role: Role::Member.into(),
@@ -46,6 +47,7 @@ async fn ten_parallel_invitations_fill_exactly_the_two_free_seats() {
     // A member added now finds no seat either: the pending invitations hold them.
     let late = h.user("late").await;
     let request = CreateInvitationRequest {
+        request_id: String::new(),
         organization_id: org.clone(),
         email: late.email,
         role: Role::Member.into(),
@@ -62,7 +64,11 @@ async fn only_the_owner_changes_the_plan_and_downgrades_must_fit() {
     let h = app.clients();
     let Team { org, owner, admin, member } = h.team("plans").await;
     let mut subs = h.subs.clone();
-    let change = |plan: Plan| UpdateSubscriptionRequest { organization_id: org.clone(), plan: plan.into() };
+    let change = |plan: Plan| UpdateSubscriptionRequest {
+        request_id: String::new(),
+        organization_id: org.clone(),
+        plan: plan.into(),
+    };
 
     for user in [&admin, &member] {
         assert_eq!(
@@ -72,7 +78,7 @@ async fn only_the_owner_changes_the_plan_and_downgrades_must_fit() {
     }
     let bad = subs
         .update_subscription(as_user(
-            UpdateSubscriptionRequest { organization_id: org.clone(), plan: 0 },
+            UpdateSubscriptionRequest { request_id: String::new(), organization_id: org.clone(), plan: 0 },
             &owner,
         ))
         .await;
@@ -155,7 +161,11 @@ async fn features_follow_the_plan_and_gate_the_audit_log() {
     members.update_member(as_user(promote, &owner)).await.expect("promote");
     let kick = RemoveMemberRequest { organization_id: org.clone(), user_id: member.id.clone() };
     members.remove_member(as_user(kick, &admin)).await.expect("remove");
-    let transfer = TransferOwnershipRequest { organization_id: org.clone(), user_id: admin.id.clone() };
+    let transfer = TransferOwnershipRequest {
+        request_id: String::new(),
+        organization_id: org.clone(),
+        user_id: admin.id.clone(),
+    };
     members.transfer_ownership(as_user(transfer, &owner)).await.expect("transfer");
 
     let log = subs.list_audit_events(as_user(audit(None), &admin)).await.expect("audit log").into_inner();
@@ -223,7 +233,11 @@ async fn usage_counts_projects_from_work_and_downgrades_name_every_limit() {
     let work = app.channel(app.work_addr).await;
     let mut projects = ProjectServiceClient::new(work.clone());
     for i in 0..6 {
-        let request = CreateProjectRequest { name: format!("Project {i}"), description: None };
+        let request = CreateProjectRequest {
+            request_id: String::new(),
+            name: format!("Project {i}"),
+            description: None,
+        };
         projects.create_project(in_org(request, &member, &org)).await.expect("create project");
     }
 
@@ -234,7 +248,11 @@ async fn usage_counts_projects_from_work_and_downgrades_name_every_limit() {
     let usage = usage.expect("subscription").into_inner().subscription.and_then(|s| s.usage);
     assert_eq!(usage, Some(Usage { users: 4, projects: 6, api_keys: 0 }));
 
-    let downgrade = UpdateSubscriptionRequest { organization_id: org.clone(), plan: Plan::Free.into() };
+    let downgrade = UpdateSubscriptionRequest {
+        request_id: String::new(),
+        organization_id: org.clone(),
+        plan: Plan::Free.into(),
+    };
     let result = subs.update_subscription(as_user(downgrade, &owner)).await;
     assert_eq!(violations(result), ("PLAN_LIMIT_EXCEEDED".into(), vec!["users".into(), "projects".into()]));
 

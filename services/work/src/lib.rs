@@ -50,15 +50,18 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     let metrics = operant_platform::metrics::Metrics::new("work");
 
     let peers = peers::Peers::new(tenancy);
+    let idempotency =
+        operant_platform::idempotency::Store::new("work_idempotency_keys", settings.idempotency_ttl);
+    operant_platform::idempotency::spawn_purge(pool.clone(), idempotency.clone(), shutdown.clone());
 
     let page_tokens = PageTokens::from_settings(&settings);
     let projects = grpc::projects::ProjectApi {
-        projects: domain::projects::Projects::new(pool.clone()),
+        projects: domain::projects::Projects::new(pool.clone(), idempotency.clone()),
         peers: peers.clone(),
         page_tokens: page_tokens.clone(),
     };
     let tasks = grpc::tasks::TaskApi {
-        tasks: domain::tasks::Tasks::new(pool.clone(), peers.clone()),
+        tasks: domain::tasks::Tasks::new(pool.clone(), peers.clone(), idempotency),
         peers,
         page_tokens,
     };

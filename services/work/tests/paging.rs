@@ -226,12 +226,11 @@ async fn project_filters_and_page_validation() {
         (&member, "snake_case", Some("under_scores")),
     ] {
         projects
-            .create_project(
-                actor.req(CreateProjectRequest {
-                    name: name.into(),
-                    description: description.map(Into::into),
-                }),
-            )
+            .create_project(actor.req(CreateProjectRequest {
+                request_id: String::new(),
+                name: name.into(),
+                description: description.map(Into::into),
+            }))
             .await
             .unwrap();
     }

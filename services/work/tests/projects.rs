@@ -15,17 +15,17 @@ async fn create_get_update_delete() {
     let owner = w.owner("alice").await;
     let mut projects = w.projects.clone();
 
-    let created =
-        projects
-            .create_project(owner.req(CreateProjectRequest {
-                name: "  Apollo  ".into(),
-                description: Some("to the moon".into()),
-            }))
-            .await
-            .unwrap()
-            .into_inner()
-            .project
-            .unwrap();
+    let created = projects
+        .create_project(owner.req(CreateProjectRequest {
+            request_id: String::new(),
+            name: "  Apollo  ".into(),
+            description: Some("to the moon".into()),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .project
+        .unwrap();
     assert_eq!(created.name, "Apollo", "names are trimmed");
     assert_eq!(created.description.as_deref(), Some("to the moon"));
     assert_eq!(created.organization_id, owner.org.to_string());
@@ -129,8 +129,9 @@ async fn validation_errors_name_the_field() {
     let w = app.clients();
     let owner = w.owner("val").await;
     let mut projects = w.projects.clone();
-    let create =
-        |name: String, description: Option<String>| owner.req(CreateProjectRequest { name, description });
+    let create = |name: String, description: Option<String>| {
+        owner.req(CreateProjectRequest { request_id: String::new(), name, description })
+    };
 
     assert_invalid(projects.create_project(create(String::new(), None)).await, "name");
     assert_invalid(projects.create_project(create("   ".into(), None)).await, "name");
@@ -318,7 +319,11 @@ async fn project_limit_holds_under_parallel_creates() {
 
     let attempts = (0..20).map(|i| {
         let mut projects = w.projects.clone();
-        let request = owner.req(CreateProjectRequest { name: format!("p{i}"), description: None });
+        let request = owner.req(CreateProjectRequest {
+            request_id: String::new(),
+            name: format!("p{i}"),
+            description: None,
+        });
         async move { projects.create_project(request).await }
     });
     let results = futures::future::join_all(attempts).await;
@@ -341,7 +346,11 @@ async fn project_limit_holds_under_parallel_creates() {
     assert_error(
         w.projects
             .clone()
-            .create_project(owner.req(CreateProjectRequest { name: "over".into(), description: None }))
+            .create_project(owner.req(CreateProjectRequest {
+                request_id: String::new(),
+                name: "over".into(),
+                description: None,
+            }))
             .await,
         Code::ResourceExhausted,
         "PLAN_LIMIT_REACHED",
@@ -428,7 +437,11 @@ async fn tenancy_unreachable_is_503() {
     assert_error(
         w.projects
             .clone()
-            .create_project(owner.req(CreateProjectRequest { name: "p".into(), description: None }))
+            .create_project(owner.req(CreateProjectRequest {
+                request_id: String::new(),
+                name: "p".into(),
+                description: None,
+            }))
             .await,
         Code::Unavailable,
         "SERVICE_UNAVAILABLE",

@@ -39,6 +39,7 @@ async fn create_get_update_delete() {
         .create_task(
             &owner,
             CreateTaskRequest {
+                request_id: String::new(),
                 project_id: project.id.clone(),
                 title: "full".into(),
                 description: Some("all fields".into()),
@@ -397,6 +398,7 @@ async fn every_filter() {
         w.create_task(
             &owner,
             CreateTaskRequest {
+                request_id: String::new(),
                 project_id: project.id.clone(),
                 title: title.into(),
                 description: description.map(str::to_owned),

@@ -59,6 +59,10 @@ registry! {
     InvalidOrganizationId = "INVALID_ORGANIZATION_ID", InvalidArgument, 400, "the `X-Organization-Id` header is not a UUID";
     InvalidPageToken = "INVALID_PAGE_TOKEN", InvalidArgument, 400, "`page_token` was altered, or is not a `next_page_token` of this list with the same filters and order";
     ServiceOnly = "SERVICE_ONLY", PermissionDenied, 403, "an internal RPC called without the service credential";
+    // Safe retries (`Idempotency-Key` / `request_id`), in every service that owns an effect.
+    InvalidIdempotencyKey = "INVALID_IDEMPOTENCY_KEY", InvalidArgument, 400, "the `Idempotency-Key` (`request_id`) is not 1 to 255 visible ASCII characters";
+    IdempotencyInFlight = "IDEMPOTENCY_IN_FLIGHT", Aborted, 409, "a request with this `Idempotency-Key` is still running; retry later (`Retry-After`)";
+    IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED", FailedPrecondition, 422, "the `Idempotency-Key` was already used for a different request";
     // Access tokens, checked by every service before a handler runs.
     TokenMissing = "TOKEN_MISSING", Unauthenticated, 401, "no access token was presented";
     TokenMalformed = "TOKEN_MALFORMED", Unauthenticated, 401, "the access token (or the `Authorization` header) is not well-formed";

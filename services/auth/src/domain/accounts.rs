@@ -3,6 +3,7 @@
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncConnection;
+use operant_platform::idempotency::{Answer, Key};
 use uuid::Uuid;
 
 use crate::error::{AuthError, AuthResult};
@@ -14,12 +15,17 @@ use crate::validate;
 
 /// Creates an account. A taken email (case-insensitive) is 409 `EMAIL_TAKEN`, decided by the
 /// unique index, so two concurrent registrations cannot both succeed.
-pub async fn register(
+///
+/// With a `key` (built by [`registration_key`]) the answer, as `respond` makes it, is kept with
+/// the account in its transaction and a retry gets it again without a second account.
+pub async fn register<M: prost::Message + Default + Send>(
     state: &AuthState,
     email: &str,
     password: String,
     full_name: Option<&str>,
-) -> AuthResult<UserRow> {
+    key: Option<&Key>,
+    respond: impl FnOnce(UserRow) -> M + Send,
+) -> AuthResult<Answer<M>> {
     let email_result = validate::email("email", email);
     let password_result = validate::password("password", &password);
     let name_result = validate::full_name("full_name", full_name);
@@ -40,7 +46,7 @@ pub async fn register(
     let mut conn = state.conn().await?;
     let new =
         NewUser { id: Uuid::now_v7(), email: &email, full_name: full_name.as_deref(), password_hash: &hash };
-    match users::insert(&mut conn, &new).await {
+    let insert = async |conn: &mut diesel_async::AsyncPgConnection| match users::insert(conn, &new).await {
         Ok(user) => Ok(user),
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Err(AuthError::EmailTaken),
         // The table's own checks (normalised email, lengths) as a second line of defence.
@@ -48,7 +54,36 @@ pub async fn register(
             Err(AuthError::invalid("email", "is not a valid email address"))
         }
         Err(e) => Err(e.into()),
-    }
+    };
+    let Some(key) = key else {
+        return insert(&mut conn).await.map(|user| Answer { message: respond(user), replayed: false });
+    };
+    let store = &state.idempotency;
+    conn.transaction(async |conn| {
+        if let Some(stored) = store.begin(conn, Some(key)).await? {
+            return Ok(stored.replay());
+        }
+        let result = conn.transaction(async |conn| insert(conn).await).await;
+        store.finish(conn, Some(key), result, respond).await
+    })
+    .await?
+}
+
+/// The idempotency key of a registration: scoped to the client's address and the (normalised)
+/// email, fingerprinted with the request **without its password** (never kept, not even as a
+/// hash: a retry with another password gets the first answer).
+pub fn registration_key(
+    request_id: &str,
+    client: Option<std::net::IpAddr>,
+    email: &str,
+    full_name: Option<&str>,
+) -> AuthResult<Option<Key>> {
+    let email = email.trim().to_lowercase();
+    let address = client.map(|ip| ip.to_string()).unwrap_or_default();
+    let scope = format!("register:{address}:{email}");
+    let name = full_name.unwrap_or_default();
+    let parts: [&[u8]; 3] = [email.as_bytes(), name.as_bytes(), &[u8::from(full_name.is_some())]];
+    Ok(Key::new(request_id, "/operant.auth.v1.AuthService/Register", &scope, &parts)?)
 }
 
 /// The user behind a verified access token.

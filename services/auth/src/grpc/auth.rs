@@ -25,9 +25,19 @@ type Reply<T> = Result<Response<T>, Status>;
 #[tonic::async_trait]
 impl AuthService for AuthApi {
     async fn register(&self, request: Request<pb::RegisterRequest>) -> Reply<pb::RegisterResponse> {
+        let client = caller(&request)?.client.ip;
         let r = request.into_inner();
-        let user = accounts::register(&self.state, &r.email, r.password, r.full_name.as_deref()).await?;
-        Ok(Response::new(pb::RegisterResponse { user: Some(convert::user(user)) }))
+        let key = accounts::registration_key(&r.request_id, client, &r.email, r.full_name.as_deref())?;
+        let answer = accounts::register(
+            &self.state,
+            &r.email,
+            r.password,
+            r.full_name.as_deref(),
+            key.as_ref(),
+            |user| pb::RegisterResponse { user: Some(convert::user(user)) },
+        )
+        .await?;
+        Ok(answer.into_response())
     }
 
     async fn login(&self, request: Request<pb::LoginRequest>) -> Reply<pb::LoginResponse> {

@@ -18,6 +18,7 @@
 //! key is valid, so only invalid keys accumulate; over the limit the answer is 429
 //! `TOO_MANY_ATTEMPTS` with the time until the window ends.
 
+use operant_platform::idempotency::{Answer, Key};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,45 +108,65 @@ fn validate(new: &NewKey, now: DateTime<Utc>) -> Result<(), TenancyError> {
 
 impl Tenancy {
     /// Creates a key (ADMIN+; not above the creator's role) within the plan's limit.
-    pub async fn create_api_key(
+    pub async fn create_api_key<M: prost::Message + Default + Send>(
         &self,
         organization_id: Uuid,
         actor: &Actor,
         new: NewKey,
-    ) -> Result<CreatedApiKey, TenancyError> {
+        key: Option<&Key>,
+        respond: impl FnOnce(CreatedApiKey) -> M + Send,
+    ) -> Result<Answer<M>, TenancyError> {
         let mut conn = self.conn().await?;
         standing(&mut conn, organization_id, actor).await?.require(Role::Admin, "manage API keys")?;
         validate(&new, Utc::now())?;
         let (secret, digest) = apikeys::generate();
         let (created_by, created_by_type) = actor_ref(actor);
+        let store = &self.idempotency;
+        let secret = &secret;
         conn.transaction(async |conn| {
-            lock_quota(conn, organization_id, QUOTA).await?;
-            let standing = standing(conn, organization_id, actor).await?;
-            standing.require(Role::Admin, "manage API keys")?;
-            standing.require(new.role, "create a key with a role above your own")?;
-            let limit = standing.plan.spec().max_api_keys;
-            if repo::count_active(conn, organization_id).await? >= limit {
-                return Err(TenancyError::PlanLimitReached { resource: "API keys", limit });
+            if let Some(stored) = store.begin(conn, key).await? {
+                return Ok(stored.replay());
             }
-            let key = NewApiKey {
-                id: Uuid::now_v7(),
-                organization_id,
-                name: new.name.trim(),
-                role: new.role,
-                prefix: &secret[..API_KEY_DISPLAY_CHARS],
-                digest: &digest,
-                created_by,
-                created_by_type,
-                expires_at: new.expires_at,
-            };
-            let row = repo::insert(conn, &key).await?;
-            let details = json!({ "name": row.name, "role": row.role.as_str(), "prefix": row.prefix });
-            audit(conn, organization_id, actor, "api_key.created", ("api_key", row.id.to_string()), details)
-                .await?;
-            Ok(row)
+            let result = conn
+                .transaction(async |conn| {
+                    lock_quota(conn, organization_id, QUOTA).await?;
+                    let standing = standing(conn, organization_id, actor).await?;
+                    standing.require(Role::Admin, "manage API keys")?;
+                    standing.require(new.role, "create a key with a role above your own")?;
+                    let limit = standing.plan.spec().max_api_keys;
+                    if repo::count_active(conn, organization_id).await? >= limit {
+                        return Err(TenancyError::PlanLimitReached { resource: "API keys", limit });
+                    }
+                    let key = NewApiKey {
+                        id: Uuid::now_v7(),
+                        organization_id,
+                        name: new.name.trim(),
+                        role: new.role,
+                        prefix: &secret[..API_KEY_DISPLAY_CHARS],
+                        digest: &digest,
+                        created_by,
+                        created_by_type,
+                        expires_at: new.expires_at,
+                    };
+                    let row = repo::insert(conn, &key).await?;
+                    let details =
+                        json!({ "name": row.name, "role": row.role.as_str(), "prefix": row.prefix });
+                    audit(
+                        conn,
+                        organization_id,
+                        actor,
+                        "api_key.created",
+                        ("api_key", row.id.to_string()),
+                        details,
+                    )
+                    .await?;
+                    Ok(row)
+                })
+                .await;
+            let respond = |row| respond(CreatedApiKey { row, secret: secret.clone() });
+            store.finish(conn, key, result, respond).await
         })
-        .await
-        .map(|row| CreatedApiKey { row, secret })
+        .await?
     }
 
     /// One page of the keys that are not revoked, newest first (ADMIN+).

@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use operant_platform::db::lock_quota;
 use operant_platform::error::{ApiError, ErrorCode};
+use operant_platform::idempotency::{Answer, Key};
 use operant_platform::paging::{Page, Paged};
 use serde_json::json;
 use uuid::Uuid;
@@ -173,13 +174,15 @@ impl Tenancy {
 
     /// Invites `email` with `role` (ADMIN+; ADMIN or MEMBER), holding a seat until it is
     /// accepted, declined, revoked or expired.
-    pub async fn create_invitation(
+    pub async fn create_invitation<M: prost::Message + Default + Send>(
         &self,
         organization_id: Uuid,
         user_id: Uuid,
         email: &str,
         role: Role,
-    ) -> Result<InvitationView, TenancyError> {
+        key: Option<&Key>,
+        respond: impl FnOnce(InvitationView) -> M + Send,
+    ) -> Result<Answer<M>, TenancyError> {
         if role == Role::Owner {
             return Err(TenancyError::invalid(
                 "role",
@@ -195,47 +198,63 @@ impl Tenancy {
         let (token, hash) = mail::new_token();
         let expires_at = Utc::now() + self.ttl();
         let mut conn = self.conn().await?;
-        let (view, mail_id) = conn
+        let store = &self.idempotency;
+        let mut mailed = None;
+        let respond = |(view, mail_id)| {
+            mailed = Some(mail_id);
+            respond(view)
+        };
+        let answer = conn
             .transaction(async |conn| {
-                lock_quota(conn, organization_id, "members").await?;
-                let standing = lock_and_stand(conn, organization_id, &Actor::User(user_id)).await?;
-                standing.require(Role::Admin, "invite members")?;
-                if let Some(user) = &existing
-                    && memberships::find(conn, organization_id, user.id).await?.is_some()
-                {
-                    return Err(TenancyError::AlreadyMember);
+                if let Some(stored) = store.begin(conn, key).await? {
+                    return Ok(stored.replay());
                 }
-                if invitations::live_exists(conn, organization_id, &email, None).await? {
-                    return Err(TenancyError::InvitationPending);
-                }
-                require_seat(conn, organization_id, standing.plan.spec().max_users, None).await?;
-                let new = NewInvitation {
-                    id: Uuid::now_v7(),
-                    organization_id,
-                    email: &email,
-                    role,
-                    token_hash: &hash,
-                    invited_by: user_id,
-                    expires_at,
-                };
-                let row = invitations::insert(conn, &new).await?;
-                let name = organizations::name(conn, organization_id).await?.unwrap_or_default();
-                let mail_id = self.write_mail(conn, &row, &name, &token).await?;
-                let details = json!({ "email": row.email, "role": role.as_str() });
-                audit(
-                    conn,
-                    organization_id,
-                    &Actor::User(user_id),
-                    "invitation.created",
-                    target(row.id),
-                    details,
-                )
-                .await?;
-                Ok((InvitationView::new(row, name), mail_id))
+                let result = conn
+                    .transaction(async |conn| {
+                        lock_quota(conn, organization_id, "members").await?;
+                        let standing = lock_and_stand(conn, organization_id, &Actor::User(user_id)).await?;
+                        standing.require(Role::Admin, "invite members")?;
+                        if let Some(user) = &existing
+                            && memberships::find(conn, organization_id, user.id).await?.is_some()
+                        {
+                            return Err(TenancyError::AlreadyMember);
+                        }
+                        if invitations::live_exists(conn, organization_id, &email, None).await? {
+                            return Err(TenancyError::InvitationPending);
+                        }
+                        require_seat(conn, organization_id, standing.plan.spec().max_users, None).await?;
+                        let new = NewInvitation {
+                            id: Uuid::now_v7(),
+                            organization_id,
+                            email: &email,
+                            role,
+                            token_hash: &hash,
+                            invited_by: user_id,
+                            expires_at,
+                        };
+                        let row = invitations::insert(conn, &new).await?;
+                        let name = organizations::name(conn, organization_id).await?.unwrap_or_default();
+                        let mail_id = self.write_mail(conn, &row, &name, &token).await?;
+                        let details = json!({ "email": row.email, "role": role.as_str() });
+                        audit(
+                            conn,
+                            organization_id,
+                            &Actor::User(user_id),
+                            "invitation.created",
+                            target(row.id),
+                            details,
+                        )
+                        .await?;
+                        Ok((InvitationView::new(row, name), mail_id))
+                    })
+                    .await;
+                store.finish(conn, key, result, respond).await
             })
             .await?;
-        self.invitations.worker.hint(mail_id);
-        Ok(view)
+        if let Some(mail_id) = mailed {
+            self.invitations.worker.hint(mail_id);
+        }
+        answer
     }
 
     /// One page of the organization's invitations, optionally with one status (ADMIN+).

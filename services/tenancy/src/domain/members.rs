@@ -14,6 +14,7 @@
 //! what makes sorting by email (auth's data) possible. Sorting by `role` is by seniority (OWNER
 //! first when ascending).
 
+use operant_platform::idempotency::{Answer, Key};
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
@@ -237,31 +238,46 @@ impl Tenancy {
     }
 
     /// Makes another member OWNER and the caller ADMIN (OWNER only).
-    pub async fn transfer_ownership(
+    pub async fn transfer_ownership<M: prost::Message + Default + Send>(
         &self,
         organization_id: Uuid,
         actor: &Actor,
         new_owner: Uuid,
-    ) -> Result<(), TenancyError> {
+        key: Option<&Key>,
+        respond: impl FnOnce(()) -> M + Send,
+    ) -> Result<Answer<M>, TenancyError> {
         let mut conn = self.conn().await?;
+        let store = &self.idempotency;
         conn.transaction(async |conn| {
-            lock_and_stand(conn, organization_id, actor).await?.require(Role::Owner, "transfer ownership")?;
-            // Only a person is ever OWNER, so only a person gets this far.
-            let Actor::User(user_id) = *actor else {
-                return Err(TenancyError::InsufficientRole("transfer ownership"));
-            };
-            if new_owner == user_id {
-                return Err(TenancyError::invalid("user_id", "you already own this organization"));
+            if let Some(stored) = store.begin(conn, key).await? {
+                return Ok(stored.replay());
             }
-            let member = memberships::find(conn, organization_id, new_owner)
-                .await?
-                .ok_or(TenancyError::MemberNotFound)?;
-            memberships::set_role(conn, organization_id, new_owner, Role::Owner).await?;
-            memberships::set_role(conn, organization_id, user_id, Role::Admin).await?;
-            let details = json!({ "from": user_id, "to": new_owner, "previous_role": member.role.as_str() });
-            audit(conn, organization_id, actor, "ownership.transferred", target(new_owner), details).await
+            let result = conn
+                .transaction(async |conn| {
+                    lock_and_stand(conn, organization_id, actor)
+                        .await?
+                        .require(Role::Owner, "transfer ownership")?;
+                    // Only a person is ever OWNER, so only a person gets this far.
+                    let Actor::User(user_id) = *actor else {
+                        return Err(TenancyError::InsufficientRole("transfer ownership"));
+                    };
+                    if new_owner == user_id {
+                        return Err(TenancyError::invalid("user_id", "you already own this organization"));
+                    }
+                    let member = memberships::find(conn, organization_id, new_owner)
+                        .await?
+                        .ok_or(TenancyError::MemberNotFound)?;
+                    memberships::set_role(conn, organization_id, new_owner, Role::Owner).await?;
+                    memberships::set_role(conn, organization_id, user_id, Role::Admin).await?;
+                    let details =
+                        json!({ "from": user_id, "to": new_owner, "previous_role": member.role.as_str() });
+                    audit(conn, organization_id, actor, "ownership.transferred", target(new_owner), details)
+                        .await
+                })
+                .await;
+            store.finish(conn, key, result, respond).await
         })
-        .await
+        .await?
     }
 }
 

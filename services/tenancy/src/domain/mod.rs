@@ -45,6 +45,7 @@ pub struct Tenancy {
     invitations: InvitationMail,
     hub: RevocationHub,
     page_tokens: PageTokens,
+    idempotency: operant_platform::idempotency::Store,
 }
 
 /// How invitations are mailed: the outbox worker of this replica (write the mail with its
@@ -84,8 +85,9 @@ impl Tenancy {
         invitations: InvitationMail,
         hub: RevocationHub,
         page_tokens: PageTokens,
+        idempotency: operant_platform::idempotency::Store,
     ) -> Self {
-        Tenancy { pool, peers, invitations, hub, page_tokens }
+        Tenancy { pool, peers, invitations, hub, page_tokens, idempotency }
     }
 
     /// The key of the lists' page tokens.

@@ -9,6 +9,7 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncConnection;
 use operant_platform::error::FieldViolation;
+use operant_platform::idempotency::{Answer, Key};
 use operant_platform::paging::{Page, Paged};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -76,23 +77,36 @@ fn both<A, B>(a: Result<A, FieldViolation>, b: Result<B, FieldViolation>) -> Res
 }
 
 impl Tenancy {
-    /// Creates an organization on FREE with `user_id` as its OWNER.
-    pub async fn create_organization(
+    /// Creates an organization on FREE with `user_id` as its OWNER; with a `key`, the answer
+    /// (as `respond` makes it) is kept in the same transaction and replayed to a retry.
+    pub async fn create_organization<M: prost::Message + Default + Send>(
         &self,
         user_id: Uuid,
         name: &str,
         slug: &str,
-    ) -> Result<MemberOrganization, TenancyError> {
+        key: Option<&Key>,
+        respond: impl FnOnce(MemberOrganization) -> M + Send,
+    ) -> Result<Answer<M>, TenancyError> {
         let (name, slug) = both(validate_name(name), validate_slug(slug))?;
         let mut conn = self.conn().await?;
+        let store = &self.idempotency;
         conn.transaction(async |conn| {
-            let id = Uuid::now_v7();
-            let organization = organizations::insert(conn, id, name, slug).await.map_err(slug_taken)?;
-            memberships::insert(conn, id, user_id, Role::Owner).await?;
-            subscriptions::insert(conn, id, Plan::Free).await?;
-            Ok(MemberOrganization { organization, plan: Plan::Free, role: Role::Owner })
+            if let Some(stored) = store.begin(conn, key).await? {
+                return Ok(stored.replay());
+            }
+            let result = conn
+                .transaction(async |conn| {
+                    let id = Uuid::now_v7();
+                    let organization =
+                        organizations::insert(conn, id, name, slug).await.map_err(slug_taken)?;
+                    memberships::insert(conn, id, user_id, Role::Owner).await?;
+                    subscriptions::insert(conn, id, Plan::Free).await?;
+                    Ok(MemberOrganization { organization, plan: Plan::Free, role: Role::Owner })
+                })
+                .await;
+            store.finish(conn, key, result, respond).await
         })
-        .await
+        .await?
     }
 
     /// One page of the caller's organizations with the caller's role.

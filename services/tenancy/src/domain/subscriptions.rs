@@ -9,6 +9,7 @@
 use diesel_async::AsyncConnection;
 use operant_platform::db::lock_quota;
 use operant_platform::error::FieldViolation;
+use operant_platform::idempotency::{Answer, Key};
 use operant_platform::paging::{Cursor, KeyKind, Page, Paged, Sort, SortField};
 use serde_json::json;
 use uuid::Uuid;
@@ -89,36 +90,50 @@ impl Tenancy {
     }
 
     /// Changes the plan (OWNER), refusing a downgrade that current usage exceeds.
-    pub async fn update_subscription(
+    pub async fn update_subscription<M: prost::Message + Default + Send>(
         &self,
         organization_id: Uuid,
         actor: &Actor,
         plan: Plan,
-    ) -> Result<SubscriptionView, TenancyError> {
+        key: Option<&Key>,
+        respond: impl FnOnce(SubscriptionView) -> M + Send,
+    ) -> Result<Answer<M>, TenancyError> {
         self.standing_now(organization_id, actor).await?.require(Role::Owner, "change the plan")?;
         let projects = self.peers.project_count(organization_id).await?;
         let mut conn = self.conn().await?;
+        let store = &self.idempotency;
         conn.transaction(async |conn| {
-            lock_quota(conn, organization_id, "members").await?;
-            lock_quota(conn, organization_id, API_KEYS_QUOTA).await?;
-            lock_and_stand(conn, organization_id, actor).await?.require(Role::Owner, "change the plan")?;
-            let current =
-                subscriptions::lock_plan(conn, organization_id).await?.ok_or(TenancyError::NotAMember)?;
-            let users = memberships::count(conn, organization_id).await?;
-            let api_keys = api_keys::count_active(conn, organization_id).await?;
-            if plan != current {
-                let violations = exceeded(plan, users, projects, api_keys);
-                if !violations.is_empty() {
-                    return Err(TenancyError::PlanLimitExceeded { plan: plan.as_str(), violations });
-                }
-                subscriptions::set_plan(conn, organization_id, plan).await?;
-                let details = json!({ "from": current.as_str(), "to": plan.as_str() });
-                let target = ("subscription", organization_id.to_string());
-                audit(conn, organization_id, actor, "plan.changed", target, details).await?;
+            if let Some(stored) = store.begin(conn, key).await? {
+                return Ok(stored.replay());
             }
-            Ok(SubscriptionView { plan, users, projects, api_keys })
+            let result = conn
+                .transaction(async |conn| {
+                    lock_quota(conn, organization_id, "members").await?;
+                    lock_quota(conn, organization_id, API_KEYS_QUOTA).await?;
+                    lock_and_stand(conn, organization_id, actor)
+                        .await?
+                        .require(Role::Owner, "change the plan")?;
+                    let current = subscriptions::lock_plan(conn, organization_id)
+                        .await?
+                        .ok_or(TenancyError::NotAMember)?;
+                    let users = memberships::count(conn, organization_id).await?;
+                    let api_keys = api_keys::count_active(conn, organization_id).await?;
+                    if plan != current {
+                        let violations = exceeded(plan, users, projects, api_keys);
+                        if !violations.is_empty() {
+                            return Err(TenancyError::PlanLimitExceeded { plan: plan.as_str(), violations });
+                        }
+                        subscriptions::set_plan(conn, organization_id, plan).await?;
+                        let details = json!({ "from": current.as_str(), "to": plan.as_str() });
+                        let target = ("subscription", organization_id.to_string());
+                        audit(conn, organization_id, actor, "plan.changed", target, details).await?;
+                    }
+                    Ok(SubscriptionView { plan, users, projects, api_keys })
+                })
+                .await;
+            store.finish(conn, key, result, respond).await
         })
-        .await
+        .await?
     }
 
     /// Every known feature and whether the plan enables it (any member).

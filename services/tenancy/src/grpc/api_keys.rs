@@ -6,7 +6,7 @@ use operant_proto::tenancy::v1::api_key_service_server::ApiKeyService;
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
-use super::{actor, convert, parse_id};
+use super::{actor, convert, idempotency_key, parse_id};
 use crate::domain::api_keys::ApiKeySort;
 use crate::domain::{NewKey, Tenancy};
 use crate::error::TenancyError;
@@ -30,6 +30,8 @@ impl ApiKeyService for ApiKeyApi {
         let actor = actor(&request)?;
         let m = request.into_inner();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
+        let route = "/operant.tenancy.v1.ApiKeyService/CreateApiKey";
+        let key = idempotency_key(&actor, route, &m, &m.request_id, |m| m.request_id.clear())?;
         let expires_at = match m.expires_at {
             Some(t) => Some(
                 DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
@@ -38,11 +40,14 @@ impl ApiKeyService for ApiKeyApi {
             None => None,
         };
         let new = NewKey { name: m.name, role: role(m.role)?, expires_at };
-        let created = self.domain.create_api_key(organization_id, &actor, new).await?;
-        Ok(Response::new(CreateApiKeyResponse {
-            api_key: Some(convert::api_key(created.row)),
-            key: created.secret,
-        }))
+        let answer = self
+            .domain
+            .create_api_key(organization_id, &actor, new, key.as_ref(), |created| CreateApiKeyResponse {
+                api_key: Some(convert::api_key(created.row)),
+                key: created.secret,
+            })
+            .await?;
+        Ok(answer.into_response())
     }
 
     async fn list_api_keys(

@@ -6,7 +6,8 @@ use operant_proto::tenancy::v1::invitation_service_server::InvitationService;
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
-use super::{convert, parse_id, user_id};
+use super::{convert, idempotency_key, parse_id, user_id};
+use crate::domain::Actor;
 use crate::domain::{InvitationStatus, Tenancy};
 use crate::error::TenancyError;
 use crate::plans::Role;
@@ -79,8 +80,15 @@ impl InvitationService for InvitationApi {
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
         let (email, role) = (email(&m.email)?, invited_role(m.role)?);
-        let invitation = self.domain.create_invitation(organization_id, user, email, role).await?;
-        Ok(Response::new(CreateInvitationResponse { invitation: Some(convert::invitation(invitation)) }))
+        let route = "/operant.tenancy.v1.InvitationService/CreateInvitation";
+        let key = idempotency_key(&Actor::User(user), route, m, &m.request_id, |m| m.request_id.clear())?;
+        let answer = self
+            .domain
+            .create_invitation(organization_id, user, email, role, key.as_ref(), |invitation| {
+                CreateInvitationResponse { invitation: Some(convert::invitation(invitation)) }
+            })
+            .await?;
+        Ok(answer.into_response())
     }
 
     async fn list_invitations(

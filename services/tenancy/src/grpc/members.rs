@@ -6,7 +6,8 @@ use operant_proto::tenancy::v1::member_service_server::MemberService;
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
-use super::{actor, convert, invitations, parse_id, user_id};
+use super::{actor, convert, idempotency_key, invitations, parse_id, user_id};
+use crate::domain::Actor;
 use crate::domain::{MemberSort, Tenancy};
 use crate::error::TenancyError;
 use crate::plans::Role;
@@ -47,10 +48,16 @@ impl MemberService for MemberApi {
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
         let (email, role) = (invitations::email(&m.email)?, invitations::invited_role(m.role)?);
-        let invitation = self.domain.create_invitation(organization_id, user, email, role).await?;
-        #[allow(deprecated)]
-        let response = AddMemberResponse { member: None, invitation: Some(convert::invitation(invitation)) };
-        Ok(Response::new(response))
+        let route = "/operant.tenancy.v1.MemberService/AddMember";
+        let key = idempotency_key(&Actor::User(user), route, m, &m.request_id, |m| m.request_id.clear())?;
+        let answer = self
+            .domain
+            .create_invitation(organization_id, user, email, role, key.as_ref(), |invitation| {
+                #[allow(deprecated)]
+                AddMemberResponse { member: None, invitation: Some(convert::invitation(invitation)) }
+            })
+            .await?;
+        Ok(answer.into_response())
     }
 
     async fn update_member(
@@ -86,8 +93,15 @@ impl MemberService for MemberApi {
         let m = request.get_ref();
         let organization_id = parse_id("organization_id", &m.organization_id)?;
         let new_owner = parse_id("user_id", &m.user_id)?;
-        self.domain.transfer_ownership(organization_id, &actor, new_owner).await?;
-        Ok(Response::new(TransferOwnershipResponse {}))
+        let route = "/operant.tenancy.v1.MemberService/TransferOwnership";
+        let key = idempotency_key(&actor, route, m, &m.request_id, |m| m.request_id.clear())?;
+        let answer = self
+            .domain
+            .transfer_ownership(organization_id, &actor, new_owner, key.as_ref(), |()| {
+                TransferOwnershipResponse {}
+            })
+            .await?;
+        Ok(answer.into_response())
     }
 
     async fn list_organization_users(

@@ -33,6 +33,27 @@ fn actor<T>(request: &tonic::Request<T>) -> Result<Actor, TenancyError> {
     Ok(caller(request)?.actor()?)
 }
 
+/// The idempotency key of a request (`request_id`), scoped to the acting user or API key and
+/// fingerprinted with the message without its `request_id` (which names the organization).
+fn idempotency_key<M: prost::Message + Clone>(
+    actor: &Actor,
+    route: &'static str,
+    message: &M,
+    request_id: &str,
+    clear: impl FnOnce(&mut M),
+) -> Result<Option<operant_platform::idempotency::Key>, TenancyError> {
+    if request_id.is_empty() {
+        return Ok(None);
+    }
+    let mut bare = message.clone();
+    clear(&mut bare);
+    let scope = match actor {
+        Actor::User(id) => format!("USER:{id}"),
+        Actor::ApiKey(key) => format!("API_KEY:{}", key.key_id),
+    };
+    Ok(operant_platform::idempotency::Key::new(request_id, route, &scope, &[&bare.encode_to_vec()])?)
+}
+
 /// A UUID from a request field, or 422 naming the field.
 fn parse_id(field: &str, value: &str) -> Result<Uuid, TenancyError> {
     let value = value.trim();

@@ -5,7 +5,8 @@ use operant_proto::tenancy::v1::organization_service_server::OrganizationService
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
-use super::{actor, convert, parse_id, user_id};
+use super::{actor, convert, idempotency_key, parse_id, user_id};
+use crate::domain::Actor;
 use crate::domain::Tenancy;
 use crate::repo::organizations::OrganizationSort;
 
@@ -22,10 +23,15 @@ impl OrganizationService for OrganizationApi {
     ) -> Result<Response<CreateOrganizationResponse>, Status> {
         let user = user_id(&request)?;
         let m = request.into_inner();
-        let organization = self.domain.create_organization(user, &m.name, &m.slug).await?;
-        Ok(Response::new(CreateOrganizationResponse {
-            organization: Some(convert::organization(organization)),
-        }))
+        let route = "/operant.tenancy.v1.OrganizationService/CreateOrganization";
+        let key = idempotency_key(&Actor::User(user), route, &m, &m.request_id, |m| m.request_id.clear())?;
+        let answer = self
+            .domain
+            .create_organization(user, &m.name, &m.slug, key.as_ref(), |organization| {
+                CreateOrganizationResponse { organization: Some(convert::organization(organization)) }
+            })
+            .await?;
+        Ok(answer.into_response())
     }
 
     async fn list_organizations(

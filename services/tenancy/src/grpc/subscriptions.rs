@@ -5,7 +5,7 @@ use operant_proto::tenancy::v1::subscription_service_server::SubscriptionService
 use operant_proto::tenancy::v1::*;
 use tonic::{Request, Response, Status};
 
-use super::{actor, convert, parse_id};
+use super::{actor, convert, idempotency_key, parse_id};
 use crate::domain::{AuditSort, Tenancy};
 use crate::error::TenancyError;
 use crate::plans::Plan;
@@ -36,10 +36,15 @@ impl SubscriptionService for SubscriptionApi {
         let organization_id = parse_id("organization_id", &m.organization_id)?;
         let plan =
             Plan::from_proto(m.plan).ok_or_else(|| TenancyError::invalid("plan", "must be FREE or PRO"))?;
-        let subscription = self.domain.update_subscription(organization_id, &actor, plan).await?;
-        Ok(Response::new(UpdateSubscriptionResponse {
-            subscription: Some(convert::subscription(subscription)),
-        }))
+        let route = "/operant.tenancy.v1.SubscriptionService/UpdateSubscription";
+        let key = idempotency_key(&actor, route, m, &m.request_id, |m| m.request_id.clear())?;
+        let answer = self
+            .domain
+            .update_subscription(organization_id, &actor, plan, key.as_ref(), |subscription| {
+                UpdateSubscriptionResponse { subscription: Some(convert::subscription(subscription)) }
+            })
+            .await?;
+        Ok(answer.into_response())
     }
 
     async fn list_features(

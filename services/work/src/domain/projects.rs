@@ -3,6 +3,7 @@
 
 use diesel_async::AsyncConnection;
 use operant_platform::db::{self, PgPool, lock_quota};
+use operant_platform::idempotency::{self, Answer};
 use operant_platform::paging::{Page, Paged};
 use uuid::Uuid;
 
@@ -18,6 +19,7 @@ const QUOTA: &str = "projects";
 #[derive(Clone)]
 pub struct Projects {
     pool: PgPool,
+    idempotency: idempotency::Store,
 }
 
 fn may_change(who: &Standing, project: &Project) -> Result<(), WorkError> {
@@ -29,13 +31,21 @@ fn may_change(who: &Standing, project: &Project) -> Result<(), WorkError> {
 }
 
 impl Projects {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(pool: PgPool, idempotency: idempotency::Store) -> Self {
+        Self { pool, idempotency }
     }
 
     /// Creates a project. The count-and-insert runs under the organization's project quota lock,
-    /// so parallel creates at the limit never overshoot it.
-    pub async fn create(&self, who: &Standing, new: NewProject) -> Result<Project, WorkError> {
+    /// so parallel creates at the limit never overshoot it. With a `key`, the answer (as
+    /// `respond` makes it) is kept with the project in its transaction and a retry gets it again
+    /// (see [`idempotency`]): a limit slot is used once.
+    pub async fn create<M: prost::Message + Default + Send>(
+        &self,
+        who: &Standing,
+        new: NewProject,
+        key: Option<&idempotency::Key>,
+        respond: impl FnOnce(Project) -> M + Send,
+    ) -> Result<Answer<M>, WorkError> {
         let mut violations = Vec::new();
         let new =
             NewProject { name: title("name", &new.name, &mut violations), description: new.description };
@@ -44,14 +54,23 @@ impl Projects {
         let org = who.organization_id;
         let max = who.max_projects;
         let mut conn = db::conn(&self.pool).await?;
+        let store = &self.idempotency;
         conn.transaction(async |conn| {
-            lock_quota(conn, org, QUOTA).await?;
-            if repo::count(conn, org).await? >= max {
-                return Err(WorkError::PlanLimitReached { max });
+            if let Some(stored) = store.begin(conn, key).await? {
+                return Ok(stored.replay());
             }
-            Ok(repo::insert(conn, org, (who.actor_id, who.actor_type), &new).await?)
+            let result = conn
+                .transaction(async |conn| {
+                    lock_quota(conn, org, QUOTA).await?;
+                    if repo::count(conn, org).await? >= max {
+                        return Err(WorkError::PlanLimitReached { max });
+                    }
+                    Ok(repo::insert(conn, org, (who.actor_id, who.actor_type), &new).await?)
+                })
+                .await;
+            store.finish(conn, key, result, respond).await
         })
-        .await
+        .await?
     }
 
     pub async fn get(&self, who: &Standing, id: Uuid) -> Result<Project, WorkError> {

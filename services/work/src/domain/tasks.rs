@@ -3,7 +3,9 @@
 //! assignee must be a member of the organization (asked of tenancy).
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::AsyncConnection;
 use operant_platform::db::{self, PgPool};
+use operant_platform::idempotency::{self, Answer};
 use operant_platform::paging::{Page, Paged};
 use uuid::Uuid;
 
@@ -18,11 +20,12 @@ use crate::repo::tasks::{self as repo, TaskSort};
 pub struct Tasks {
     pool: PgPool,
     peers: Peers,
+    idempotency: idempotency::Store,
 }
 
 impl Tasks {
-    pub fn new(pool: PgPool, peers: Peers) -> Self {
-        Self { pool, peers }
+    pub fn new(pool: PgPool, peers: Peers, idempotency: idempotency::Store) -> Self {
+        Self { pool, peers, idempotency }
     }
 
     async fn check_assignee(&self, who: &Standing, assignee: Option<Uuid>) -> Result<(), WorkError> {
@@ -34,8 +37,15 @@ impl Tasks {
         }
     }
 
-    /// Creates a task in a project of the caller's organization.
-    pub async fn create(&self, who: &Standing, new: NewTask) -> Result<Task, WorkError> {
+    /// Creates a task in a project of the caller's organization; with a `key`, kept and replayed
+    /// like [`Projects::create`](super::projects::Projects::create).
+    pub async fn create<M: prost::Message + Default + Send>(
+        &self,
+        who: &Standing,
+        new: NewTask,
+        key: Option<&idempotency::Key>,
+        respond: impl FnOnce(Task) -> M + Send,
+    ) -> Result<Answer<M>, WorkError> {
         let mut violations = Vec::new();
         let new = NewTask { title: title("title", &new.title, &mut violations), ..new };
         description(new.description.as_deref(), &mut violations);
@@ -44,12 +54,31 @@ impl Tasks {
         let mut conn = db::conn(&self.pool).await?;
         // The composite foreign key (organization_id, project_id) refuses a project that does not
         // exist in this organization, race-free, in the same statement as the insert.
-        match repo::insert(&mut conn, who.organization_id, (who.actor_id, who.actor_type), &new).await {
+        let insert = async |conn: &mut diesel_async::AsyncPgConnection| match repo::insert(
+            conn,
+            who.organization_id,
+            (who.actor_id, who.actor_type),
+            &new,
+        )
+        .await
+        {
             Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
                 Err(WorkError::ProjectNotFound)
             }
             other => Ok(other?),
-        }
+        };
+        let Some(key) = key else {
+            return insert(&mut conn).await.map(|task| Answer { message: respond(task), replayed: false });
+        };
+        let store = &self.idempotency;
+        conn.transaction(async |conn| {
+            if let Some(stored) = store.begin(conn, Some(key)).await? {
+                return Ok(stored.replay());
+            }
+            let result = conn.transaction(async |conn| insert(conn).await).await;
+            store.finish(conn, Some(key), result, respond).await
+        })
+        .await?
     }
 
     pub async fn get(&self, who: &Standing, id: Uuid) -> Result<Task, WorkError> {

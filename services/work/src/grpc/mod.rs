@@ -15,6 +15,29 @@ pub mod internal;
 pub mod projects;
 pub mod tasks;
 
+/// The idempotency key of a request (`request_id`), scoped to the acting user or API key and
+/// fingerprinted with the organization and the message without its `request_id`.
+pub(crate) fn idempotency_key<M: prost::Message + Clone>(
+    who: &Standing,
+    route: &'static str,
+    request_id: &str,
+    message: &M,
+    clear: impl FnOnce(&mut M),
+) -> Result<Option<operant_platform::idempotency::Key>, WorkError> {
+    if request_id.is_empty() {
+        return Ok(None);
+    }
+    let mut bare = message.clone();
+    clear(&mut bare);
+    let scope = format!("{}:{}", who.actor_type, who.actor_id);
+    Ok(operant_platform::idempotency::Key::new(
+        request_id,
+        route,
+        &scope,
+        &[who.organization_id.as_bytes(), &bare.encode_to_vec()],
+    )?)
+}
+
 /// The caller's standing in the organization of the request: 400 without a valid
 /// `x-organization-id` (a key's own organization when absent), 401 without a user or key,
 /// 403 `NOT_A_MEMBER` for non-members and for a key of another organization.

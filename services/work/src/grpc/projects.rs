@@ -6,7 +6,7 @@ use operant_proto::work::v1::*;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, mask_paths, opt_uuid, unknown_path, uuid};
-use super::{identify, standing};
+use super::{idempotency_key, identify, standing};
 use crate::domain::projects::Projects;
 use crate::domain::search_text;
 use crate::error::WorkError;
@@ -53,9 +53,21 @@ impl ProjectService for ProjectApi {
     ) -> Result<Response<CreateProjectResponse>, Status> {
         let who = standing(&self.peers, &request).await?;
         let message = request.into_inner();
+        let key = idempotency_key(
+            &who,
+            "/operant.work.v1.ProjectService/CreateProject",
+            &message.request_id,
+            &message,
+            |m| m.request_id.clear(),
+        )?;
         let new = NewProject { name: message.name, description: message.description };
-        let project = self.projects.create(&who, new).await?;
-        Ok(Response::new(CreateProjectResponse { project: Some(convert::project(project)) }))
+        let answer = self
+            .projects
+            .create(&who, new, key.as_ref(), |project| CreateProjectResponse {
+                project: Some(convert::project(project)),
+            })
+            .await?;
+        Ok(answer.into_response())
     }
 
     async fn list_projects(

@@ -6,7 +6,7 @@ use operant_proto::work::v1::*;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, mask_paths, opt_time, opt_uuid, unknown_path, uuid};
-use super::{identify, standing};
+use super::{idempotency_key, identify, standing};
 use crate::domain::search_text;
 use crate::domain::tasks::Tasks;
 use crate::error::WorkError;
@@ -104,6 +104,13 @@ impl TaskService for TaskApi {
     ) -> Result<Response<CreateTaskResponse>, Status> {
         let who = standing(&self.peers, &request).await?;
         let message = request.into_inner();
+        let key = idempotency_key(
+            &who,
+            "/operant.work.v1.TaskService/CreateTask",
+            &message.request_id,
+            &message,
+            |m| m.request_id.clear(),
+        )?;
         let new = NewTask {
             project_id: uuid("project_id", &message.project_id)?,
             title: message.title,
@@ -113,8 +120,11 @@ impl TaskService for TaskApi {
             assignee_id: opt_uuid("assignee_id", message.assignee_id.as_deref())?,
             due_date: opt_time("due_date", message.due_date.as_ref())?,
         };
-        let task = self.tasks.create(&who, new).await?;
-        Ok(Response::new(CreateTaskResponse { task: Some(convert::task(task)) }))
+        let answer = self
+            .tasks
+            .create(&who, new, key.as_ref(), |task| CreateTaskResponse { task: Some(convert::task(task)) })
+            .await?;
+        Ok(answer.into_response())
     }
 
     async fn list_tasks(

@@ -1,0 +1,1 @@
+DROP TABLE tenancy_idempotency_keys;
