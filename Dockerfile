@@ -1,10 +1,16 @@
-# syntax=docker/dockerfile:1
 # One image for every Operant process; the command picks it:
 #   docker run operant serve auth|tenancy|work|gateway     (or: migrate, rotate-keys, health URL)
 
 # ---- build -----------------------------------------------------------------------------------
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
+# The image's binary carries no debug info and no symbols (114 MB with them, 35 MB without) and
+# is built as one codegen unit (a little smaller still); the release profile in Cargo.toml keeps
+# line tables for the benchmark builds. Set before the dependency layer so both builds below use
+# the same profile (and the dependency layer stays valid).
+ENV CARGO_PROFILE_RELEASE_DEBUG=0 \
+    CARGO_PROFILE_RELEASE_STRIP=symbols \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
 
 # 1. Dependencies, in their own layers: only the manifests, the lockfile and the protobuf
 #    contracts, built against stub sources. Editing Rust sources does not invalidate these
@@ -43,12 +49,12 @@ RUN set -eu; \
     cp target/release/operant /operant
 
 # ---- runtime: no compiler, no build tools, a non-root user -----------------------------------
+# No extra packages: TLS uses rustls with compiled-in web PKI roots (SMTP, OTLP) or the CA given
+# in OPERANT_TLS_CA, so the system CA store (ca-certificates pulls in openssl, 9 MB) is not needed.
 FROM debian:bookworm-slim
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
-    && groupadd --system --gid 10001 operant \
-    && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin operant
+RUN groupadd --system --gid 10001 operant \
+    && useradd --system --no-log-init --uid 10001 --gid 10001 --no-create-home \
+        --shell /usr/sbin/nologin operant
 COPY --from=build /operant /usr/local/bin/operant
 USER 10001:10001
 ENV OPERANT_ENV=production \
