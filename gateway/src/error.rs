@@ -46,6 +46,11 @@ pub struct ApiErrorBody {
     pub errors: Vec<FieldError>,
 }
 
+/// Put in the extensions of an error response the gateway made itself rather than relayed from a
+/// service (see `auth_first`, which answers those only after checking the caller).
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayRejection;
+
 /// An error response: status, body and an optional `Retry-After`.
 #[derive(Debug, Clone)]
 pub struct HttpError {
@@ -55,6 +60,9 @@ pub struct HttpError {
     /// A refusal kept for the request's `Idempotency-Key`, answered again
     /// (`Idempotent-Replayed: true`).
     pub replayed: bool,
+    /// Whether a service gave this answer (otherwise the gateway refused the request itself:
+    /// the response carries [`GatewayRejection`]).
+    pub from_upstream: bool,
 }
 
 pub type HttpResult<T> = Result<T, HttpError>;
@@ -79,6 +87,7 @@ impl HttpError {
             },
             retry_after: None,
             replayed: false,
+            from_upstream: false,
         }
     }
 
@@ -108,6 +117,10 @@ impl HttpError {
 
     /// Maps a gRPC status of a service to the REST error.
     pub fn from_status(status: &tonic::Status) -> Self {
+        Self { from_upstream: true, ..Self::from_status_details(status) }
+    }
+
+    fn from_status_details(status: &tonic::Status) -> Self {
         let details = status.get_error_details();
         let Some(info) = details.error_info() else {
             return Self::from_bare_status(status);
@@ -220,6 +233,9 @@ impl IntoResponse for HttpError {
             if let Ok(value) = HeaderValue::from_str(&secs.max(1).to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
+        }
+        if !self.from_upstream {
+            response.extensions_mut().insert(GatewayRejection);
         }
         response
     }

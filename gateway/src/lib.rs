@@ -21,6 +21,7 @@
 //! a panic catcher answering 500 in the error body, and a last safety net that turns any
 //! non-JSON error response (axum's own 404/405, for example) into the error body.
 
+pub mod auth_first;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -88,6 +89,14 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
 /// The whole application: routes, docs and middleware.
 pub fn router(state: AppState) -> Router {
     let (routes, doc) = routes::api();
+    // Authentication, then membership, before the gateway's own validation (`auth_first`).
+    let guards = Arc::new(auth_first::Guards::from_doc(&doc));
+    let routes = routes.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        move |axum::extract::State(state): axum::extract::State<AppState>, request, next| {
+            auth_first::guard(guards.clone(), state, request, next)
+        },
+    ));
     let routes = routes.merge(docs::router(doc));
     with_middleware(routes, state)
 }
