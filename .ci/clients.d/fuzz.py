@@ -26,7 +26,7 @@ import os
 import subprocess
 import sys
 
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+CHECKS = os.environ.get("CLIENTS_ST_CHECKS", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance")
 
 # Operations that would destroy the main user's token or organization mid-run.
 DESTRUCTIVE = [

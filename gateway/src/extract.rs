@@ -40,7 +40,7 @@ impl<T> JsonBody<T> {
     }
 }
 
-/// [`JsonBody`] or nothing: an empty body is `None` whatever its content type.
+/// [`JsonBody`] or nothing: an empty body (or `null`) is `None` whatever its content type.
 #[derive(Debug)]
 pub struct OptionalJsonBody<T>(pub Option<JsonBody<T>>);
 
@@ -116,7 +116,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T>
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (content_type, bytes) = read_body(req, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        // No body, or the JSON `null` (what the document's `oneOf: [null, …]` allows).
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(Self(None));
         }
         parse_json(content_type.as_ref(), &bytes).map(|body| Self(Some(body)))
@@ -167,34 +168,36 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 }
 
 impl QueryParams {
-    /// The last value of `name`, if present and not empty.
+    /// The last value of `name`, if present and not empty (for text whose empty value means
+    /// "none": `q`, `order_by`).
     pub fn one(&self, name: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+        self.given(name).filter(|v| !v.is_empty())
     }
 
-    /// Every value of `name`, repeated and/or comma-separated.
+    /// The last value of `name`, trimmed, if the parameter is present at all: `project_id=` is
+    /// an empty UUID, which is invalid (the document says `format: uuid`), not an absent one.
+    pub fn given(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.trim())
+    }
+
+    /// Every value of `name`, repeated and/or comma-separated (an empty one included, so that
+    /// `status=` is refused like any value outside the enum).
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .flat_map(|(_, v)| v.split(','))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .collect()
+        self.0.iter().filter(|(k, _)| k == name).flat_map(|(_, v)| v.split(',')).map(str::trim).collect()
     }
 
     pub fn int(&self, name: &str) -> HttpResult<Option<i32>> {
-        self.one(name)
+        self.given(name)
             .map(|v| v.parse::<i32>().map_err(|_| HttpError::validation(name, "expected an integer")))
             .transpose()
     }
 
     pub fn uuid(&self, name: &str) -> HttpResult<Option<Uuid>> {
-        self.one(name).map(|v| parse_uuid(name, v)).transpose()
+        self.given(name).map(|v| parse_uuid(name, v)).transpose()
     }
 
     pub fn date_time(&self, name: &str) -> HttpResult<Option<DateTime<Utc>>> {
-        self.one(name)
+        self.given(name)
             .map(|v| parse_date_time(v).ok_or_else(|| HttpError::validation(name, DATE_EXPECTED)))
             .transpose()
     }

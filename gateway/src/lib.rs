@@ -28,6 +28,7 @@ pub mod extract;
 pub mod models;
 pub mod openapi;
 pub mod openapi_errors;
+pub mod openapi_rules;
 pub mod pagination;
 pub mod routes;
 pub mod serve;

@@ -258,8 +258,10 @@ impl Modify for IdempotencyKeys {
     }
 }
 
-/// What is done once every path is in: the idempotency keys, unique operation ids.
+/// What is done once every path is in: the idempotency keys, unique operation ids, and the
+/// input rules of the services ([`crate::openapi_rules`]).
 pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
     IdempotencyKeys.modify(doc);
     OperationIds.modify(doc);
+    crate::openapi_rules::apply(doc);
 }

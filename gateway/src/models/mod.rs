@@ -12,6 +12,38 @@ use utoipa::ToSchema;
 
 use crate::extract::{DATE_EXPECTED, parse_date_time};
 
+// The OpenAPI patterns of the text fields, stating the services' rules (`pattern` is a search
+// unless anchored; `\u` escapes are understood by ECMA-262 and Python regular expressions).
+
+/// The whitespace the services trim (Unicode `White_Space`, Rust's `str::trim`).
+macro_rules! ws {
+    () => {
+        r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    };
+}
+/// Control characters (`char::is_control`: C0, DEL and C1).
+macro_rules! cc {
+    () => {
+        r"\x00-\x1f\x7f-\x9f"
+    };
+}
+/// Not blank, no control characters (organization and API key names).
+pub const NAME_PATTERN: &str = concat!("^[^", cc!(), "]*[^", ws!(), cc!(), "][^", cc!(), "]*$");
+/// Not blank, no NUL (project names, task titles).
+pub const TITLE_PATTERN: &str = concat!("^[^\\x00]*[^", ws!(), "\\x00][^\\x00]*$");
+/// No NUL (descriptions).
+pub const NO_NUL_PATTERN: &str = "^[^\\x00]*$";
+/// No control characters (display names; blank means none).
+pub const NO_CONTROL_PATTERN: &str = concat!("^[^", cc!(), "]*$");
+/// Not blank (one-time tokens).
+pub const NOT_BLANK_PATTERN: &str = concat!("[^", ws!(), "]");
+/// An email address as the services accept it: 1 to 64 characters before the `@`, a domain of
+/// dot-separated labels, no whitespace or control characters.
+pub const EMAIL_PATTERN: &str =
+    concat!("^[^@", ws!(), cc!(), "]{1,64}@[^@.", ws!(), cc!(), "]+(\\.[^@.", ws!(), cc!(), "]+)+$");
+/// An organization slug.
+pub const SLUG_PATTERN: &str = "^[a-z0-9]+(-[a-z0-9]+)*$";
+
 /// A protobuf timestamp as a UTC date-time (`None` when unset or out of range).
 pub fn timestamp(t: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
     let t = t?;

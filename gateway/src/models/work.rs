@@ -199,7 +199,7 @@ fn enums<T>(
 
 impl TaskListParams {
     pub fn from_query(query: &QueryParams) -> HttpResult<Self> {
-        let assignee_id = match query.one("assignee_id") {
+        let assignee_id = match query.given("assignee_id") {
             None => None,
             Some(me) if me.eq_ignore_ascii_case("me") => Some("me".to_owned()),
             Some(raw) => Some(crate::extract::parse_uuid("assignee_id", raw)?.to_string()),

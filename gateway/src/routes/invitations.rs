@@ -52,8 +52,8 @@ fn accepted(
 
 /// The `status` filter: one of the statuses, or absent for all.
 fn status(query: &QueryParams) -> HttpResult<i32> {
-    match query.one("status") {
-        None | Some("") => Ok(0),
+    match query.given("status") {
+        None => Ok(0),
         Some(raw) => InvitationStatus::parse(raw).map(InvitationStatus::to_proto).ok_or_else(|| {
             HttpError::validation("status", format!("must be one of {}", InvitationStatus::names()))
         }),

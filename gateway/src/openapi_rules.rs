@@ -1,0 +1,225 @@
+//! The services' input rules, stated in the OpenAPI document so that a client generated from it
+//! (or a fuzzer) sends what the server accepts: lengths, patterns, formats, the enums a field
+//! really takes, `null` only where it is accepted, and the formats of the headers and query
+//! parameters. The derive macros cannot take a pattern from a constant, so the rules are one
+//! table here, applied to the finished document ([`apply`]); `tests/openapi_contract.rs` sends
+//! each boundary to the running services.
+
+use serde_json::{Map, Value, json};
+
+use crate::models::{
+    EMAIL_PATTERN, NAME_PATTERN, NO_CONTROL_PATTERN, NO_NUL_PATTERN, NOT_BLANK_PATTERN, SLUG_PATTERN,
+    TITLE_PATTERN,
+};
+
+/// `If-Match`: `*`, or a version, quoted or not, optionally weak (what `extract::IfMatch` reads).
+pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))$"#;
+/// A user's UUID or `me` (any case).
+pub const ASSIGNEE_PATTERN: &str =
+    "^([Mm][Ee]|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$";
+
+/// Whether a field keeps `null` among its values.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Null {
+    /// `null` means something (none, clear): keep it.
+    Keep,
+    /// The field may be left out but not sent as `null`.
+    Refuse,
+}
+
+fn email() -> Value {
+    json!({"format": "email", "pattern": EMAIL_PATTERN, "minLength": 3, "maxLength": 320})
+}
+
+fn password() -> Value {
+    json!({"minLength": 8, "maxLength": 72,
+        "description": "8 characters to 72 bytes (UTF-8; longer passwords are refused, not truncated)."})
+}
+
+fn name() -> Value {
+    json!({"pattern": NAME_PATTERN, "minLength": 1, "maxLength": 200})
+}
+
+fn title() -> Value {
+    json!({"pattern": TITLE_PATTERN, "minLength": 1, "maxLength": 200})
+}
+
+fn description() -> Value {
+    json!({"pattern": NO_NUL_PATTERN, "maxLength": 10000})
+}
+
+fn slug() -> Value {
+    json!({"pattern": SLUG_PATTERN, "minLength": 2, "maxLength": 63})
+}
+
+fn full_name() -> Value {
+    json!({"pattern": NO_CONTROL_PATTERN, "maxLength": 200})
+}
+
+fn token() -> Value {
+    json!({"pattern": NOT_BLANK_PATTERN, "minLength": 1})
+}
+
+/// `ADMIN` or `MEMBER`: what can be invited or given to a key.
+fn invitable_role() -> Value {
+    json!({"type": "string", "enum": ["ADMIN", "MEMBER"]})
+}
+
+/// An RFC 3339 date-time or a `YYYY-MM-DD` date.
+fn date_input() -> Value {
+    json!({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]})
+}
+
+/// (schema, property, what to add, null).
+fn body_rules() -> Vec<(&'static str, &'static str, Value, Null)> {
+    use Null::{Keep, Refuse};
+    vec![
+        ("RegisterBody", "email", email(), Refuse),
+        ("RegisterBody", "password", password(), Refuse),
+        ("RegisterBody", "full_name", full_name(), Keep),
+        ("LoginBody", "email", email(), Refuse),
+        ("LoginBody", "password", json!({"minLength": 1}), Refuse),
+        ("PasswordResetRequestBody", "email", email(), Refuse),
+        ("PasswordResetConfirmBody", "token", token(), Refuse),
+        ("PasswordResetConfirmBody", "new_password", password(), Refuse),
+        ("TokenBody", "token", token(), Refuse),
+        ("ChangePasswordBody", "current_password", json!({"minLength": 1}), Refuse),
+        ("ChangePasswordBody", "new_password", password(), Refuse),
+        ("UpdateMeBody", "full_name", full_name(), Refuse),
+        ("CreateOrganizationBody", "name", name(), Refuse),
+        ("CreateOrganizationBody", "slug", slug(), Refuse),
+        ("UpdateOrganizationBody", "name", name(), Refuse),
+        ("UpdateOrganizationBody", "slug", slug(), Refuse),
+        ("CreateInvitationBody", "email", email(), Refuse),
+        ("CreateInvitationBody", "role", invitable_role(), Refuse),
+        ("AcceptInvitationBody", "token", token(), Refuse),
+        ("CreateApiKeyBody", "name", name(), Refuse),
+        ("CreateApiKeyBody", "role", invitable_role(), Refuse),
+        ("CreateApiKeyBody", "expires_at", json!({}), Refuse),
+        ("CreateProjectBody", "name", title(), Refuse),
+        ("CreateProjectBody", "description", description(), Keep),
+        ("UpdateProjectBody", "name", title(), Refuse),
+        ("UpdateProjectBody", "description", description(), Keep),
+        ("CreateTaskBody", "title", title(), Refuse),
+        ("CreateTaskBody", "description", description(), Keep),
+        ("CreateTaskBody", "due_date", date_input(), Keep),
+        ("UpdateTaskBody", "title", title(), Refuse),
+        ("UpdateTaskBody", "description", description(), Keep),
+        ("UpdateTaskBody", "status", json!({}), Refuse),
+        ("UpdateTaskBody", "priority", json!({}), Refuse),
+        ("UpdateTaskBody", "due_date", date_input(), Keep),
+    ]
+}
+
+/// The `order_by` names of each list (`field`, `+field` or `-field`; empty is the default).
+fn order_by(path: &str) -> Option<&'static [&'static str]> {
+    Some(match path {
+        "/api/v1/organizations" => &["name", "slug", "created_at"],
+        "/api/v1/organizations/{id}/members" | "/api/v1/users" => &["joined_at", "email", "role"],
+        "/api/v1/organizations/{id}/invitations" | "/api/v1/invitations" => {
+            &["created_at", "expires_at", "email"]
+        }
+        "/api/v1/organizations/{id}/api-keys" | "/api/v1/organizations/{id}/audit-log" => &["created_at"],
+        "/api/v1/projects" => &["created_at", "updated_at", "name"],
+        "/api/v1/tasks" => &["created_at", "updated_at", "due_date", "priority", "title"],
+        _ => return None,
+    })
+}
+
+/// Applies every rule to the document.
+pub fn apply(doc: &mut utoipa::openapi::OpenApi) {
+    let mut value = match serde_json::to_value(&*doc) {
+        Ok(value) => value,
+        Err(e) => {
+            tracing::error!(error = %e, "OpenAPI document not serializable; rules not applied");
+            return;
+        }
+    };
+    apply_value(&mut value);
+    match serde_json::from_value(value) {
+        Ok(new) => *doc = new,
+        Err(e) => tracing::error!(error = %e, "OpenAPI document with rules not readable; rules not applied"),
+    }
+}
+
+fn apply_value(doc: &mut Value) {
+    for (schema, field, extra, null) in body_rules() {
+        let pointer = format!("/components/schemas/{schema}/properties/{field}");
+        if let Some(Value::Object(property)) = doc.pointer_mut(&pointer) {
+            if null == Null::Refuse {
+                refuse_null(property);
+            }
+            merge(property, extra);
+        }
+    }
+    let Some(Value::Object(paths)) = doc.get_mut("paths") else { return };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for op in item.values_mut() {
+            let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else { continue };
+            for param in params.iter_mut().filter_map(Value::as_object_mut) {
+                let name = param.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
+                let rule = match name.as_str() {
+                    "If-Match" => json!({"type": "string", "pattern": IF_MATCH_PATTERN}),
+                    "assignee_id" => json!({"type": "string", "pattern": ASSIGNEE_PATTERN}),
+                    "due_before" | "due_after" => date_input(),
+                    "q" => json!({"type": "string", "pattern": NO_NUL_PATTERN, "maxLength": 200}),
+                    "order_by" => match order_by(path) {
+                        Some(names) => json!({"type": "string",
+                            "pattern": format!("^([+-]?({}))?$", names.join("|"))}),
+                        None => continue,
+                    },
+                    _ => continue,
+                };
+                param.insert("schema".into(), rule);
+            }
+        }
+    }
+}
+
+/// Drops `null` from a property's type (`["string", "null"]` → `"string"`, `oneOf: [null, X]`
+/// → `X`).
+fn refuse_null(property: &mut Map<String, Value>) {
+    if let Some(Value::Array(types)) = property.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            property.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(alternatives)) = property.get("oneOf").cloned() {
+        let rest: Vec<Value> =
+            alternatives.into_iter().filter(|a| a.get("type") != Some(&json!("null"))).collect();
+        if let [only] = rest.as_slice() {
+            property.remove("oneOf");
+            if let Value::Object(only) = only {
+                for (k, v) in only {
+                    property.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Adds the keys of `extra` (an `anyOf` or `enum` replaces the property's type and `$ref`; a
+/// nullable property keeps `null` as an alternative).
+fn merge(property: &mut Map<String, Value>, extra: Value) {
+    let Value::Object(extra) = extra else { return };
+    let replaces = extra.contains_key("anyOf") || extra.contains_key("enum");
+    if replaces {
+        let nullable =
+            property.get("type").is_some_and(|t| t.as_array().is_some_and(|a| a.contains(&json!("null"))))
+                || property.get("oneOf").is_some();
+        property.remove("$ref");
+        property.remove("oneOf");
+        property.remove("format");
+        property.remove("type");
+        if nullable && let Some(Value::Array(any)) = extra.get("anyOf") {
+            let mut any = any.clone();
+            any.push(json!({"type": "null"}));
+            property.insert("anyOf".into(), Value::Array(any));
+            return;
+        }
+    }
+    property.extend(extra);
+}
