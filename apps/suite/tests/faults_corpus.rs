@@ -299,6 +299,10 @@ fn bad_query_values(kind: &str) -> Vec<String> {
         "uuid" => ["not-a-uuid", "%F0%9F%98%80", "%E2%80%AE1"].map(String::from).to_vec(),
         _ => vec![],
     };
+    if matches!(kind, "int" | "date" | "uuid") {
+        // Present but empty is not absent: an empty UUID, number or date is invalid too.
+        v.push(String::new());
+    }
     v.push("%00".into());
     v.push("a%00b".into());
     v.push("z".repeat(10 * 1024));
@@ -327,6 +331,10 @@ fn body_probes(
     }
     let json_text = serde_json::to_vec(base).unwrap();
     let half = json_text[..json_text.len() / 2].to_vec();
+    // A body the document allows to be `null` (refresh, logout: no body) is not bad as `null`.
+    let body_schema = &doc["paths"][&op.template][op.method.as_str().to_ascii_lowercase()]["requestBody"]["content"]
+        ["application/json"]["schema"];
+    let null_allowed = body_schema["oneOf"].as_array().is_some_and(|a| a.iter().any(|s| s["type"] == "null"));
     let mut out: Vec<(String, Option<&'static str>, Vec<u8>)> = vec![
         ("truncated JSON".into(), Some("application/json"), half),
         ("only an opening brace".into(), Some("application/json"), b"{".to_vec()),
@@ -346,8 +354,8 @@ fn body_probes(
         ("JSON array".into(), Some("application/json"), b"[]".to_vec()),
         ("JSON string".into(), Some("application/json"), b"\"x\"".to_vec()),
         ("JSON number".into(), Some("application/json"), b"1".to_vec()),
-        ("JSON null".into(), Some("application/json"), b"null".to_vec()),
         ("JSON true".into(), Some("application/json"), b"true".to_vec()),
+        ("JSON null".into(), Some("application/json"), b"null".to_vec()),
         ("text/plain".into(), Some("text/plain"), json_text.clone()),
         ("form content type".into(), Some("application/x-www-form-urlencoded"), json_text.clone()),
         ("multipart content type".into(), Some("multipart/form-data; boundary=x"), json_text.clone()),
@@ -396,6 +404,9 @@ fn body_probes(
         let text = String::from_utf8(json_text.clone()).unwrap();
         let dup = format!("{{\"{f}\":{},{}", serde_json::to_string(&base[f]).unwrap(), &text[1..]);
         out.push((format!("{f} twice (duplicate key)"), Some("application/json"), dup.into_bytes()));
+    }
+    if null_allowed {
+        out.retain(|(label, _, _)| label != "JSON null");
     }
     out
 }
