@@ -15,10 +15,14 @@ Path, query and body ids are drawn, with some probability, from the real ids of 
 organization, projects, tasks and user (Schemathesis dictionaries), so that operations reach
 their handlers and not only the "not found" branch.
 
-Checks: not_a_server_error (no 5xx), status_code_conformance, content_type_conformance and
-response_schema_conformance. Prints one line per run and exits non-zero if a run found a failure
-or generated fewer than 1,000 test cases in total. CLIENTS_ST_EXTRA adds arguments to both
-Schemathesis command lines (for example `--continue-on-failure` to list every failing case).
+Checks: `--checks all` (no 5xx, documented statuses, content types, response schemas and
+headers, schema-invalid requests rejected, authentication not ignored, deleted resources gone,
+...) except positive_data_acceptance (see EXCLUDE), over every phase: examples, coverage, fuzzing
+and, in the main run, stateful along the document's links (create -> get/update/delete of
+organizations, projects and tasks). Prints one line per run and exits non-zero if a run found a
+failure or both generated fewer than 5,000 test cases in total. CLIENTS_ST_EXTRA adds arguments
+to both Schemathesis command lines (for example `--continue-on-failure` to list every failing
+case); CLIENTS_ST_CHECKS and CLIENTS_ST_EXCLUDE replace the checks.
 """
 
 import json
@@ -26,7 +30,14 @@ import os
 import subprocess
 import sys
 
-CHECKS = os.environ.get("CLIENTS_ST_CHECKS", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance")
+CHECKS = os.environ.get("CLIENTS_ST_CHECKS", "all")
+# positive_data_acceptance (ST202) still finds schema-valid requests answered 422 by rules JSON
+# Schema cannot state (an API key's expires_at in the past, an assignee who is not a member,
+# body and query naming different projects, a password over 72 bytes but not 72 characters,
+# API keys and the audit log sorted only newest first, transferring ownership to oneself): left
+# out until those are stated or answered otherwise. CLIENTS_ST_EXCLUDE="" runs it too.
+EXCLUDE = os.environ.get("CLIENTS_ST_EXCLUDE", "positive_data_acceptance")
+PHASES = "examples,coverage,fuzzing,stateful"
 
 # Operations that would destroy the main user's token or organization mid-run.
 DESTRUCTIVE = [
@@ -39,7 +50,7 @@ DESTRUCTIVE = [
     ("DELETE", "/api/v1/organizations/{id}/members/{user_id}"),  # can remove the caller
 ]
 
-MIN_TOTAL = 1000
+MIN_TOTAL = 5000
 
 
 def toml_str(value):
@@ -68,6 +79,12 @@ def config(user, ids, projects, tasks):
         "[dictionaries.tasks]",
         f"values = {json.dumps(tasks or [user['org_id']])}",
         "",
+        # A schema-valid request may still be refused by the state it meets (400 INVALID_TOKEN
+        # for an unknown one-time token, WRONG_PASSWORD; 410 an expired invitation; 412 a stale
+        # If-Match), never as invalid (422): 422 is left out of what schema-valid data may get.
+        "[checks.positive_data_acceptance]",
+        'expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "410", "412", "429", "5xx"]',
+        "",
         "[parameters]",
         '"path.id" = { dictionary = "ids", probability = 0.6 }',
         '"path.user_id" = { dictionary = "users", probability = 0.6 }',
@@ -81,7 +98,7 @@ def config(user, ids, projects, tasks):
     return "\n".join(lines) + "\n"
 
 
-def run(name, st, url, work, cfg_text, filters, max_examples):
+def run(name, st, url, work, cfg_text, filters, max_examples, phases=PHASES):
     os.makedirs(work, exist_ok=True)
     cfg = os.path.join(work, f"{name}.toml")
     with open(cfg, "w") as f:
@@ -90,7 +107,7 @@ def run(name, st, url, work, cfg_text, filters, max_examples):
     log = os.path.join(work, f"{name}.log")
     # One worker: with two, Hypothesis 6.170 sometimes fails inside the tool itself ("AST
     # constructor recursion depth mismatch" while describing a filter lambda), a false error.
-    cmd = [st, "--config-file", cfg, "run", url, "--checks", CHECKS, "--max-examples", str(max_examples),
+    cmd = [st, "--config-file", cfg, "run", url, "--checks", CHECKS] + (["--exclude-checks", EXCLUDE] if EXCLUDE else []) + ["--phases", phases, "--max-examples", str(max_examples),
            "--workers", "1", "--seed", "20261127", "--report", "json", "--report-json-path", report,
            "--request-timeout", "10", "--no-color"] + os.environ.get("CLIENTS_ST_EXTRA", "").split() + filters
     with open(log, "w") as out:
@@ -131,7 +148,9 @@ def main():
     # the per-address login allowance (429 afterwards), which the victim's re-logins need.
     ok_victim, n_victim = run("destructive", st, url, work,
                               config(victim, [victim["org_id"]], [], []),
-                              _include(DESTRUCTIVE), max(5, int(max_examples) // 2))
+                              _include(DESTRUCTIVE), max(5, int(max_examples) // 2),
+                              # No stateful phase: no links join the destructive operations.
+                              phases="examples,coverage,fuzzing")
     ok_main, n_main = run("main", st, url, work, config(main_user, ids, projects, tasks),
                           _exclude(DESTRUCTIVE), max_examples)
     total = n_main + n_victim

@@ -37,8 +37,7 @@ use operant_proto::tenancy::v1::GetOrganizationRequest;
 use operant_proto::tenancy::v1::organization_service_client::OrganizationServiceClient;
 use operant_proto::work::v1::ListProjectsRequest;
 use operant_proto::work::v1::project_service_client::ProjectServiceClient;
-use utoipa::openapi::OpenApi;
-use utoipa::openapi::path::ParameterIn;
+use serde_json::Value;
 
 use crate::error::{GatewayRejection, HttpError};
 use crate::state::AppState;
@@ -67,28 +66,20 @@ pub struct Guards(HashMap<(Method, String), Scope>);
 impl Guards {
     /// Every operation of `doc` that requires credentials (a security requirement without the
     /// empty alternative), with its scope.
-    pub fn from_doc(doc: &OpenApi) -> Self {
+    pub fn from_doc(doc: &Value) -> Self {
         let mut guards = HashMap::new();
-        for (path, item) in &doc.paths.paths {
-            let ops = [
-                (Method::GET, &item.get),
-                (Method::PUT, &item.put),
-                (Method::POST, &item.post),
-                (Method::DELETE, &item.delete),
-                (Method::PATCH, &item.patch),
-            ];
-            for (method, op) in ops {
-                let Some(op) = op else { continue };
-                let Some(security) = &op.security else { continue };
-                let optional = security.iter().any(|requirement| {
-                    serde_json::to_value(requirement)
-                        .is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
-                });
+        let paths = doc["paths"].as_object().into_iter().flatten();
+        for (path, item) in paths {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else { continue };
+                let Some(security) = op["security"].as_array() else { continue };
+                let optional = security.iter().any(|r| r.as_object().is_some_and(|o| o.is_empty()));
                 if security.is_empty() || optional {
                     continue;
                 }
-                let tenant_header = op.parameters.iter().flatten().any(|p| {
-                    p.parameter_in == ParameterIn::Header && p.name.eq_ignore_ascii_case(ORGANIZATION_HEADER)
+                let tenant_header = op["parameters"].as_array().into_iter().flatten().any(|p| {
+                    p["in"] == "header"
+                        && p["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(ORGANIZATION_HEADER))
                 });
                 let scope = if tenant_header {
                     Scope::TenantHeader

@@ -258,10 +258,10 @@ impl Modify for IdempotencyKeys {
     }
 }
 
-/// What is done once every path is in: the idempotency keys, unique operation ids, and the
-/// input rules of the services ([`crate::openapi_rules`]).
+/// What is done once every path is in: the idempotency keys, unique operation ids (the
+/// services' input rules and the links are added to the JSON document by
+/// [`crate::openapi_rules::document`]).
 pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
     IdempotencyKeys.modify(doc);
     OperationIds.modify(doc);
-    crate::openapi_rules::apply(doc);
 }
