@@ -147,7 +147,7 @@ async fn check_caller(
     let result = match (scope, organization) {
         (Scope::TenantHeader, _) => {
             let probe = ListProjectsRequest {
-                page: Some(PageRequest { skip: 0, limit: 1, order_by: String::new() }),
+                page: Some(PageRequest { skip: 0, limit: 1, ..Default::default() }),
                 ..Default::default()
             };
             let mut client = ProjectServiceClient::new(upstream.work.clone());
