@@ -125,6 +125,8 @@ fn operations(doc: &Value) -> Vec<Op> {
                     let schema = resolve(doc, &p["schema"]);
                     let kind = match (name.as_str(), schema["type"].as_str(), schema["format"].as_str()) {
                         ("q", _, _) => "text",
+                        // Empty is the first page; anything else must be a token of this list.
+                        ("page_token", _, _) => "token",
                         ("order_by", _, _) => "enum",
                         ("due_before" | "due_after", _, _) => "date",
                         (_, Some("integer"), _) => "int",
@@ -296,7 +298,7 @@ fn bad_query_values(kind: &str) -> Vec<String> {
         "int" => ["abc", "1e309", "18446744073709551616", "-1", "1.5", "0x10"].map(String::from).to_vec(),
         "enum" => ["NOPE", "%F0%9F%98%80"].map(String::from).to_vec(),
         "date" => ["yesterday", "2026-13-45", "%F0%9F%98%80"].map(String::from).to_vec(),
-        "uuid" => ["not-a-uuid", "%F0%9F%98%80", "%E2%80%AE1"].map(String::from).to_vec(),
+        "uuid" | "token" => ["not-a-uuid", "%F0%9F%98%80", "%E2%80%AE1"].map(String::from).to_vec(),
         _ => vec![],
     };
     if matches!(kind, "int" | "date" | "uuid") {
