@@ -242,6 +242,49 @@ impl Store {
         self.table
     }
 
+    /// The fast path of a creation whose whole answer is known before it runs (its id and
+    /// timestamps made by the caller): an `INSERT` of the key with that answer, `ON CONFLICT DO
+    /// NOTHING ... RETURNING id`, for the caller to put in a `WITH claimed AS (...)` in front of
+    /// its own `INSERT ... SELECT ... FROM claimed`. One statement then writes the key, its answer
+    /// and the effect atomically, in one round trip, with no explicit transaction, lock or
+    /// savepoint; a key already taken (kept, expired or in flight — the unique index makes a
+    /// concurrent claim wait for the first) inserts nothing, and so does a refusal (the statement
+    /// fails): the caller then takes the general path ([`Store::begin`] / [`Store::finish`]),
+    /// which replays, refuses the reuse, keeps the refusal or answers 409. Binds `$1..=$7` (see
+    /// [`Store::claim`]); the caller's own binds start at `$8`. `None` for a sealed store (its
+    /// body must be sealed with the row's id, which the general path does).
+    pub fn claim_sql(&self) -> Option<String> {
+        if self.keyring.is_some() {
+            return None;
+        }
+        Some(format!(
+            "INSERT INTO {table} (id, scope, route, key, fingerprint, code, message, body, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, 0, '', $6, now(), now() + make_interval(secs => $7)) \
+             ON CONFLICT (scope, route, key) DO NOTHING RETURNING id",
+            table = self.table
+        ))
+    }
+
+    /// `sql` (a statement built around [`Store::claim_sql`]) with the claim's binds `$1..=$7`:
+    /// the kept answer's id, the key's scope, route, key and fingerprint, the success `body`
+    /// (the encoded response message) and the time to keep it.
+    pub fn claim<'a>(
+        &self,
+        sql: String,
+        key: &'a Key,
+        body: &'a [u8],
+    ) -> diesel::query_builder::BoxedSqlQuery<'a, diesel::pg::Pg, diesel::query_builder::SqlQuery> {
+        diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::now_v7())
+            .bind::<Bytea, _>(&key.scope[..])
+            .bind::<Text, _>(key.route)
+            .bind::<Text, _>(&key.key[..])
+            .bind::<Bytea, _>(&key.fingerprint[..])
+            .bind::<Bytea, _>(body)
+            .bind::<diesel::sql_types::Double, _>(self.ttl.as_secs_f64())
+    }
+
     /// The kept answer of `begin`, its body opened when it is sealed.
     fn opened(&self, mut stored: Stored) -> Result<Stored, ApiError> {
         if is_sealed(&stored.body) {

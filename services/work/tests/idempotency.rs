@@ -120,3 +120,76 @@ async fn a_limit_slot_is_used_once_over_grpc() {
     assert_eq!((again.code(), again.message()), (refused.code(), refused.message()));
     assert_eq!(again.metadata().get("idempotent-replayed").unwrap(), "true");
 }
+
+/// The one-statement path of a fresh key (task, key and kept answer written together): 20
+/// parallel calls with one id make one task and every answer is that task, exactly as a later
+/// read gives it back (the answer is made before the insert, to the microsecond stored); the key
+/// row is there, and an unknown project is still a kept refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_parallel_task_creations_with_one_request_id_make_one_task() {
+    let app = TestApp::spawn().await;
+    let w = app.clients();
+    let owner = w.owner("alice").await;
+    let project = w.project(&owner, "Board").await;
+    let id = uuid::Uuid::new_v4().to_string();
+    let request = CreateTaskRequest {
+        request_id: id.clone(),
+        project_id: project.id.clone(),
+        title: "Exactly once".into(),
+        description: Some("made before it is stored".into()),
+        due_date: Some(prost_types::Timestamp { seconds: 1_900_000_000, nanos: 123_456_789 }),
+        ..Default::default()
+    };
+    let calls = (0..20).map(|_| {
+        let mut tasks = w.tasks.clone();
+        let request = owner.req(request.clone());
+        async move { tasks.create_task(request).await }
+    });
+    let mut answers = Vec::new();
+    for result in futures::future::join_all(calls).await {
+        match result {
+            Ok(response) => answers.push(response.into_inner()),
+            Err(status) => {
+                assert_error(Err::<(), _>(status), Code::Aborted, "IDEMPOTENCY_IN_FLIGHT", 409);
+            }
+        }
+    }
+    assert!(!answers.is_empty());
+    assert!(answers.iter().all(|a| a == &answers[0]), "every answer is the one task");
+    assert_eq!(rows(&app, "tasks", owner.org).await, 1);
+    let kept: i64 = app
+        .sql()
+        .await
+        .query_one("SELECT count(*) FROM work_idempotency_keys WHERE key = $1", &[&id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 1);
+
+    let created = answers[0].task.clone().unwrap();
+    let mut tasks = w.tasks.clone();
+    let read =
+        tasks.get_task(owner.req(GetTaskRequest { task_id: created.id.clone() })).await.unwrap().into_inner();
+    assert_eq!(read.task.unwrap(), created, "the answer is the stored row");
+    assert_eq!(created.due_date.unwrap().nanos, 123_456_000, "microseconds, as stored");
+
+    let missing = CreateTaskRequest {
+        request_id: "missing-project".into(),
+        project_id: uuid::Uuid::new_v4().to_string(),
+        title: "Nowhere".into(),
+        ..Default::default()
+    };
+    for _ in 0..2 {
+        let refused = tasks.create_task(owner.req(missing.clone())).await;
+        assert_error(refused, Code::NotFound, "PROJECT_NOT_FOUND", 404);
+    }
+    assert_eq!(rows(&app, "tasks", owner.org).await, 1);
+    let kept_refusal: i64 = app
+        .sql()
+        .await
+        .query_one("SELECT count(*) FROM work_idempotency_keys WHERE key = 'missing-project'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(kept_refusal, 1, "the refusal is kept");
+}

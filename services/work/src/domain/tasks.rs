@@ -2,6 +2,7 @@
 //! the assignee or an ADMIN+ may change one; the creator or an ADMIN+ may delete one. An
 //! assignee must be a member of the organization (asked of tenancy).
 
+use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncConnection;
 use operant_platform::db::{self, PgPool};
@@ -44,7 +45,7 @@ impl Tasks {
         who: &Standing,
         new: NewTask,
         key: Option<&idempotency::Key>,
-        respond: impl FnOnce(Task) -> M + Send,
+        respond: impl Fn(Task) -> M + Send + Sync,
     ) -> Result<Answer<M>, WorkError> {
         let mut violations = Vec::new();
         let new = NewTask { title: title("title", &new.title, &mut violations), ..new };
@@ -71,12 +72,41 @@ impl Tasks {
             return insert(&mut conn).await.map(|task| Answer { message: respond(task), replayed: false });
         };
         let store = &self.idempotency;
+        // The fast path of a fresh key: the task made whole here (its id and times; PostgreSQL
+        // keeps microseconds), its answer encoded, and task, key and answer written by one
+        // statement. A key already taken or a refused insert fall through to the general path.
+        if let Some(claim_sql) = store.claim_sql() {
+            let now = micros(Utc::now());
+            let task = Task {
+                id: Uuid::now_v7(),
+                organization_id: who.organization_id,
+                project_id: new.project_id,
+                title: new.title.clone(),
+                description: new.description.clone(),
+                status: new.status.as_db().to_owned(),
+                priority: new.priority.as_db(),
+                assignee_id: new.assignee_id,
+                due_date: new.due_date.map(micros),
+                created_by: who.actor_id,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+                actor_type: who.actor_type.to_owned(),
+            };
+            let message = respond(task.clone());
+            let body = message.encode_to_vec();
+            match repo::insert_claimed(&mut conn, &claim_sql, store, key, &task, &body).await {
+                Ok(true) => return Ok(Answer { message, replayed: false }),
+                Ok(false) | Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         conn.transaction(async |conn| {
             if let Some(stored) = store.begin(conn, Some(key)).await? {
                 return Ok(stored.replay());
             }
             let result = conn.transaction(async |conn| insert(conn).await).await;
-            store.finish(conn, Some(key), result, respond).await
+            store.finish(conn, Some(key), result, &respond).await
         })
         .await?
     }
@@ -147,3 +177,9 @@ impl Tasks {
 }
 
 versioned!(Task, TaskChanges, tasks, WorkError::TaskNotFound);
+
+/// `t` at the microsecond PostgreSQL keeps (what a read of the stored row gives back).
+fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::Timelike;
+    t.with_nanosecond(t.nanosecond() / 1_000 * 1_000).unwrap_or(t)
+}

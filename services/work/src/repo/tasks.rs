@@ -8,6 +8,8 @@ use diesel::dsl::now;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use operant_platform::db::Prepared;
+use operant_platform::idempotency;
 use operant_platform::keyset;
 use operant_platform::paging::{Cursor, KeyKind, Page, Paged, Sort, SortField};
 use uuid::Uuid;
@@ -92,6 +94,42 @@ pub async fn insert(
         .returning(Task::as_returning())
         .get_result(conn)
         .await
+}
+
+/// Inserts `task` (made whole by the caller, `version` 1) together with its idempotency key and
+/// kept answer `body`, in ONE statement (see [`idempotency::Store::claim_sql`]): `true` when both
+/// were written, `false` when the key was taken (nothing written). A project that is not the
+/// organization's fails the statement with the foreign-key violation, as [`insert`] does.
+pub async fn insert_claimed(
+    conn: &mut AsyncPgConnection,
+    claim_sql: &str,
+    store: &idempotency::Store,
+    key: &idempotency::Key,
+    task: &Task,
+    body: &[u8],
+) -> QueryResult<bool> {
+    use diesel::sql_types::{Int2, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    let sql = format!(
+        "WITH claimed AS ({claim_sql}) \
+         INSERT INTO tasks (id, organization_id, project_id, title, description, status, priority, \
+         assignee_id, due_date, created_by, created_at, updated_at, version, actor_type) \
+         SELECT $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, 1, $19 FROM claimed"
+    );
+    let query = store
+        .claim(sql, key, body)
+        .bind::<SqlUuid, _>(task.id)
+        .bind::<SqlUuid, _>(task.organization_id)
+        .bind::<SqlUuid, _>(task.project_id)
+        .bind::<Text, _>(&task.title)
+        .bind::<Nullable<Text>, _>(task.description.as_deref())
+        .bind::<Text, _>(&task.status)
+        .bind::<Int2, _>(task.priority)
+        .bind::<Nullable<SqlUuid>, _>(task.assignee_id)
+        .bind::<Nullable<Timestamptz>, _>(task.due_date)
+        .bind::<SqlUuid, _>(task.created_by)
+        .bind::<Timestamptz, _>(task.created_at)
+        .bind::<Text, _>(&task.actor_type);
+    Ok(Prepared(query).execute(conn).await? == 1)
 }
 
 /// Applies `changes` if the task is at `version`; bumps the version. `None` when no row matched.
