@@ -51,6 +51,8 @@ enum Command {
     /// Exit 0 when a service is healthy: `http://host:port` asks grpc.health.v1, a URL with a
     /// path (`http://host:8000/health`) expects HTTP 200. For container health checks.
     Health { url: String },
+    /// Print the gateway's OpenAPI document (what `/openapi.json` serves), for client generators.
+    Openapi,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -63,6 +65,11 @@ enum Service {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        // No settings, logging or runtime: the document is built from the routes alone.
+        println!("{}", serde_json::to_string_pretty(&operant_gateway::routes::api().1)?);
+        return Ok(());
+    }
     let settings = Settings::from_env()?;
     telemetry::init(settings.log_json);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -72,6 +79,7 @@ fn main() -> anyhow::Result<()> {
             Command::Serve { service } => serve(settings, service).await,
             Command::Migrate => db::run_migrations(settings.database_url()?).await,
             Command::Health { url } => health(&url).await,
+            Command::Openapi => Ok(()), // answered above, before the runtime starts
             Command::RotateKeys => {
                 let kid = operant_auth::rotate_signing_key(&settings).await?;
                 println!("new signing key: {kid}");

@@ -1,0 +1,267 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.api_error_body import ApiErrorBody
+from ...models.invitation_response import InvitationResponse
+from typing import cast
+from uuid import UUID
+
+
+
+def _get_kwargs(
+    id: UUID,
+    invitation_id: UUID,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/organizations/{id}/invitations/{invitation_id}/resend".format(id=quote(str(id), safe=""),invitation_id=quote(str(invitation_id), safe=""),),
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ApiErrorBody | InvitationResponse | None:
+    if response.status_code == 200:
+        response_200 = InvitationResponse.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_409
+
+    if response.status_code == 410:
+        response_410 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_410
+
+    if response.status_code == 422:
+        response_422 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_503
+
+    if response.status_code == 504:
+        response_504 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_504
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ApiErrorBody | InvitationResponse]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: UUID,
+    invitation_id: UUID,
+    *,
+    client: AuthenticatedClient,
+
+) -> Response[ApiErrorBody | InvitationResponse]:
+    """ Mails the invitation again with a new token and a new expiry; the old link stops working
+    (ADMIN+).
+
+    Args:
+        id (UUID):
+        invitation_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ApiErrorBody | InvitationResponse]
+     """
+
+
+    kwargs = _get_kwargs(
+        id=id,
+invitation_id=invitation_id,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    id: UUID,
+    invitation_id: UUID,
+    *,
+    client: AuthenticatedClient,
+
+) -> ApiErrorBody | InvitationResponse | None:
+    """ Mails the invitation again with a new token and a new expiry; the old link stops working
+    (ADMIN+).
+
+    Args:
+        id (UUID):
+        invitation_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ApiErrorBody | InvitationResponse
+     """
+
+
+    return sync_detailed(
+        id=id,
+invitation_id=invitation_id,
+client=client,
+
+    ).parsed
+
+async def asyncio_detailed(
+    id: UUID,
+    invitation_id: UUID,
+    *,
+    client: AuthenticatedClient,
+
+) -> Response[ApiErrorBody | InvitationResponse]:
+    """ Mails the invitation again with a new token and a new expiry; the old link stops working
+    (ADMIN+).
+
+    Args:
+        id (UUID):
+        invitation_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ApiErrorBody | InvitationResponse]
+     """
+
+
+    kwargs = _get_kwargs(
+        id=id,
+invitation_id=invitation_id,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    id: UUID,
+    invitation_id: UUID,
+    *,
+    client: AuthenticatedClient,
+
+) -> ApiErrorBody | InvitationResponse | None:
+    """ Mails the invitation again with a new token and a new expiry; the old link stops working
+    (ADMIN+).
+
+    Args:
+        id (UUID):
+        invitation_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ApiErrorBody | InvitationResponse
+     """
+
+
+    return (await asyncio_detailed(
+        id=id,
+invitation_id=invitation_id,
+client=client,
+
+    )).parsed

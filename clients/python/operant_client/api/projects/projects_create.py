@@ -1,0 +1,289 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.api_error_body import ApiErrorBody
+from ...models.create_project_body import CreateProjectBody
+from ...models.project_response import ProjectResponse
+from ...types import UNSET, Unset
+from typing import cast
+from uuid import UUID
+
+
+
+def _get_kwargs(
+    *,
+    body: CreateProjectBody,
+    x_organization_id: UUID,
+    idempotency_key: str | Unset = UNSET,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    headers["X-Organization-Id"] = x_organization_id
+
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/projects",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ApiErrorBody | ProjectResponse | None:
+    if response.status_code == 201:
+        response_201 = ProjectResponse.from_dict(response.json())
+
+
+
+        return response_201
+
+    if response.status_code == 400:
+        response_400 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 409:
+        response_409 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_503
+
+    if response.status_code == 504:
+        response_504 = ApiErrorBody.from_dict(response.json())
+
+
+
+        return response_504
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ApiErrorBody | ProjectResponse]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: CreateProjectBody,
+    x_organization_id: UUID,
+    idempotency_key: str | Unset = UNSET,
+
+) -> Response[ApiErrorBody | ProjectResponse]:
+    """ Creates a project (any member; counts against the plan's project limit).
+
+    Args:
+        x_organization_id (UUID):
+        idempotency_key (str | Unset):
+        body (CreateProjectBody): `POST /projects`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ApiErrorBody | ProjectResponse]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+x_organization_id=x_organization_id,
+idempotency_key=idempotency_key,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    body: CreateProjectBody,
+    x_organization_id: UUID,
+    idempotency_key: str | Unset = UNSET,
+
+) -> ApiErrorBody | ProjectResponse | None:
+    """ Creates a project (any member; counts against the plan's project limit).
+
+    Args:
+        x_organization_id (UUID):
+        idempotency_key (str | Unset):
+        body (CreateProjectBody): `POST /projects`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ApiErrorBody | ProjectResponse
+     """
+
+
+    return sync_detailed(
+        client=client,
+body=body,
+x_organization_id=x_organization_id,
+idempotency_key=idempotency_key,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: CreateProjectBody,
+    x_organization_id: UUID,
+    idempotency_key: str | Unset = UNSET,
+
+) -> Response[ApiErrorBody | ProjectResponse]:
+    """ Creates a project (any member; counts against the plan's project limit).
+
+    Args:
+        x_organization_id (UUID):
+        idempotency_key (str | Unset):
+        body (CreateProjectBody): `POST /projects`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ApiErrorBody | ProjectResponse]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+x_organization_id=x_organization_id,
+idempotency_key=idempotency_key,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    body: CreateProjectBody,
+    x_organization_id: UUID,
+    idempotency_key: str | Unset = UNSET,
+
+) -> ApiErrorBody | ProjectResponse | None:
+    """ Creates a project (any member; counts against the plan's project limit).
+
+    Args:
+        x_organization_id (UUID):
+        idempotency_key (str | Unset):
+        body (CreateProjectBody): `POST /projects`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ApiErrorBody | ProjectResponse
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+body=body,
+x_organization_id=x_organization_id,
+idempotency_key=idempotency_key,
+
+    )).parsed

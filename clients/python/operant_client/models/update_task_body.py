@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from ..models.task_priority import TaskPriority
+from ..models.task_status import TaskStatus
+from ..types import UNSET, Unset
+from typing import cast
+from uuid import UUID
+import datetime
+
+
+
+
+
+
+T = TypeVar("T", bound="UpdateTaskBody")
+
+
+
+@_attrs_define
+class UpdateTaskBody:
+    """ `PUT`/`PATCH /tasks/{id}`: fields left out stay unchanged; `null` clears `description`,
+    `assignee_id` and `due_date`.
+
+        Attributes:
+            assignee_id (None | Unset | UUID):
+            description (None | str | Unset):
+            due_date (datetime.date | datetime.datetime | None | Unset):
+            priority (TaskPriority | Unset): Task priority.
+            status (TaskStatus | Unset): Task status.
+            title (str | Unset):
+     """
+
+    assignee_id: None | Unset | UUID = UNSET
+    description: None | str | Unset = UNSET
+    due_date: datetime.date | datetime.datetime | None | Unset = UNSET
+    priority: TaskPriority | Unset = UNSET
+    status: TaskStatus | Unset = UNSET
+    title: str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        assignee_id: None | str | Unset
+        if isinstance(self.assignee_id, Unset):
+            assignee_id = UNSET
+        elif isinstance(self.assignee_id, UUID):
+            assignee_id = str(self.assignee_id)
+        else:
+            assignee_id = self.assignee_id
+
+        description: None | str | Unset
+        if isinstance(self.description, Unset):
+            description = UNSET
+        else:
+            description = self.description
+
+        due_date: None | str | Unset
+        if isinstance(self.due_date, Unset):
+            due_date = UNSET
+        elif isinstance(self.due_date, datetime.datetime):
+            due_date = self.due_date.isoformat()
+        elif isinstance(self.due_date, datetime.date):
+            due_date = self.due_date.isoformat()
+        else:
+            due_date = self.due_date
+
+        priority: str | Unset = UNSET
+        if not isinstance(self.priority, Unset):
+            priority = self.priority.value
+
+
+        status: str | Unset = UNSET
+        if not isinstance(self.status, Unset):
+            status = self.status.value
+
+
+        title = self.title
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+        })
+        if assignee_id is not UNSET:
+            field_dict["assignee_id"] = assignee_id
+        if description is not UNSET:
+            field_dict["description"] = description
+        if due_date is not UNSET:
+            field_dict["due_date"] = due_date
+        if priority is not UNSET:
+            field_dict["priority"] = priority
+        if status is not UNSET:
+            field_dict["status"] = status
+        if title is not UNSET:
+            field_dict["title"] = title
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        def _parse_assignee_id(data: object) -> None | Unset | UUID:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                assignee_id_type_0 = UUID(data)
+
+
+
+                return assignee_id_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Unset | UUID, data)
+
+        assignee_id = _parse_assignee_id(d.pop("assignee_id", UNSET))
+
+
+        def _parse_description(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        description = _parse_description(d.pop("description", UNSET))
+
+
+        def _parse_due_date(data: object) -> datetime.date | datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                due_date_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return due_date_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                due_date_type_1 = datetime.date.fromisoformat(data)
+
+
+
+                return due_date_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.date | datetime.datetime | None | Unset, data)
+
+        due_date = _parse_due_date(d.pop("due_date", UNSET))
+
+
+        _priority = d.pop("priority", UNSET)
+        priority: TaskPriority | Unset
+        if isinstance(_priority,  Unset):
+            priority = UNSET
+        else:
+            priority = TaskPriority(_priority)
+
+
+
+
+        _status = d.pop("status", UNSET)
+        status: TaskStatus | Unset
+        if isinstance(_status,  Unset):
+            status = UNSET
+        else:
+            status = TaskStatus(_status)
+
+
+
+
+        title = d.pop("title", UNSET)
+
+        update_task_body = cls(
+            assignee_id=assignee_id,
+            description=description,
+            due_date=due_date,
+            priority=priority,
+            status=status,
+            title=title,
+        )
+
+
+        update_task_body.additional_properties = d
+        return update_task_body
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
