@@ -3,12 +3,12 @@
 // Reads its parameters from the query string (gateway, tenancy, work, email, password), logs in
 // through the REST gateway with fetch, then over grpc-web (connect-web's transport, messages from
 // protoc-gen-es) finds the caller's organization on the tenancy service and lists its projects
-// on the work service. Renders the names into #projects and a one-line verdict into #status,
+// and tasks on the work service (messages from the committed TypeScript client, clients/typescript). Renders the names into #projects and a one-line verdict into #status,
 // which .ci/clients reads from the DOM that headless Chromium dumps.
 import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { OrganizationService } from "./gen/operant/tenancy/v1/tenancy_pb.js";
-import { ProjectService } from "./gen/operant/work/v1/work_pb.js";
+import { ProjectService, TaskService } from "./gen/operant/work/v1/work_pb.js";
 
 const params = new URLSearchParams(location.search);
 const statusEl = document.getElementById("status");
@@ -43,7 +43,13 @@ async function main() {
     li.textContent = p.name;
     list.appendChild(li);
   }
-  statusEl.textContent = `OK: ${res.projects.length} projects of ${org.slug} (total ${res.page?.total})`;
+  const tasks = createClient(TaskService, createGrpcWebTransport({ baseUrl: params.get("work") }));
+  const taskPage = await tasks.listTasks(
+    { page: { limit: 50 } },
+    { headers: { ...auth, "x-organization-id": org.id } },
+  );
+  statusEl.textContent =
+    `OK: ${res.projects.length} projects of ${org.slug} (total ${res.page?.total}), ${taskPage.tasks.length} tasks`;
 }
 
 main().catch((err) => {
