@@ -188,6 +188,7 @@ pub struct Store {
     find_sql: String,
     save_sql: String,
     purge_sql: String,
+    claim_sql: String,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -221,6 +222,11 @@ impl Store {
                 "DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table} \
                  WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED))"
             ),
+            claim_sql: format!(
+                "INSERT INTO {table} (id, scope, route, key, fingerprint, code, message, body, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, 0, '', $6, now(), now() + make_interval(secs => $7)) \
+                 ON CONFLICT (scope, route, key) DO NOTHING RETURNING id"
+            ),
         }
     }
 
@@ -253,16 +259,8 @@ impl Store {
     /// which replays, refuses the reuse, keeps the refusal or answers 409. Binds `$1..=$7` (see
     /// [`Store::claim`]); the caller's own binds start at `$8`. `None` for a sealed store (its
     /// body must be sealed with the row's id, which the general path does).
-    pub fn claim_sql(&self) -> Option<String> {
-        if self.keyring.is_some() {
-            return None;
-        }
-        Some(format!(
-            "INSERT INTO {table} (id, scope, route, key, fingerprint, code, message, body, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, 0, '', $6, now(), now() + make_interval(secs => $7)) \
-             ON CONFLICT (scope, route, key) DO NOTHING RETURNING id",
-            table = self.table
-        ))
+    pub fn claim_sql(&self) -> Option<&str> {
+        if self.keyring.is_some() { None } else { Some(&self.claim_sql) }
     }
 
     /// `sql` (a statement built around [`Store::claim_sql`]) with the claim's binds `$1..=$7`:
@@ -468,43 +466,4 @@ pub fn spawn_purge(pool: PgPool, store: Store, shutdown: Shutdown) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_visible_ascii_of_1_to_255() {
-        assert!(parse_key("").unwrap().is_none());
-        assert_eq!(parse_key("a").unwrap(), Some("a"));
-        assert!(parse_key(&"k".repeat(255)).unwrap().is_some());
-        for bad in ["k".repeat(256), "with space".into(), "tab\t".into(), "ünï".into(), "\u{7f}".into()] {
-            assert_eq!(parse_key(&bad).unwrap_err().error_code, ErrorCode::InvalidIdempotencyKey, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn fingerprints_tell_requests_apart() {
-        let k = |route, parts: &[&[u8]]| Key::new("k", route, "user:1", parts).unwrap().unwrap().fingerprint;
-        assert_eq!(k("/a", &[b"x", b"y"]), k("/a", &[b"x", b"y"]));
-        assert_ne!(k("/a", &[b"x", b"y"]), k("/b", &[b"x", b"y"]));
-        assert_ne!(k("/a", &[b"xy", b""]), k("/a", &[b"x", b"y"]));
-    }
-
-    #[test]
-    fn only_business_refusals_are_kept() {
-        assert!(storable(ErrorCode::PlanLimitReached));
-        assert!(storable(ErrorCode::SlugTaken));
-        assert!(storable(ErrorCode::ProjectNotFound));
-        for code in [
-            ErrorCode::TokenExpired,
-            ErrorCode::NotAMember,
-            ErrorCode::TooManyAttempts,
-            ErrorCode::DatabaseUnavailable,
-            ErrorCode::ServiceUnavailable,
-            ErrorCode::InternalError,
-            ErrorCode::IdempotencyInFlight,
-        ] {
-            assert!(!storable(code), "{code}");
-        }
-    }
-}
+mod tests;

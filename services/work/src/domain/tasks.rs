@@ -22,11 +22,14 @@ pub struct Tasks {
     pool: PgPool,
     peers: Peers,
     idempotency: idempotency::Store,
+    /// The one-statement insert of a task with a fresh key ([`repo::claimed_insert_sql`]).
+    claimed_insert: Option<std::sync::Arc<str>>,
 }
 
 impl Tasks {
     pub fn new(pool: PgPool, peers: Peers, idempotency: idempotency::Store) -> Self {
-        Self { pool, peers, idempotency }
+        let claimed_insert = repo::claimed_insert_sql(&idempotency).map(Into::into);
+        Self { pool, peers, idempotency, claimed_insert }
     }
 
     async fn check_assignee(&self, who: &Standing, assignee: Option<Uuid>) -> Result<(), WorkError> {
@@ -75,7 +78,7 @@ impl Tasks {
         // The fast path of a fresh key: the task made whole here (its id and times; PostgreSQL
         // keeps microseconds), its answer encoded, and task, key and answer written by one
         // statement. A key already taken or a refused insert fall through to the general path.
-        if let Some(claim_sql) = store.claim_sql() {
+        if let Some(sql) = &self.claimed_insert {
             let now = micros(Utc::now());
             let task = Task {
                 id: Uuid::now_v7(),
@@ -95,7 +98,7 @@ impl Tasks {
             };
             let message = respond(task.clone());
             let body = message.encode_to_vec();
-            match repo::insert_claimed(&mut conn, &claim_sql, store, key, &task, &body).await {
+            match repo::insert_claimed(&mut conn, sql, store, key, &task, &body).await {
                 Ok(true) => return Ok(Answer { message, replayed: false }),
                 Ok(false) | Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {}
                 Err(e) => return Err(e.into()),

@@ -96,27 +96,35 @@ pub async fn insert(
         .await
 }
 
+/// The statement of [`insert_claimed`] for `store` (built once, when the service starts): its
+/// key claim ([`idempotency::Store::claim_sql`]) in front of the task's insert. `None` when the
+/// store has no such fast path.
+pub fn claimed_insert_sql(store: &idempotency::Store) -> Option<String> {
+    store.claim_sql().map(|claim_sql| {
+        format!(
+            "WITH claimed AS ({claim_sql}) \
+             INSERT INTO tasks (id, organization_id, project_id, title, description, status, priority, \
+             assignee_id, due_date, created_by, created_at, updated_at, version, actor_type) \
+             SELECT $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, 1, $19 FROM claimed"
+        )
+    })
+}
+
 /// Inserts `task` (made whole by the caller, `version` 1) together with its idempotency key and
-/// kept answer `body`, in ONE statement (see [`idempotency::Store::claim_sql`]): `true` when both
+/// kept answer `body`, in ONE statement (`sql`, from [`claimed_insert_sql`]): `true` when both
 /// were written, `false` when the key was taken (nothing written). A project that is not the
 /// organization's fails the statement with the foreign-key violation, as [`insert`] does.
 pub async fn insert_claimed(
     conn: &mut AsyncPgConnection,
-    claim_sql: &str,
+    sql: &str,
     store: &idempotency::Store,
     key: &idempotency::Key,
     task: &Task,
     body: &[u8],
 ) -> QueryResult<bool> {
     use diesel::sql_types::{Int2, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-    let sql = format!(
-        "WITH claimed AS ({claim_sql}) \
-         INSERT INTO tasks (id, organization_id, project_id, title, description, status, priority, \
-         assignee_id, due_date, created_by, created_at, updated_at, version, actor_type) \
-         SELECT $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, 1, $19 FROM claimed"
-    );
     let query = store
-        .claim(sql, key, body)
+        .claim(sql.to_owned(), key, body)
         .bind::<SqlUuid, _>(task.id)
         .bind::<SqlUuid, _>(task.organization_id)
         .bind::<SqlUuid, _>(task.project_id)
