@@ -10,9 +10,18 @@
 //!   connection broke mid-call.
 //!
 //! An answer from a server, even an error status, is never retried: the server is alive, and
-//! the status is its answer. After [`EJECT_FOR`] an ejected endpoint gets one call again; if it
-//! is back it rejoins at once. When every endpoint is ejected the least recently ejected one is
-//! tried anyway, so a lone replica that comes back is found immediately.
+//! the status is its answer. An ejected endpoint gets no callers' requests while another one is
+//! live: a background probe (`grpc.health.v1.Health/Check`, marked with the [`PROBE_HEADER`]
+//! metadata, at most [`PROBE_TIMEOUT`]) asks it every [`EJECT_FOR`], and only an answer brings
+//! it back. So a replica that vanished without closing its connections (a killed container, a
+//! lost host: no RST) costs a probe every second, not a caller's request stuck until a timeout.
+//! When every endpoint is ejected they are tried anyway, least recently ejected first, so a lone
+//! replica that comes back is found immediately.
+//!
+//! A connection to a peer that vanished is noticed by HTTP/2 keep-alive pings, sent every
+//! [`KEEPALIVE_INTERVAL`] even on idle connections and answered within [`KEEPALIVE_TIMEOUT`]:
+//! a call in flight on such a connection fails within about four seconds, and an idempotent one
+//! moves to the next endpoint.
 //!
 //! An endpoint whose host is a name (not an IP address) is re-resolved every [`DNS_REFRESH`]
 //! while the channel is in use, and every address it resolves to becomes a member of its own.
@@ -39,8 +48,21 @@ use tonic::body::Body;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tower::{Service, ServiceExt};
 
-/// How long an endpoint whose connection failed is left out.
+/// How often an ejected endpoint is probed.
 pub const EJECT_FOR: Duration = Duration::from_secs(1);
+
+/// How long a probe of an ejected endpoint may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The metadata key (value `1`) on the health checks the balancer sends to ejected endpoints,
+/// so that servers and tests can tell them from callers' requests.
+pub const PROBE_HEADER: &str = "operant-probe";
+
+/// HTTP/2 keep-alive ping interval of every channel (idle or not).
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How long a keep-alive ping may stay unanswered before the connection is closed.
+pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How often a host name is resolved again while its channel is in use.
 pub const DNS_REFRESH: Duration = Duration::from_secs(5);
@@ -100,13 +122,15 @@ impl Target {
 }
 
 /// The connection settings of every channel to a service: connect timeout, `TCP_NODELAY` and
-/// HTTP/2 keep-alive pings (so a peer that vanished without a FIN is noticed).
+/// HTTP/2 keep-alive pings, idle or not (so a peer that vanished without a FIN is noticed
+/// within [`KEEPALIVE_INTERVAL`] + [`KEEPALIVE_TIMEOUT`]).
 pub fn configure(endpoint: Endpoint) -> Endpoint {
     endpoint
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(20))
-        .keep_alive_timeout(Duration::from_secs(10))
+        .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
+        .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+        .keep_alive_while_idle(true)
 }
 
 /// Connect timeout of every channel.
@@ -117,12 +141,21 @@ struct Member {
     url: String,
     addr: Option<SocketAddr>,
     channel: Channel,
-    ejected_until: std::sync::Mutex<Option<Instant>>,
+    /// When it was ejected; `None` while it is live.
+    ejected_at: std::sync::Mutex<Option<Instant>>,
+    /// Whether a probe task is running for it.
+    probing: AtomicBool,
 }
 
 impl Member {
     fn new(url: String, addr: Option<SocketAddr>, channel: Channel) -> Arc<Self> {
-        Arc::new(Self { url, addr, channel, ejected_until: std::sync::Mutex::new(None) })
+        Arc::new(Self {
+            url,
+            addr,
+            channel,
+            ejected_at: std::sync::Mutex::new(None),
+            probing: AtomicBool::new(false),
+        })
     }
 
     fn label(&self) -> String {
@@ -132,25 +165,74 @@ impl Member {
         }
     }
 
-    fn ejected_until(&self) -> Option<Instant> {
-        self.ejected_until.lock().ok().and_then(|e| *e).filter(|until| *until > Instant::now())
+    fn ejected_at(&self) -> Option<Instant> {
+        self.ejected_at.lock().ok().and_then(|e| *e)
     }
 
-    fn eject(&self, error: &BoxError) {
-        if let Ok(mut until) = self.ejected_until.lock() {
-            if until.is_none_or(|u| u <= Instant::now()) {
-                tracing::warn!(endpoint = %self.label(), %error, "endpoint ejected for {EJECT_FOR:?}");
+    /// Leaves it out of callers' requests (while another member is live) until a probe gets an
+    /// answer; starts that probe.
+    fn eject(self: &Arc<Self>, error: &BoxError) {
+        if let Ok(mut at) = self.ejected_at.lock() {
+            if at.is_none() {
+                tracing::warn!(endpoint = %self.label(), %error, "endpoint ejected until it answers a health check");
             }
-            *until = Some(Instant::now() + EJECT_FOR);
+            *at = Some(Instant::now());
         }
+        self.start_probe();
     }
 
     fn restore(&self) {
-        if let Ok(mut until) = self.ejected_until.lock()
-            && until.take().is_some()
+        if let Ok(mut at) = self.ejected_at.lock()
+            && at.take().is_some()
         {
             tracing::info!(endpoint = %self.label(), "endpoint answers again");
         }
+    }
+
+    /// Probes the member every [`EJECT_FOR`] until it answers (any gRPC answer: the server is
+    /// there) or it is gone (dropped by a re-resolution, or the channel with it). One probe task
+    /// per member at a time; it holds only a weak reference.
+    fn start_probe(self: &Arc<Self>) {
+        if self.probing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.probing.store(false, Ordering::Release);
+            return;
+        };
+        let member = Arc::downgrade(self);
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(EJECT_FOR).await;
+                let Some(this) = member.upgrade() else { return };
+                if this.ejected_at().is_none() {
+                    this.probing.store(false, Ordering::Release);
+                    return;
+                }
+                let channel = this.channel.clone();
+                drop(this);
+                let answered = tokio::time::timeout(PROBE_TIMEOUT, probe(channel)).await.unwrap_or(false);
+                let Some(this) = member.upgrade() else { return };
+                if answered {
+                    this.restore();
+                    this.probing.store(false, Ordering::Release);
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// One health check on `channel`; true when a server answered (whatever its status).
+async fn probe(channel: Channel) -> bool {
+    let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
+    let mut request = tonic::Request::new(tonic_health::pb::HealthCheckRequest { service: String::new() });
+    request.metadata_mut().insert(PROBE_HEADER, tonic::metadata::MetadataValue::from_static("1"));
+    match client.check(request).await {
+        Ok(_) => true,
+        // A status the server sent (NOT_FOUND, UNIMPLEMENTED, ...) is an answer; a transport
+        // failure is reported by tonic as UNAVAILABLE/UNKNOWN with the error as its source.
+        Err(status) => std::error::Error::source(&status).is_none(),
     }
 }
 
@@ -297,8 +379,8 @@ impl Balanced {
         }
     }
 
-    /// The members this call tries, in order: live ones round-robin, then ejected ones by
-    /// ejection expiry.
+    /// The members this call tries, in order: live ones round-robin; ejected ones, least
+    /// recently ejected first, only when no member is live.
     fn order(&self) -> Vec<Arc<Member>> {
         let mut members: Vec<Arc<Member>> = match self.shared.members.read() {
             Ok(members) => members.iter().flatten().cloned().collect(),
@@ -308,8 +390,14 @@ impl Balanced {
             let start = self.shared.next.fetch_add(1, Ordering::Relaxed) % members.len();
             members.rotate_left(start);
             // Stable, with each key read once: live members (`None`) keep their round-robin
-            // order, ejected ones follow by expiry.
-            members.sort_by_cached_key(|m| m.ejected_until());
+            // order, ejected ones follow by ejection time.
+            let mut keyed: Vec<(Option<Instant>, Arc<Member>)> =
+                members.into_iter().map(|m| (m.ejected_at(), m)).collect();
+            keyed.sort_by_key(|(at, _)| *at);
+            if keyed.first().is_some_and(|(at, _)| at.is_none()) {
+                keyed.retain(|(at, _)| at.is_none());
+            }
+            members = keyed.into_iter().map(|(_, m)| m).collect();
         }
         members
     }
