@@ -3,7 +3,10 @@
 //! - `/openapi.json`: the document built with the routes ([`crate::routes::api`]).
 //! - `/docs`: Swagger UI from `utoipa-swagger-ui` with its `vendored` feature, which takes the
 //!   Swagger UI release from the `utoipa-swagger-ui-vendored` crate at build time and serves its
-//!   files (bundle, preset, CSS, initializer) from this server.
+//!   files (bundle, preset, CSS, initializer) from this server. Its online-validator badge is
+//!   switched off (`validatorUrl: "none"`): by default Swagger UI renders an `<img>` from
+//!   `validator.swagger.io` (sending it the document's URL) whenever the page is not on
+//!   `localhost`/`127.0.0.1` — so a local check never sees it, but every deployed view would.
 //! - `/redoc`: ReDoc. `utoipa-redoc` has no vendored option (its page loads the bundle from a
 //!   CDN and fonts from Google), so the page comes from the `aide` crate's `redoc` feature
 //!   instead: `aide` ships the published `redoc.standalone.js` inside its crate and inlines it
@@ -22,7 +25,7 @@ use std::sync::LazyLock;
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::state::AppState;
 
@@ -52,6 +55,10 @@ async fn redoc() -> Html<&'static str> {
 /// `/openapi.json`, `/docs` and `/redoc`.
 pub fn router(doc: serde_json::Value) -> Router<AppState> {
     Router::new()
-        .merge(SwaggerUi::new("/docs").external_url_unchecked(OPENAPI_PATH, doc))
+        .merge(
+            SwaggerUi::new("/docs")
+                .external_url_unchecked(OPENAPI_PATH, doc)
+                .config(Config::default().validator_url("none")),
+        )
         .route("/redoc", get(redoc))
 }

@@ -174,6 +174,11 @@ impl QueryParams {
         self.given(name).filter(|v| !v.is_empty())
     }
 
+    /// The last value of `name` exactly as sent, if the parameter is present at all.
+    pub fn untrimmed(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
     /// The last value of `name`, trimmed, if the parameter is present at all: `project_id=` is
     /// an empty UUID, which is invalid (the document says `format: uuid`), not an absent one.
     pub fn given(&self, name: &str) -> Option<&str> {

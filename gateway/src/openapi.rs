@@ -196,7 +196,7 @@ impl Modify for IdempotencyKeys {
                 .schema_type(Type::String)
                 .min_length(Some(1))
                 .max_length(Some(operant_platform::idempotency::MAX_KEY_CHARS))
-                .pattern(Some("^[!-~]+$"));
+                .pattern(Some(crate::openapi_rules::IDEMPOTENCY_KEY_PATTERN));
             op.parameters.get_or_insert_with(Vec::new).push(
                 ParameterBuilder::new()
                     .name("Idempotency-Key")

@@ -5,6 +5,8 @@
 //! table here, applied to the finished document ([`document`]); `tests/openapi_contract.rs` sends
 //! each boundary to the running services.
 
+use operant_platform::idempotency::MAX_KEY_CHARS;
+use operant_platform::paging::MAX_TOKEN_CHARS;
 use serde_json::{Map, Value, json};
 
 use crate::models::{
@@ -17,6 +19,13 @@ pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}
 /// A user's UUID or `me` (any case).
 pub const ASSIGNEE_PATTERN: &str =
     "^([Mm][Ee]|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$";
+/// `Idempotency-Key`: 1 to [`MAX_KEY_CHARS`] visible ASCII characters (otherwise 400
+/// `INVALID_IDEMPOTENCY_KEY`).
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]+$";
+/// `page_token`: empty (the first page) or a `next_page_token`, unpadded URL-safe base64 of at
+/// most [`MAX_TOKEN_CHARS`] characters (otherwise 400 `INVALID_PAGE_TOKEN`, as for a token of
+/// this shape that the list did not issue).
+pub const PAGE_TOKEN_PATTERN: &str = "^[A-Za-z0-9_-]*$";
 /// A hyphenated UUID (what `format: uuid` means; stated as a pattern too, since not every tool
 /// checks formats).
 pub const UUID_PATTERN: &str =
@@ -39,7 +48,7 @@ fn email() -> Value {
 
 fn password() -> Value {
     json!({"minLength": 8, "maxLength": 72,
-        "description": "8 characters to 72 bytes (UTF-8; longer passwords are refused, not truncated)."})
+        "description": "8 to 72 characters (Unicode code points, of any UTF-8 size; never truncated)."})
 }
 
 fn name() -> Value {
@@ -172,6 +181,10 @@ fn apply_value(doc: &mut Value) {
                 let name = param.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
                 let rule = match name.as_str() {
                     "If-Match" => json!({"type": "string", "pattern": IF_MATCH_PATTERN}),
+                    "Idempotency-Key" => json!({"type": "string", "minLength": 1,
+                        "maxLength": MAX_KEY_CHARS, "pattern": IDEMPOTENCY_KEY_PATTERN}),
+                    "page_token" => json!({"type": "string", "maxLength": MAX_TOKEN_CHARS,
+                        "pattern": PAGE_TOKEN_PATTERN}),
                     "assignee_id" => json!({"type": "string", "pattern": ASSIGNEE_PATTERN}),
                     "due_before" | "due_after" => date_input(),
                     "q" => json!({"type": "string", "pattern": NO_NUL_PATTERN, "maxLength": 200}),

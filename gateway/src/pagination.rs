@@ -10,8 +10,8 @@
 //! before any call (what the gateway's tests pin). Which `order_by` fields exist is the service's
 //! business alone (it answers 422 naming `order_by`).
 
-use operant_platform::error::FieldViolation;
-use operant_platform::paging::{DEFAULT_LIMIT, check_limit, check_skip};
+use operant_platform::error::{ErrorCode, FieldViolation};
+use operant_platform::paging::{DEFAULT_LIMIT, MAX_TOKEN_CHARS, check_limit, check_skip, is_token_shaped};
 use operant_proto::common::v1::{PageInfo, PageRequest};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -47,7 +47,23 @@ impl PageParams {
         }
         let limit = query.int("limit")?;
         check_limit(limit.map(i64::from)).map_err(invalid)?;
-        Ok(Self { skip, limit, order_by: query.string("order_by"), page_token: query.string("page_token") })
+        // The token exactly as sent (not trimmed): what the document's pattern says, or 400
+        // INVALID_PAGE_TOKEN, like a token of the right shape that this list never issued.
+        let page_token = query.untrimmed("page_token").filter(|t| !t.is_empty());
+        if page_token.is_some_and(|t| !is_token_shaped(t)) {
+            return Err(HttpError::new(
+                ErrorCode::InvalidPageToken,
+                format!(
+                    "page_token must be a next_page_token: up to {MAX_TOKEN_CHARS} characters of A-Z a-z 0-9 - _"
+                ),
+            ));
+        }
+        Ok(Self {
+            skip,
+            limit,
+            order_by: query.string("order_by"),
+            page_token: page_token.map(str::to_owned),
+        })
     }
 
     pub fn to_proto(&self) -> PageRequest {

@@ -152,6 +152,9 @@ async fn swagger_ui_is_served_with_local_assets_only() {
         assert!(!body.is_empty(), "{url} is empty");
         if asset.contains("initializer") {
             assert!(body.contains("/openapi.json"), "the initializer points at our document");
+            // Off the loopback, Swagger UI's default validator badge is an <img> from
+            // validator.swagger.io (with our document's URL): it must be switched off.
+            assert!(body.contains(r#""validatorUrl": "none""#), "the validator badge is off: {body}");
         }
     }
 }

@@ -14,7 +14,7 @@ pub struct RegisterBody {
     /// Email address; trimmed and case-insensitively unique.
     #[schema(example = "user@example.com")]
     pub email: String,
-    /// 8 characters to 72 bytes.
+    /// 8 to 72 characters.
     #[schema(example = "SecurePassword123!")]
     pub password: String,
     /// Display name.

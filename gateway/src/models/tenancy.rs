@@ -70,7 +70,8 @@ pub struct UpdateMemberBody {
 /// `POST /organizations/{id}/transfer-ownership`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TransferOwnershipBody {
-    /// UUID of the member who becomes OWNER.
+    /// UUID of the member who becomes OWNER: another member than the caller (the owner
+    /// transferring to themselves is 422 naming `user_id`; a non-member is 404).
     pub user_id: uuid::Uuid,
 }
 
@@ -258,7 +259,8 @@ pub struct CreateApiKeyBody {
     pub name: String,
     /// `ADMIN` or `MEMBER` (never `OWNER`, never above your own role).
     pub role: Role,
-    /// When the key stops working; never when left out.
+    /// When the key stops working: must be in the future when the key is created (otherwise
+    /// 422 naming `expires_at`); never when left out.
     pub expires_at: Option<DateTime<Utc>>,
 }
 

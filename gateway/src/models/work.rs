@@ -86,7 +86,8 @@ impl ProjectListParams {
 /// `POST /tasks` (`project_id` in the body or the query).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateTaskBody {
-    /// The project; may be given as the `project_id` query parameter instead.
+    /// The project; may be given as the `project_id` query parameter instead. When both are
+    /// given they must name the same project (otherwise 422 naming `project_id`).
     pub project_id: Option<Uuid>,
     /// 1..=200 characters.
     pub title: String,
@@ -95,7 +96,7 @@ pub struct CreateTaskBody {
     pub status: Option<TaskStatus>,
     /// `MEDIUM` when left out.
     pub priority: Option<TaskPriority>,
-    /// A member of the organization.
+    /// A member of the organization (otherwise 422 `ASSIGNEE_NOT_MEMBER`).
     pub assignee_id: Option<Uuid>,
     /// RFC 3339 date-time or `YYYY-MM-DD`.
     pub due_date: Option<DateInput>,
@@ -109,6 +110,7 @@ pub struct UpdateTaskBody {
     pub description: Option<String>,
     pub status: Option<TaskStatus>,
     pub priority: Option<TaskPriority>,
+    /// A member of the organization (otherwise 422 `ASSIGNEE_NOT_MEMBER`); `null` unassigns.
     pub assignee_id: Option<Uuid>,
     pub due_date: Option<DateInput>,
 }

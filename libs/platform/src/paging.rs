@@ -37,7 +37,12 @@ pub const DEFAULT_LIMIT: i64 = 20;
 /// Largest page size.
 pub const MAX_LIMIT: i64 = 100;
 /// Longest `page_token` accepted (a text sort key is at most a few hundred bytes).
-const MAX_TOKEN_CHARS: usize = 2048;
+pub const MAX_TOKEN_CHARS: usize = 2048;
+/// What every token is made of (unpadded URL-safe base64); the OpenAPI document states it.
+pub fn is_token_shaped(token: &str) -> bool {
+    token.len() <= MAX_TOKEN_CHARS
+        && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 /// The first byte of every token: the encoding's version.
 const TOKEN_VERSION: u8 = 1;
 

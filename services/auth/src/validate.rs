@@ -3,26 +3,35 @@
 
 use crate::error::{AuthError, AuthResult};
 
-/// bcrypt only looks at the first 72 bytes; longer passwords are refused, never truncated.
+/// bcrypt only looks at the first 72 bytes: a password of more UTF-8 bytes is digested first
+/// (`passwords`), never truncated.
 pub const MAX_PASSWORD_BYTES: usize = 72;
+/// Longest password, in characters (Unicode scalar values, what JSON Schema's `maxLength`
+/// counts): the limit the OpenAPI document states.
+pub const MAX_PASSWORD_CHARS: usize = 72;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_FULL_NAME_CHARS: usize = 200;
 
-/// Trims and lower-cases an email and checks its shape.
+/// Trims and lower-cases an email and checks its shape. Lengths are in characters, as the
+/// OpenAPI document states them (and as PostgreSQL's `length` counts them): at most 320, at
+/// most 64 before the `@`.
 pub fn email(field: &str, raw: &str) -> AuthResult<String> {
-    let email = raw.trim().to_lowercase();
+    let given = raw.trim();
+    let email = given.to_lowercase();
     let invalid = |why: &str| Err(AuthError::invalid(field, why));
     if email.is_empty() {
         return invalid("is required");
     }
-    if email.len() > 320 {
+    // Lower-casing can lengthen (U+0130): the stored form must fit too.
+    if given.chars().count() > 320 || email.chars().count() > 320 {
         return invalid("must be at most 320 characters");
     }
     let Some((local, domain)) = email.split_once('@') else {
         return invalid("is not a valid email address");
     };
+    let given_local = given.split_once('@').map_or(given, |(l, _)| l);
     let valid = !local.is_empty()
-        && local.len() <= 64
+        && given_local.chars().count() <= 64
         && !domain.is_empty()
         && !domain.contains('@')
         && domain.contains('.')
@@ -36,16 +45,14 @@ pub fn email(field: &str, raw: &str) -> AuthResult<String> {
     Ok(email)
 }
 
-/// The password policy: at least 8 characters, at most 72 bytes.
+/// The password policy: 8 to 72 characters (whatever their UTF-8 size).
 pub fn password(field: &str, password: &str) -> AuthResult<()> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
         return Err(AuthError::invalid(field, format!("must be at least {MIN_PASSWORD_CHARS} characters")));
     }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(AuthError::invalid(
-            field,
-            format!("must be at most {MAX_PASSWORD_BYTES} bytes (UTF-8); longer passwords are not truncated"),
-        ));
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(AuthError::invalid(field, format!("must be at most {MAX_PASSWORD_CHARS} characters")));
     }
     Ok(())
 }
@@ -74,6 +81,14 @@ mod tests {
         for bad in ["", "ann", "ann@", "@x.io", "ann@localhost", "a b@x.io", "ann@x..io", "a@b@c.io"] {
             assert!(email("email", bad).is_err(), "{bad:?}");
         }
+        // Characters, not bytes: 64 two-byte characters before the `@`, 320 in all.
+        let local = "\u{e9}".repeat(64);
+        assert!(email("email", &format!("{local}@x.io")).is_ok());
+        assert!(email("email", &format!("{local}\u{e9}@x.io")).is_err());
+        let long = format!("{local}@{}.io", "\u{e9}".repeat(320 - 64 - 4));
+        assert_eq!(long.chars().count(), 320);
+        assert!(email("email", &long).is_ok());
+        assert!(email("email", &format!("\u{e9}{long}")).is_err());
     }
 
     #[test]
@@ -82,9 +97,10 @@ mod tests {
         assert!(password("password", "long enough").is_ok());
         assert!(password("password", &"x".repeat(72)).is_ok());
         assert!(password("password", &"x".repeat(73)).is_err());
-        // 8 characters but 24 bytes is fine; 25 three-byte characters (75 bytes) is not.
+        // Characters count, not bytes: 72 three-byte characters (216 bytes) are fine, 73 are not.
         assert!(password("password", &"€".repeat(8)).is_ok());
-        assert!(password("password", &"€".repeat(25)).is_err());
+        assert!(password("password", &"€".repeat(72)).is_ok());
+        assert!(password("password", &"€".repeat(73)).is_err());
     }
 
     #[test]

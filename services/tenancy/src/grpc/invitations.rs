@@ -21,7 +21,8 @@ pub struct InvitationApi {
 /// The invited address: 422 unless it looks like one (auth normalises and checks it fully).
 pub(super) fn email(raw: &str) -> Result<&str, TenancyError> {
     let email = raw.trim();
-    let valid = email.len() <= 320
+    // Characters, as the OpenAPI document and PostgreSQL's `length` count them.
+    let valid = email.chars().count() <= 320
         && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
         && !email.chars().any(char::is_whitespace);
     if email.is_empty() {
