@@ -24,7 +24,7 @@ class ChangePasswordBody:
 
         Attributes:
             current_password (str):
-            new_password (str): 8 characters to 72 bytes (UTF-8; longer passwords are refused, not truncated).
+            new_password (str): 8 to 72 characters (Unicode code points, of any UTF-8 size; never truncated).
      """
 
     current_password: str

@@ -29,7 +29,9 @@ class CreateApiKeyBody:
         Attributes:
             name (str):  Example: CI deploy.
             role (CreateApiKeyBodyRole): `ADMIN` or `MEMBER` (never `OWNER`, never above your own role).
-            expires_at (datetime.datetime | Unset): When the key stops working; never when left out.
+            expires_at (datetime.datetime | Unset): When the key stops working: must be in the future when the key is
+                created (otherwise
+                422 naming `expires_at`); never when left out.
      """
 
     name: str

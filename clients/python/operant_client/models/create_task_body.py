@@ -30,11 +30,13 @@ class CreateTaskBody:
 
         Attributes:
             title (str): 1..=200 characters.
-            assignee_id (None | Unset | UUID): A member of the organization.
+            assignee_id (None | Unset | UUID): A member of the organization (otherwise 422 `ASSIGNEE_NOT_MEMBER`).
             description (None | str | Unset):
             due_date (datetime.date | datetime.datetime | None | Unset):
             priority (None | TaskPriority | Unset):
-            project_id (None | Unset | UUID): The project; may be given as the `project_id` query parameter instead.
+            project_id (None | Unset | UUID): The project; may be given as the `project_id` query parameter instead. When
+                both are
+                given they must name the same project (otherwise 422 naming `project_id`).
             status (None | TaskStatus | Unset):
      """
 

@@ -23,7 +23,7 @@ class PasswordResetConfirmBody:
     """ `POST /auth/password-reset/confirm`.
 
         Attributes:
-            new_password (str): 8 characters to 72 bytes (UTF-8; longer passwords are refused, not truncated).
+            new_password (str): 8 to 72 characters (Unicode code points, of any UTF-8 size; never truncated).
             token (str): The token from the emailed link.
      """
 

@@ -26,7 +26,7 @@ class RegisterBody:
 
         Attributes:
             email (str): Email address; trimmed and case-insensitively unique. Example: user@example.com.
-            password (str): 8 characters to 72 bytes (UTF-8; longer passwords are refused, not truncated). Example:
+            password (str): 8 to 72 characters (Unicode code points, of any UTF-8 size; never truncated). Example:
                 SecurePassword123!.
             full_name (None | str | Unset): Display name.
      """

@@ -24,7 +24,8 @@ class TransferOwnershipBody:
     """ `POST /organizations/{id}/transfer-ownership`.
 
         Attributes:
-            user_id (UUID): UUID of the member who becomes OWNER.
+            user_id (UUID): UUID of the member who becomes OWNER: another member than the caller (the owner
+                transferring to themselves is 422 naming `user_id`; a non-member is 404).
      """
 
     user_id: UUID

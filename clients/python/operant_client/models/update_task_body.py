@@ -30,7 +30,8 @@ class UpdateTaskBody:
     `assignee_id` and `due_date`.
 
         Attributes:
-            assignee_id (None | Unset | UUID):
+            assignee_id (None | Unset | UUID): A member of the organization (otherwise 422 `ASSIGNEE_NOT_MEMBER`); `null`
+                unassigns.
             description (None | str | Unset):
             due_date (datetime.date | datetime.datetime | None | Unset):
             priority (TaskPriority | Unset): Task priority.

@@ -190,7 +190,7 @@ export declare type RegisterRequest = Message<"operant.auth.v1.RegisterRequest">
   email: string;
 
   /**
-   * 8 characters to 72 bytes.
+   * 8 to 72 characters (of any UTF-8 size: nothing is truncated).
    *
    * @generated from field: string password = 2;
    */
