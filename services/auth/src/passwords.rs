@@ -110,6 +110,7 @@ pub async fn dummy_hash(cost: u32) -> AuthResult<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[tokio::test]
