@@ -1,10 +1,14 @@
 //! `operant`: one binary for the whole suite.
 //!
 //! - `operant dev` runs auth, tenancy, work (each its own gRPC server on its own port, talking
-//!   gRPC to each other) and the REST gateway in one process. Without `OPERANT_DATABASE_URL` it
-//!   starts a private PostgreSQL from the installed server binaries in `.operant/postgres`.
-//! - `operant serve <service>` runs one service, as in production.
-//! - `operant migrate` applies the migrations; `operant rotate-keys` adds a new signing key;
+//!   gRPC to each other) and the REST gateway in one process. A service without a database URL
+//!   (`OPERANT_<SERVICE>_DATABASE_URL`, else `OPERANT_DATABASE_URL`) gets one on a private
+//!   PostgreSQL started from the installed server binaries in `.operant/postgres`: one database
+//!   shared by the services, or one each with `--database-per-service`.
+//! - `operant serve <service>` runs one service, as in production, migrating only its own
+//!   database (`migrations/<service>/`).
+//! - `operant migrate [service]` applies each service's migrations to that service's database;
+//!   `operant rotate-keys` adds a new signing key;
 //!   `operant rotate-master-key` re-seals the stored secrets with a new master key.
 //!
 //! Ctrl-C or SIGTERM stops everything gracefully (in-flight calls finish), the private
@@ -15,7 +19,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use operant_platform::config::Settings;
+use operant_platform::config::{ServiceDatabase, Settings};
 use operant_platform::shutdown::{Shutdown, termination_signal};
 use operant_platform::{db, telemetry};
 use tokio::net::TcpListener;
@@ -34,14 +38,22 @@ enum Command {
         /// Where the private PostgreSQL keeps its data when OPERANT_DATABASE_URL is unset.
         #[arg(long, env = "OPERANT_DATA_DIR", default_value = ".operant")]
         data_dir: PathBuf,
+        /// On the private PostgreSQL, give each service a database of its own
+        /// (operant_auth, operant_tenancy, operant_work) instead of one shared `operant`.
+        #[arg(long)]
+        database_per_service: bool,
     },
     /// Run one service.
     Serve {
         #[arg(value_enum)]
         service: Service,
     },
-    /// Apply pending migrations to OPERANT_DATABASE_URL.
-    Migrate,
+    /// Apply pending migrations: each service's own (migrations/<service>/) to its database
+    /// (OPERANT_<SERVICE>_DATABASE_URL, else OPERANT_DATABASE_URL); all services, or the one given.
+    Migrate {
+        #[arg(value_enum)]
+        service: Option<Service>,
+    },
     /// Create a new signing key; the previous one keeps verifying until its tokens expire.
     RotateKeys,
     /// Re-seal every stored secret with the master key in OPERANT_MASTER_KEY, opening those
@@ -74,10 +86,17 @@ fn main() -> anyhow::Result<()> {
     telemetry::init(settings.log_json);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        match cli.command.unwrap_or(Command::Dev { data_dir: PathBuf::from(".operant") }) {
-            Command::Dev { data_dir } => dev(settings, data_dir).await,
+        let default = Command::Dev { data_dir: PathBuf::from(".operant"), database_per_service: false };
+        match cli.command.unwrap_or(default) {
+            Command::Dev { data_dir, database_per_service } => {
+                dev(settings, data_dir, database_per_service).await
+            }
             Command::Serve { service } => serve(settings, service).await,
-            Command::Migrate => db::run_migrations(settings.database_url()?).await,
+            Command::Migrate { service: None } => migrate(&settings, &ServiceDatabase::ALL).await,
+            Command::Migrate { service: Some(service) } => match service.database() {
+                Some(owner) => migrate(&settings, &[owner]).await,
+                None => anyhow::bail!("the gateway has no database"),
+            },
             Command::Health { url } => health(&url).await,
             Command::Openapi => Ok(()), // answered above, before the runtime starts
             Command::RotateKeys => {
@@ -86,8 +105,14 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::RotateMasterKey => {
-                let columns = [operant_auth::SEALED_COLUMNS, operant_tenancy::SEALED_COLUMNS].concat();
-                let resealed = operant_platform::sealed::rotate_master_key(&settings, &columns).await?;
+                let mut resealed = 0;
+                for (owner, columns) in [
+                    (ServiceDatabase::Auth, operant_auth::SEALED_COLUMNS),
+                    (ServiceDatabase::Tenancy, operant_tenancy::SEALED_COLUMNS),
+                ] {
+                    resealed +=
+                        operant_platform::sealed::rotate_master_key(&settings, owner, columns).await?;
+                }
                 let key_id = settings.keyring()?.current_id();
                 println!(
                     "re-sealed {resealed} values: every sealed value is sealed with master key {key_id}; \
@@ -103,16 +128,45 @@ async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListe
     TcpListener::bind(addr).await.with_context(|| format!("{what}: cannot listen on {addr}"))
 }
 
-async fn dev(mut settings: Settings, data_dir: PathBuf) -> anyhow::Result<()> {
+/// The migrations of the service that owns `owner`'s database.
+fn migrations_of(owner: ServiceDatabase) -> &'static db::ServiceMigrations {
+    match owner {
+        ServiceDatabase::Auth => &operant_auth::MIGRATIONS,
+        ServiceDatabase::Tenancy => &operant_tenancy::MIGRATIONS,
+        ServiceDatabase::Work => &operant_work::MIGRATIONS,
+    }
+}
+
+/// Applies each service's migrations to its own database, one service after the other.
+async fn migrate(settings: &Settings, owners: &[ServiceDatabase]) -> anyhow::Result<()> {
+    for &owner in owners {
+        db::run_migrations(settings.database_url(owner)?, migrations_of(owner)).await?;
+    }
+    Ok(())
+}
+
+async fn dev(mut settings: Settings, data_dir: PathBuf, database_per_service: bool) -> anyhow::Result<()> {
     // The development master key lives next to the private database (`--data-dir`).
     settings.master_key.dev_key_file = data_dir.join("master.key");
     let mut private = None;
-    if settings.database.url.is_none() {
+    let missing: Vec<_> =
+        ServiceDatabase::ALL.into_iter().filter(|&svc| settings.database.url_of(svc).is_none()).collect();
+    if !missing.is_empty() {
         let dir = std::path::absolute(data_dir.join("postgres"))?;
-        println!("OPERANT_DATABASE_URL is not set: starting a private PostgreSQL in {}", dir.display());
+        let names: Vec<_> = missing.iter().map(|svc| svc.env_var()).collect();
+        println!(
+            "{} (and OPERANT_DATABASE_URL) not set: starting a private PostgreSQL in {}",
+            names.join(", "),
+            dir.display()
+        );
         let pg = operant_devdb::PrivatePostgres::start(&dir).await?;
-        operant_devdb::ensure_database(&pg.url(), "operant").await?;
-        settings.database.url = Some(pg.url_for("operant"));
+        for svc in missing {
+            let name =
+                if database_per_service { format!("operant_{}", svc.name()) } else { "operant".to_owned() };
+            operant_devdb::ensure_database(&pg.url(), &name).await?;
+            println!("  {} database: {name}", svc.name());
+            settings.database.set_url_of(svc, Some(pg.url_for(&name)));
+        }
         private = Some(pg);
     }
     let result = run_suite(settings).await;
@@ -124,7 +178,7 @@ async fn dev(mut settings: Settings, data_dir: PathBuf) -> anyhow::Result<()> {
 }
 
 async fn run_suite(settings: Settings) -> anyhow::Result<()> {
-    db::run_migrations(settings.database_url()?).await?;
+    migrate(&settings, &ServiceDatabase::ALL).await?;
     let listen = settings.listen.clone();
     let (auth, tenancy, work, gateway) = (
         bind(listen.auth, "auth").await?,
@@ -178,8 +232,10 @@ async fn run_suite(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings, service: Service) -> anyhow::Result<()> {
-    if !matches!(service, Service::Gateway) && settings.database.run_migrations {
-        db::run_migrations(settings.database_url()?).await?;
+    if let Some(owner) = service.database()
+        && settings.database.run_migrations
+    {
+        migrate(&settings, &[owner]).await?;
     }
     let settings = Arc::new(settings);
     let (trigger, shutdown) = Shutdown::new();
@@ -200,6 +256,18 @@ async fn serve(settings: Settings, service: Service) -> anyhow::Result<()> {
         }
         Service::Gateway => {
             operant_gateway::run(settings.clone(), bind(listen.gateway, "gateway").await?, shutdown).await
+        }
+    }
+}
+
+impl Service {
+    /// The database this service owns (the gateway has none).
+    fn database(self) -> Option<ServiceDatabase> {
+        match self {
+            Service::Auth => Some(ServiceDatabase::Auth),
+            Service::Tenancy => Some(ServiceDatabase::Tenancy),
+            Service::Work => Some(ServiceDatabase::Work),
+            Service::Gateway => None,
         }
     }
 }

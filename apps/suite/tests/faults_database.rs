@@ -144,7 +144,7 @@ async fn faults_postgres_stopped_under_load() {
     let server_url = guard.pg.as_ref().unwrap().url();
     ensure_database(&server_url, "operant").await.expect("create database");
     let url = guard.pg.as_ref().unwrap().url_for("operant");
-    operant_platform::db::run_migrations(&url).await.expect("migrations");
+    operant_testkit::migrate_all(&url).await.expect("migrations");
 
     let suite = TestApp::init().database(&url).spawn().await;
     let base = suite.gateway_url();

@@ -22,11 +22,55 @@ pub enum Environment {
     Production,
 }
 
+/// The services that own a database (the gateway has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceDatabase {
+    Auth,
+    Tenancy,
+    Work,
+}
+
+impl ServiceDatabase {
+    pub const ALL: [ServiceDatabase; 3] =
+        [ServiceDatabase::Auth, ServiceDatabase::Tenancy, ServiceDatabase::Work];
+
+    /// `auth`, `tenancy`, `work`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceDatabase::Auth => "auth",
+            ServiceDatabase::Tenancy => "tenancy",
+            ServiceDatabase::Work => "work",
+        }
+    }
+
+    /// The variable that gives this service its own database.
+    pub fn env_var(self) -> &'static str {
+        match self {
+            ServiceDatabase::Auth => "OPERANT_AUTH_DATABASE_URL",
+            ServiceDatabase::Tenancy => "OPERANT_TENANCY_DATABASE_URL",
+            ServiceDatabase::Work => "OPERANT_WORK_DATABASE_URL",
+        }
+    }
+}
+
 /// PostgreSQL connection settings.
+///
+/// Each service owns its tables and may have a database of its own: a service uses its own
+/// variable (`OPERANT_AUTH_DATABASE_URL`, `OPERANT_TENANCY_DATABASE_URL`,
+/// `OPERANT_WORK_DATABASE_URL`) when set, else the shared `OPERANT_DATABASE_URL`
+/// ([`DatabaseConfig::url_of`]). One database for everything, three, or any mix work: the
+/// services never read each other's tables.
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
-    /// `OPERANT_DATABASE_URL`; `None` lets `operant dev` start a private server.
+    /// `OPERANT_DATABASE_URL`: the database of every service without a URL of its own; when no
+    /// service has any URL, `operant dev` starts a private server.
     pub url: Option<String>,
+    /// `OPERANT_AUTH_DATABASE_URL`: auth's own database (default: `url`).
+    pub auth_url: Option<String>,
+    /// `OPERANT_TENANCY_DATABASE_URL`: tenancy's own database (default: `url`).
+    pub tenancy_url: Option<String>,
+    /// `OPERANT_WORK_DATABASE_URL`: work's own database (default: `url`).
+    pub work_url: Option<String>,
     /// `OPERANT_DB_POOL_SIZE` (default 16): connections per service process.
     pub pool_size: usize,
     /// `OPERANT_DB_CONNECT_TIMEOUT_MS` (default 3000).
@@ -251,6 +295,9 @@ impl Settings {
             environment,
             database: DatabaseConfig {
                 url: var("OPERANT_DATABASE_URL"),
+                auth_url: var(ServiceDatabase::Auth.env_var()),
+                tenancy_url: var(ServiceDatabase::Tenancy.env_var()),
+                work_url: var(ServiceDatabase::Work.env_var()),
                 pool_size: parse("OPERANT_DB_POOL_SIZE", 16)?,
                 connect_timeout: millis("OPERANT_DB_CONNECT_TIMEOUT_MS", 3000)?,
                 acquire_timeout: millis("OPERANT_DB_ACQUIRE_TIMEOUT_MS", 3000)?,
@@ -320,6 +367,9 @@ impl Settings {
             environment: Environment::Test,
             database: DatabaseConfig {
                 url: Some(database_url.into()),
+                auth_url: None,
+                tenancy_url: None,
+                work_url: None,
                 pool_size: 4,
                 connect_timeout: Duration::from_secs(3),
                 acquire_timeout: Duration::from_secs(3),
@@ -418,7 +468,12 @@ impl Settings {
             if self.tokens.bcrypt_cost < 10 {
                 bail!("production needs OPERANT_BCRYPT_COST of at least 10");
             }
-            self.database.url.as_ref().context("production needs OPERANT_DATABASE_URL")?;
+            if ServiceDatabase::ALL.iter().all(|&svc| self.database.url_of(svc).is_none()) {
+                bail!(
+                    "production needs OPERANT_DATABASE_URL (or a database per service: \
+                     OPERANT_AUTH_DATABASE_URL, OPERANT_TENANCY_DATABASE_URL, OPERANT_WORK_DATABASE_URL)"
+                );
+            }
         }
         Ok(())
     }
@@ -432,9 +487,33 @@ impl Settings {
         Ok(self.master_key.keyring(self.environment == Environment::Production)?)
     }
 
-    /// The database URL, or an error naming the variable.
-    pub fn database_url(&self) -> anyhow::Result<&str> {
-        self.database.url.as_deref().context("OPERANT_DATABASE_URL is not set")
+    /// The database of `svc`: its own variable, else `OPERANT_DATABASE_URL`; an error naming
+    /// both when neither is set.
+    pub fn database_url(&self, svc: ServiceDatabase) -> anyhow::Result<&str> {
+        self.database
+            .url_of(svc)
+            .with_context(|| format!("{} (or OPERANT_DATABASE_URL) is not set", svc.env_var()))
+    }
+}
+
+impl DatabaseConfig {
+    /// The database of `svc`: its own URL when set, else the shared one.
+    pub fn url_of(&self, svc: ServiceDatabase) -> Option<&str> {
+        let own = match svc {
+            ServiceDatabase::Auth => &self.auth_url,
+            ServiceDatabase::Tenancy => &self.tenancy_url,
+            ServiceDatabase::Work => &self.work_url,
+        };
+        own.as_deref().or(self.url.as_deref())
+    }
+
+    /// Sets the own URL of `svc`.
+    pub fn set_url_of(&mut self, svc: ServiceDatabase, url: Option<String>) {
+        match svc {
+            ServiceDatabase::Auth => self.auth_url = url,
+            ServiceDatabase::Tenancy => self.tenancy_url = url,
+            ServiceDatabase::Work => self.work_url = url,
+        }
     }
 }
 
@@ -453,5 +532,32 @@ mod tests {
         settings.max_connections = 0;
         let error = settings.validate().expect_err("no connections at all").to_string();
         assert!(error.contains("OPERANT_MAX_CONNECTIONS"), "{error}");
+    }
+
+    #[test]
+    fn each_service_database_falls_back_to_the_shared_one() {
+        let mut settings = Settings::for_tests("postgres://shared@127.0.0.1:1/shared");
+        for svc in ServiceDatabase::ALL {
+            assert_eq!(settings.database_url(svc).expect("a URL"), "postgres://shared@127.0.0.1:1/shared");
+        }
+        settings.database.work_url = Some("postgres://work@127.0.0.1:1/work".into());
+        assert_eq!(
+            settings.database_url(ServiceDatabase::Work).expect("a URL"),
+            "postgres://work@127.0.0.1:1/work"
+        );
+        assert_eq!(
+            settings.database_url(ServiceDatabase::Auth).expect("a URL"),
+            "postgres://shared@127.0.0.1:1/shared"
+        );
+        settings.database.url = None;
+        let error = settings.database_url(ServiceDatabase::Tenancy).expect_err("no URL").to_string();
+        assert!(
+            error.contains("OPERANT_TENANCY_DATABASE_URL") && error.contains("OPERANT_DATABASE_URL"),
+            "{error}"
+        );
+        assert_eq!(
+            settings.database_url(ServiceDatabase::Work).expect("a URL"),
+            "postgres://work@127.0.0.1:1/work"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! PostgreSQL access shared by the services: a diesel-async connection pool with timeouts, the
-//! embedded migrations, and a probe that keeps gRPC health in step with the database.
+//! migration runner (each service embeds its own migrations), and a probe that keeps gRPC health
+//! in step with the database.
 //!
 //! Every pooled connection gets a server-side `statement_timeout`, so a stuck query fails instead
 //! of holding a request forever; waiting for a connection is bounded by the acquire timeout, so
@@ -9,18 +10,50 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use diesel::migration::{Migration, MigrationSource};
+use diesel::pg::Pg;
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use futures::FutureExt;
 
 use crate::config::DatabaseConfig;
 use crate::error::ApiError;
 
-/// Every migration of the suite (`migrations/` at the workspace root). Each service owns its
-/// tables; the README's crate map says which.
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+/// The migrations of one service: `migrations/<service>/` at the workspace root, embedded by the
+/// service's crate (`operant_auth::MIGRATIONS`, ...) and applied by [`run_migrations`] to that
+/// service's database only.
+///
+/// Every set records its versions in the same diesel table (`__diesel_schema_migrations`), so
+/// several services can share one database: a service applies the versions of its own set that
+/// are not recorded yet and ignores the others' rows. Versions must therefore be unique across
+/// the sets (diesel's folder naming, `YYYY-MM-DD-NNNNNN_name`: the version is the date and
+/// number), which a test of the testkit checks.
+pub struct ServiceMigrations {
+    /// The owning service (`auth`, `tenancy`, `work`), for logs and errors.
+    pub service: &'static str,
+    /// `embed_migrations!("../../migrations/<service>")`.
+    pub migrations: EmbeddedMigrations,
+}
+
+impl ServiceMigrations {
+    /// The versions of this set (diesel's: the folder name's date and number, dashes removed).
+    pub fn versions(&self) -> anyhow::Result<Vec<String>> {
+        let migrations = MigrationSource::<Pg>::migrations(&self.migrations)
+            .map_err(|e| anyhow::anyhow!("reading the {} migrations: {e}", self.service))?;
+        Ok(migrations.iter().map(|m| m.name().version().to_string()).collect())
+    }
+}
+
+/// Lends a `&'static ServiceMigrations` to the harness, which takes its source by value.
+struct Source(&'static ServiceMigrations);
+
+impl MigrationSource<Pg> for Source {
+    fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn Migration<Pg>>>> {
+        MigrationSource::<Pg>::migrations(&self.0.migrations)
+    }
+}
 
 /// The pool type every service uses.
 pub type PgPool = Pool<AsyncPgConnection>;
@@ -67,21 +100,25 @@ pub async fn conn(pool: &PgPool) -> Result<PgConn, ApiError> {
     pool.get().await.map_err(|e: PoolError| ApiError::database_unavailable(e))
 }
 
-/// Applies every pending migration to the database at `database_url`. Re-running it is a no-op.
+/// Applies the pending migrations of one service's set to the database at `database_url`.
+/// Re-running it is a no-op; versions recorded by other services' sets (a shared database) are
+/// left alone.
 ///
 /// Every migration run of the suite goes through here: `operant migrate`, `operant dev`, a
 /// service started by `operant serve` (`OPERANT_RUN_MIGRATIONS`) and the tests' template
-/// database. Concurrent runs are serialized by a PostgreSQL advisory lock.
+/// databases. Concurrent runs on one database, of the same set or of different ones (three
+/// services starting together on a shared database), are serialized by one PostgreSQL advisory
+/// lock.
 ///
 /// Works on any tokio runtime. The migration harness blocks (`block_in_place`), which a
 /// current-thread runtime (`#[tokio::test]`'s default) forbids; there the migrations run on a
 /// thread of their own with its own runtime, which is gone, connection included, on return.
-pub async fn run_migrations(database_url: &str) -> anyhow::Result<()> {
+pub async fn run_migrations(database_url: &str, set: &'static ServiceMigrations) -> anyhow::Result<()> {
     if !matches!(
         tokio::runtime::Handle::current().runtime_flavor(),
         tokio::runtime::RuntimeFlavor::CurrentThread
     ) {
-        return migrate(database_url).await;
+        return migrate(database_url, set).await;
     }
     let url = database_url.to_owned();
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
@@ -93,7 +130,7 @@ pub async fn run_migrations(database_url: &str) -> anyhow::Result<()> {
                 .enable_all()
                 .build()
                 .context("building a runtime for the migrations")
-                .and_then(|runtime| runtime.block_on(migrate(&url)));
+                .and_then(|runtime| runtime.block_on(migrate(&url, set)));
             let _ = done_tx.send(result);
         })
         .context("spawning the migration thread")?;
@@ -101,11 +138,16 @@ pub async fn run_migrations(database_url: &str) -> anyhow::Result<()> {
 }
 
 /// [`run_migrations`] on a multi-threaded runtime.
-async fn migrate(database_url: &str) -> anyhow::Result<()> {
-    let mut conn = AsyncPgConnection::establish(database_url).await?;
+async fn migrate(database_url: &str, set: &'static ServiceMigrations) -> anyhow::Result<()> {
+    let service = set.service;
+    let mut conn = AsyncPgConnection::establish(database_url)
+        .await
+        .with_context(|| format!("connecting to the {service} database"))?;
     // Replicas starting together (or a migration Job beside them) would race to create the
     // same tables: one runs the migrations, the others wait here and then find nothing pending.
-    // A session lock, released by the unlock below or, at the latest, when the connection closes.
+    // The key is the same for every service's set: on a shared database they would also race to
+    // create diesel's `__diesel_schema_migrations`. A session lock, released by the unlock below
+    // or, at the latest, when the connection closes.
     diesel::sql_query("SELECT pg_advisory_lock($1)")
         .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
         .execute(&mut conn)
@@ -114,9 +156,9 @@ async fn migrate(database_url: &str) -> anyhow::Result<()> {
     let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
     let applied = tokio::task::block_in_place(|| {
         harness
-            .run_pending_migrations(MIGRATIONS)
+            .run_pending_migrations(Source(set))
             .map(|versions| versions.iter().map(ToString::to_string).collect::<Vec<_>>())
-            .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))
+            .map_err(|e| anyhow::anyhow!("{service} migrations failed: {e}"))
     });
     let mut conn = harness.into_inner();
     let _ = diesel::sql_query("SELECT pg_advisory_unlock($1)")
@@ -126,7 +168,7 @@ async fn migrate(database_url: &str) -> anyhow::Result<()> {
     drop(conn);
     let applied = applied?;
     if !applied.is_empty() {
-        tracing::info!(?applied, "applied migrations");
+        tracing::info!(service, ?applied, "applied migrations");
     }
     Ok(())
 }

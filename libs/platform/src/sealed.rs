@@ -14,7 +14,7 @@ use diesel::{QueryResult, QueryableByName};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use operant_seal::{Aad, Keyring, is_sealed, sealed_prefix};
 
-use crate::config::Settings;
+use crate::config::{ServiceDatabase, Settings};
 
 /// A bytea column holding sealed values; the row id in the [`Aad`] is `key` as text.
 #[derive(Debug, Clone, Copy)]
@@ -115,10 +115,15 @@ async fn count_not_prefixed(
 /// how many values were re-sealed; afterwards none is sealed with another key, so the previous
 /// key can be removed. A value sealed with neither key stops it with an error naming the row
 /// and the key ids (the batches before stay committed; running it again continues).
-pub async fn rotate_master_key(settings: &Settings, columns: &[SealedColumn]) -> anyhow::Result<u64> {
+/// The columns are those of `owner`, in its database.
+pub async fn rotate_master_key(
+    settings: &Settings,
+    owner: ServiceDatabase,
+    columns: &[SealedColumn],
+) -> anyhow::Result<u64> {
     let keyring = settings.keyring()?;
     let prefix = sealed_prefix(keyring.current_id());
-    let mut conn = AsyncPgConnection::establish(settings.database_url()?).await?;
+    let mut conn = AsyncPgConnection::establish(settings.database_url(owner)?).await?;
     let mut total = 0u64;
     for col in columns {
         // Rows locked by someone else are skipped by a batch; wait for them a little.

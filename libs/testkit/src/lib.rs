@@ -103,6 +103,21 @@ impl TestDb {
         Ok(TestDb { url: url_with_database(server_url, &name)?, name, server_url: server_url.to_owned() })
     }
 
+    /// A fresh database without any migration (for tests of the migrations themselves), dropped
+    /// like any other when this value is dropped.
+    pub async fn empty() -> TestDb {
+        async fn make() -> anyhow::Result<TestDb> {
+            let server_url = server_url().await?;
+            let name = format!("{TEST_DB_PREFIX}{}", Uuid::now_v7().simple());
+            let admin = Admin::connect(server_url).await?;
+            let created = admin.create_database(&name).await;
+            admin.close().await;
+            created?;
+            Ok(TestDb { url: url_with_database(server_url, &name)?, name, server_url: server_url.to_owned() })
+        }
+        make().await.unwrap_or_else(|e| panic!("TestDb::empty: could not create a database: {e:#}"))
+    }
+
     /// URL of the server's `postgres` database (as given or as started), for checks that look
     /// at the server rather than at this database.
     pub fn server_url(&self) -> &str {
@@ -217,6 +232,19 @@ pub fn template_name(migrations_dir: &Path) -> anyhow::Result<String> {
     Ok(format!("{TEMPLATE_PREFIX}{}", &hex[..12]))
 }
 
+/// Every service's migrations, in the order `operant migrate` applies them.
+pub const SERVICE_MIGRATIONS: [&operant_platform::db::ServiceMigrations; 3] =
+    [&operant_auth::MIGRATIONS, &operant_tenancy::MIGRATIONS, &operant_work::MIGRATIONS];
+
+/// Applies every service's migrations to one (shared) database, as `operant migrate` does when
+/// only `OPERANT_DATABASE_URL` is set.
+pub async fn migrate_all(url: &str) -> anyhow::Result<()> {
+    for set in SERVICE_MIGRATIONS {
+        operant_platform::db::run_migrations(url, set).await?;
+    }
+    Ok(())
+}
+
 /// Makes sure the template exists, building it if needed; also sweeps leaked test databases.
 async fn ensure_template(server_url: &str, template: &str) -> anyhow::Result<()> {
     let admin = Admin::connect(server_url).await?;
@@ -254,9 +282,7 @@ async fn build_template_locked(admin: &Admin, server_url: &str, template: &str) 
     admin.create_database(&building).await?;
 
     let url = url_with_database(server_url, &building)?;
-    operant_platform::db::run_migrations(&url)
-        .await
-        .with_context(|| format!("running the migrations on {url}"))?;
+    migrate_all(&url).await.with_context(|| format!("running the migrations on {url}"))?;
 
     // From now on nobody may connect, so that CREATE DATABASE … TEMPLATE never finds a
     // session on it; then end any session the migrations left behind and rename.

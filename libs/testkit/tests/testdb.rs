@@ -87,9 +87,7 @@ async fn migrations_are_rerunnable() {
     let before = schema_snapshot(&client).await;
     assert!(!before.is_empty());
 
-    operant_platform::db::run_migrations(&db.url)
-        .await
-        .expect("running the migrations again on a migrated database");
+    operant_testkit::migrate_all(&db.url).await.expect("running the migrations again on a migrated database");
 
     assert_eq!(schema_snapshot(&client).await, before, "schema changed");
     let kept: i64 = client
@@ -153,7 +151,7 @@ async fn concurrent_migration_runs_on_an_empty_database_all_succeed() {
     let runs: Vec<_> = (0..4)
         .map(|_| {
             let url = url.clone();
-            tokio::spawn(async move { operant_platform::db::run_migrations(&url).await })
+            tokio::spawn(async move { operant_testkit::migrate_all(&url).await })
         })
         .collect();
     for (i, run) in runs.into_iter().enumerate() {

@@ -24,7 +24,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use operant_platform::config::Settings;
+use operant_platform::config::{ServiceDatabase, Settings};
 use operant_platform::db::PgPool;
 use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::{AccessClaims, TokenVerifier};
@@ -179,7 +179,7 @@ impl KeyStore {
 /// Adds a new signing key and retires the active one (see the module docs). Returns the new kid.
 pub async fn rotate_signing_key(settings: &Settings) -> anyhow::Result<String> {
     let keyring = settings.keyring()?;
-    let mut conn = AsyncPgConnection::establish(settings.database_url()?).await?;
+    let mut conn = AsyncPgConnection::establish(settings.database_url(ServiceDatabase::Auth)?).await?;
     let verify_until = Utc::now()
         + chrono::Duration::from_std(settings.tokens.access_ttl + RETIRE_MARGIN)
             .map_err(|e| anyhow::anyhow!("access TTL out of range: {e}"))?;

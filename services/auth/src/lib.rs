@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use operant_platform::clients::service_channel;
-use operant_platform::config::{Environment, MailMode, Settings};
+use operant_platform::config::{Environment, MailMode, ServiceDatabase, Settings};
 use operant_platform::db;
 use operant_platform::grpc::{ServerSpec, serve};
 use operant_platform::keysync;
@@ -51,6 +51,13 @@ pub use reseal::{BATCH as RESEAL_BATCH, SEALED_COLUMNS, SealedColumn, rotate_mas
 use crate::keys::KeyStore;
 use crate::revocations::RevocationHub;
 use crate::state::AuthState;
+
+/// The auth service's migrations (`migrations/auth/`), applied to its database only
+/// ([`db::run_migrations`]; `operant serve auth`, `operant migrate`, `operant dev`).
+pub static MIGRATIONS: db::ServiceMigrations = db::ServiceMigrations {
+    service: "auth",
+    migrations: diesel_migrations::embed_migrations!("../../migrations/auth"),
+};
 
 /// Who may call each auth method: the login/registration/recovery flows and the JWKS are
 /// public (logout checks its optional access token itself, to stay idempotent), everything
@@ -97,7 +104,7 @@ pub async fn run_with_mailer(
 ) -> anyhow::Result<()> {
     // Production without a master key fails here, before anything is served.
     let keyring = settings.keyring()?;
-    let database_url = settings.database_url()?.to_owned();
+    let database_url = settings.database_url(ServiceDatabase::Auth)?.to_owned();
     let pool = db::pool(&database_url, &settings.database)?;
     let verifier = Arc::new(TokenVerifier::new(&settings.tokens.issuer, &settings.tokens.audience));
     let keys = Arc::new(KeyStore::new(verifier.clone(), keyring.clone()));

@@ -3,7 +3,7 @@
 //! [`operant_platform::sealed`]'s, shared with tenancy (whose mail outbox is sealed too).
 //! Add a column here when a new secret is stored (webhook secrets, refresh grace successors).
 
-use operant_platform::config::Settings;
+use operant_platform::config::{ServiceDatabase, Settings};
 pub use operant_platform::sealed::{BATCH, SealedColumn, reseal_batch};
 
 /// `signing_keys.private_key`: the Ed25519 private keys (PKCS#8 DER once opened).
@@ -34,5 +34,5 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[SIGNING_KEYS, REFRESH_SUCCESSORS, 
 /// [`operant_platform::sealed::rotate_master_key`]; `operant rotate-master-key` also covers the
 /// other services' columns).
 pub async fn rotate_master_key(settings: &Settings) -> anyhow::Result<u64> {
-    operant_platform::sealed::rotate_master_key(settings, SEALED_COLUMNS).await
+    operant_platform::sealed::rotate_master_key(settings, ServiceDatabase::Auth, SEALED_COLUMNS).await
 }

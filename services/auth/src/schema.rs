@@ -1,4 +1,4 @@
-//! Diesel table definitions of the auth tables (migrations/2026-11-27-000001_auth), written by
+//! Diesel table definitions of the auth tables (migrations/auth/2026-11-27-000001_auth), written by
 //! hand to match the SQL.
 
 diesel::table! {

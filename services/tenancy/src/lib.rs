@@ -30,7 +30,7 @@ use std::time::Duration;
 use anyhow::Context;
 use operant_platform::apikeys::ApiKeyVerifier;
 use operant_platform::clients::service_channel;
-use operant_platform::config::Settings;
+use operant_platform::config::{ServiceDatabase, Settings};
 use operant_platform::db;
 use operant_platform::grpc::ServerSpec;
 use operant_platform::keysync;
@@ -52,6 +52,13 @@ use crate::domain::api_keys::{LocalResolver, spawn_listener};
 use crate::domain::{InvitationMail, RevocationHub, Tenancy};
 use crate::grpc::{ApiKeyApi, InternalApi, InvitationApi, MemberApi, OrganizationApi, SubscriptionApi};
 use crate::peers::Peers;
+
+/// The tenancy service's migrations (`migrations/tenancy/`), applied to its database only
+/// ([`db::run_migrations`]; `operant serve tenancy`, `operant migrate`, `operant dev`).
+pub static MIGRATIONS: db::ServiceMigrations = db::ServiceMigrations {
+    service: "tenancy",
+    migrations: diesel_migrations::embed_migrations!("../../migrations/tenancy"),
+};
 
 /// Every sealed column of the tenancy service (for `operant rotate-master-key`).
 pub const SEALED_COLUMNS: &[operant_platform::sealed::SealedColumn] =
@@ -77,7 +84,7 @@ pub async fn run_with_mail(
     // Production without a master key fails here: invitation mail is sealed at rest.
     let keyring = Arc::new(settings.keyring()?);
     // Migrations are applied by whoever starts the service (`operant serve`/`dev`), not here.
-    let url = settings.database.url.as_deref().context("OPERANT_DATABASE_URL is not set")?;
+    let url = settings.database_url(ServiceDatabase::Tenancy)?;
     let pool = db::pool(url, &settings.database)?;
 
     let auth = service_channel(&settings.endpoints.auth, &settings.tls, &settings.service_token)

@@ -1,7 +1,7 @@
 //! Diesel definitions of the tenancy tables, written by hand to match
-//! `migrations/2026-11-27-000002_tenancy/up.sql` and
-//! `migrations/2026-12-01-000003_tenancy_invitations/up.sql` and
-//! `migrations/2026-12-01-000004_tenancy_api_keys/up.sql` (the tenancy service owns these tables
+//! `migrations/tenancy/2026-11-27-000002_tenancy/up.sql` and
+//! `migrations/tenancy/2026-12-01-000003_tenancy_invitations/up.sql` and
+//! `migrations/tenancy/2026-12-01-000004_tenancy_api_keys/up.sql` (the tenancy service owns these tables
 //! and no other service reads them).
 
 diesel::table! {

@@ -1,4 +1,4 @@
-//! Diesel table definitions, written by hand to match `migrations/2026-11-27-000003_work/up.sql`
+//! Diesel table definitions, written by hand to match `migrations/work/2026-11-27-000003_work/up.sql`
 //! and `2026-12-01-000009_work_actor_type`.
 //! The work service owns exactly these two tables; organization and user ids are foreign to it
 //! (they belong to tenancy and auth) and carry no foreign keys.
