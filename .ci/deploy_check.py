@@ -5,7 +5,9 @@ Every check prints `ok   <name>` or `FAIL <name>: <why>`; the last line is
 
 What is checked, and why:
 - Compose: the Compose specification schema, plus the wiring that makes `docker compose up
-  --build` work (database health, one-shot migration, health checks, depends_on conditions).
+  --build` work (database health, one-shot migration, health checks, depends_on conditions),
+  and a database per service (each service's own PostgreSQL, role and volume; each service
+  given only its own URL, the migration all of them).
 - Dockerfile: a dependency layer built before the sources are copied (every workspace member's
   manifest copied, the stub workspace resolving against Cargo.lock), and a final stage without
   a compiler that runs as a non-root user; `.dockerignore` keeping local state out.
@@ -18,6 +20,7 @@ What is checked, and why:
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import re
 import shutil
@@ -88,16 +91,18 @@ def compose_checks() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose.get("services", {})
     problems = []
-    db = services.get("db", {})
-    if "healthcheck" not in db:
-        problems.append("db has no healthcheck")
-    if not any(str(v).endswith(":/var/lib/postgresql/data") for v in db.get("volumes", [])):
-        problems.append("db keeps no data volume")
     migrate = services.get("migrate", {})
+    for owner in GRPC_SERVICES:
+        name = f"db-{owner}"
+        db = services.get(name, {})
+        if "healthcheck" not in db:
+            problems.append(f"{name} has no healthcheck")
+        if not any(str(v).endswith(":/var/lib/postgresql/data") for v in db.get("volumes", [])):
+            problems.append(f"{name} keeps no data volume")
+        if migrate.get("depends_on", {}).get(name, {}).get("condition") != "service_healthy":
+            problems.append(f"migrate does not wait for a healthy {name}")
     if migrate.get("command") != ["migrate"]:
         problems.append("no one-shot `migrate` service")
-    if migrate.get("depends_on", {}).get("db", {}).get("condition") != "service_healthy":
-        problems.append("migrate does not wait for a healthy db")
     if str(migrate.get("restart", "no")) != "no":
         problems.append("migrate must not restart")
     for app in APPS:
@@ -118,6 +123,39 @@ def compose_checks() -> None:
         problems.append("gateway is not published on port 8000")
     check("compose: db health + volume, one-shot migrate, health checks, depends_on conditions",
           problems)
+    check("compose: a database per service, each service given only its own", compose_database_checks(services))
+
+
+def compose_database_checks(services: dict) -> list[str]:
+    """Each of auth, tenancy and work has its own PostgreSQL service `db-<service>` with its own
+    role, database and volume; each service's only database URL is its own
+    (OPERANT_<SERVICE>_DATABASE_URL to `db-<service>`, no shared OPERANT_DATABASE_URL), the
+    gateway has none, and `migrate` has the three."""
+    problems = []
+    urls = {}
+    volumes = set()
+    for owner in GRPC_SERVICES:
+        env = services.get(f"db-{owner}", {}).get("environment", {})
+        user, database = env.get("POSTGRES_USER"), env.get("POSTGRES_DB")
+        if not user or not database:
+            problems.append(f"db-{owner}: no POSTGRES_USER / POSTGRES_DB")
+            continue
+        urls[owner] = re.compile(rf"postgres://{re.escape(user)}:[^@]+@db-{owner}:5432/{re.escape(database)}$")
+        volumes.update(str(v).split(":")[0] for v in services[f"db-{owner}"].get("volumes", []))
+    if len(volumes) != len(GRPC_SERVICES):
+        problems.append(f"the databases do not have a volume each: {sorted(volumes)}")
+    for app in [*APPS, "migrate"]:
+        env = services.get(app, {}).get("environment", {})
+        given = {k for k in env if k.endswith("DATABASE_URL")}
+        expected = set(GRPC_SERVICES) if app == "migrate" else ({app} & set(GRPC_SERVICES))
+        want = {f"OPERANT_{o.upper()}_DATABASE_URL" for o in expected}
+        if given != want:
+            problems.append(f"{app}: database URLs {sorted(given)}, expected {sorted(want)}")
+        for owner in expected:
+            url = str(env.get(f"OPERANT_{owner.upper()}_DATABASE_URL", ""))
+            if owner in urls and not urls[owner].match(url):
+                problems.append(f"{app}: OPERANT_{owner.upper()}_DATABASE_URL={url!r} is not db-{owner}'s")
+    return problems
 
 
 # ---- Dockerfile --------------------------------------------------------------------------------
@@ -256,6 +294,8 @@ def kubernetes_checks() -> None:
     check("k8s: the Secret template is valid against the Kubernetes schemas",
           schema_problems(template) if template else f"{template_file.relative_to(ROOT)} missing")
     template_keys = set(template[0].get("stringData", {})) if template else set()
+    check("k8s: the Secret template gives each service a database of its own",
+          database_url_problems(template[0].get("stringData", {})) if template else "no template")
 
     for name in OVERLAYS:
         overlay = ROOT / "k8s/overlays" / name
@@ -275,6 +315,30 @@ def kubernetes_checks() -> None:
         check(f"k8s/{name}: every object valid (strict) against Kubernetes {', '.join(K8S_VERSIONS)}",
               schema_problems(docs))
         semantic_checks(name, docs, template_keys)
+
+
+def database_url_problems(values: dict) -> list[str]:
+    """A database per service: OPERANT_<SERVICE>_DATABASE_URL for auth, tenancy and work, each
+    naming its own role and a database no other service uses, and no shared
+    OPERANT_DATABASE_URL."""
+    problems = []
+    if "OPERANT_DATABASE_URL" in values:
+        problems.append("a shared OPERANT_DATABASE_URL (each service should have its own)")
+    seen = {}
+    for owner in GRPC_SERVICES:
+        key = f"OPERANT_{owner.upper()}_DATABASE_URL"
+        url = str(values.get(key, ""))
+        m = re.match(r"postgres(?:ql)?://([^:@/]+)(?::[^@]*)?@([^/]+)/([^?]+)", url)
+        if not m:
+            problems.append(f"{key} missing or not a postgres:// URL")
+            continue
+        role, host, database = m.groups()
+        if owner not in role:
+            problems.append(f"{key}: role {role!r} is not {owner}'s own")
+        if (host, database) in seen:
+            problems.append(f"{key}: database {database} on {host} is also {seen[(host, database)]}'s")
+        seen[(host, database)] = owner
+    return problems
 
 
 def schema_problems(docs: list[dict]) -> list[str]:
@@ -451,6 +515,9 @@ def semantic_checks(overlay: str, docs: list[dict], template_keys: set[str]) -> 
         keys = set(s.get("data", {})) | set(s.get("stringData", {}))
         if not template_keys <= keys:
             problems.append(f"Secret {s['metadata']['name']} lacks {sorted(template_keys - keys)}")
+        values = {k: base64.b64decode(v).decode() for k, v in s.get("data", {}).items()}
+        values.update(s.get("stringData", {}))
+        problems += [f"Secret {s['metadata']['name']}: {p}" for p in database_url_problems(values)]
     if overlay == "prod" and generated:
         problems.append("prod must not ship a Secret (it would overwrite the real one on apply)")
     config = next((c for n, c in configmaps.items() if n.startswith("operant-config")), None)
