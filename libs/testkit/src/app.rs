@@ -6,6 +6,7 @@
 //! let app = TestApp::init().with_settings(|s| s.max_body_bytes = 1024).spawn().await;
 //! let (app, alice) = TestApp::init().with_user("alice").await;
 //! let mut app = TestApp::init().database(&url).without(Svc::Work).spawn().await;
+//! let app = TestApp::init().database_per_service().spawn().await; // three databases
 //! app.stop(Svc::Tenancy).await;
 //! app.start(Svc::Tenancy).await;
 //! ```
@@ -17,7 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use operant_platform::config::Settings;
+use operant_platform::config::{ServiceDatabase, Settings};
 use operant_platform::shutdown::{Shutdown, ShutdownTrigger};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -49,8 +50,20 @@ type Configure<'a> = Box<dyn FnOnce(&mut Settings) + 'a>;
 #[must_use]
 pub struct TestAppBuilder<'a> {
     configure: Vec<Configure<'a>>,
-    database_url: Option<String>,
+    databases: Databases,
     services: Vec<Svc>,
+}
+
+/// Where the services' data lives.
+enum Databases {
+    /// A fresh [`TestDb`] shared by every service.
+    Fresh,
+    /// A fresh database per service, each with only its own migrations ([`TestDb::for_service`]).
+    FreshPerService,
+    /// One existing, migrated database.
+    Shared(String),
+    /// An existing, migrated database per service: auth's, tenancy's, work's.
+    PerService([String; 3]),
 }
 
 impl<'a> TestAppBuilder<'a> {
@@ -63,7 +76,21 @@ impl<'a> TestAppBuilder<'a> {
     /// Uses an existing, migrated database (e.g. on a PostgreSQL the test stops) instead of a
     /// fresh [`TestDb`].
     pub fn database(mut self, url: &str) -> Self {
-        self.database_url = Some(url.to_owned());
+        self.databases = Databases::Shared(url.to_owned());
+        self
+    }
+
+    /// Gives each service a fresh database of its own holding only its own migrations
+    /// (`OPERANT_AUTH_DATABASE_URL`, ... set, no shared `OPERANT_DATABASE_URL`).
+    pub fn database_per_service(mut self) -> Self {
+        self.databases = Databases::FreshPerService;
+        self
+    }
+
+    /// Uses existing, migrated databases, one per service (auth's, tenancy's, work's URL); no
+    /// shared `OPERANT_DATABASE_URL` is set.
+    pub fn databases(mut self, auth: &str, tenancy: &str, work: &str) -> Self {
+        self.databases = Databases::PerService([auth.to_owned(), tenancy.to_owned(), work.to_owned()]);
         self
     }
 
@@ -77,19 +104,36 @@ impl<'a> TestAppBuilder<'a> {
     /// Starts the services and waits until the gRPC ones are SERVING.
     pub async fn spawn(self) -> TestApp {
         crate::init_test_tracing();
-        let (db, database_url) = match self.database_url {
-            Some(url) => (None, url),
-            None => {
+        let (dbs, shared, own) = match self.databases {
+            Databases::Shared(url) => (Vec::new(), Some(url), None),
+            Databases::Fresh => {
                 let db = TestDb::new().await;
                 let url = db.url.clone();
-                (Some(db), url)
+                (vec![db], Some(url), None)
+            }
+            Databases::PerService(urls) => (Vec::new(), None, Some(urls)),
+            Databases::FreshPerService => {
+                let mut dbs = Vec::new();
+                for set in crate::SERVICE_MIGRATIONS {
+                    dbs.push(TestDb::for_service(set).await);
+                }
+                let urls = [dbs[0].url.clone(), dbs[1].url.clone(), dbs[2].url.clone()];
+                (dbs, None, Some(urls))
             }
         };
         let listeners = [bind().await, bind().await, bind().await, bind().await];
         let addr = |l: &TcpListener| l.local_addr().expect("local addr");
         let [auth_addr, tenancy_addr, work_addr, gateway_addr] = listeners.each_ref().map(addr);
 
-        let mut settings = Settings::for_tests(database_url.clone());
+        let mut settings = Settings::for_tests(String::new());
+        settings.database.url = shared.clone();
+        if let Some(urls) = &own {
+            for (svc, url) in ServiceDatabase::ALL.into_iter().zip(urls) {
+                settings.database.set_url_of(svc, Some(url.clone()));
+            }
+        }
+        // The database tests look at with `sql()`: the shared one, else auth's.
+        let database_url = shared.or_else(|| own.map(|[auth, _, _]| auth)).unwrap_or_default();
         settings.listen.auth = auth_addr;
         settings.listen.tenancy = tenancy_addr;
         settings.listen.work = work_addr;
@@ -120,7 +164,7 @@ impl<'a> TestAppBuilder<'a> {
             admin_addrs,
             clients,
             mailbox,
-            db,
+            dbs,
             running: Vec::new(),
         };
         // Listeners of services not run here are dropped: their port is free for the test.
@@ -153,7 +197,8 @@ struct Running {
 
 /// A running suite for one test. Dropping it stops the servers.
 pub struct TestApp {
-    /// The database the services use (the fresh [`TestDb`]'s unless [`TestAppBuilder::database`]).
+    /// The database the services use (the fresh [`TestDb`]'s unless [`TestAppBuilder::database`]);
+    /// with a database per service, auth's (see [`TestApp::database_url_of`]).
     pub database_url: String,
     pub settings: Arc<Settings>,
     pub auth_addr: SocketAddr,
@@ -165,8 +210,8 @@ pub struct TestApp {
     clients: Clients,
     /// What tenancy delivered (its transport records each mail here first).
     mailbox: Mailbox,
-    /// Kept so the database lives as long as the suite.
-    db: Option<TestDb>,
+    /// Kept so the databases live as long as the suite.
+    dbs: Vec<TestDb>,
     running: Vec<Running>,
 }
 
@@ -182,7 +227,7 @@ pub async fn free_port() -> SocketAddr {
 impl TestApp {
     /// A builder: every service, a fresh database, test settings (bcrypt cost 4).
     pub fn init<'a>() -> TestAppBuilder<'a> {
-        TestAppBuilder { configure: Vec::new(), database_url: None, services: Svc::ALL.to_vec() }
+        TestAppBuilder { configure: Vec::new(), databases: Databases::Fresh, services: Svc::ALL.to_vec() }
     }
 
     /// The whole suite with test settings.
@@ -195,9 +240,19 @@ impl TestApp {
         Self::init().with_settings(configure).spawn().await
     }
 
-    /// The test's own database, when the suite made one.
+    /// The test's own database, when the suite made one shared database.
     pub fn db(&self) -> Option<&TestDb> {
-        self.db.as_ref()
+        if self.dbs.len() == 1 { self.dbs.first() } else { None }
+    }
+
+    /// The database of `svc` (its own, or the shared one).
+    pub fn database_url_of(&self, svc: ServiceDatabase) -> &str {
+        self.settings.database.url_of(svc).unwrap_or_default()
+    }
+
+    /// A direct SQL connection to the database of `svc`.
+    pub async fn sql_of(&self, svc: ServiceDatabase) -> tokio_postgres::Client {
+        sql::connect(self.database_url_of(svc)).await
     }
 
     /// Typed gRPC clients of every service (cheap clones of lazy channels: a stopped service

@@ -26,7 +26,8 @@
 //!   lock in `PrivatePostgres::start`); `.ci/run` stops it at the end of CI.
 //! - **Fast databases.** Running the migrations for every test would dominate test time.
 //!   They run once into a template database named after a hash of `<workspace>/migrations`
-//!   (`operant_tpl_<hash>`), and each test gets `CREATE DATABASE … TEMPLATE`, a file-level
+//!   (`operant_tpl_<hash>`; one service's set alone, for a service's own database:
+//!   `operant_tpl_<hash>_<service>`), and each test gets `CREATE DATABASE … TEMPLATE`, a file-level
 //!   copy. A change to any migration changes the hash, so a stale schema is never reused.
 //!   The admin SQL (create, clone, rename, drop, advisory lock) is [`operant_devdb::Admin`]'s;
 //!   this module decides the names and the policy.
@@ -47,6 +48,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, anyhow, bail};
 use operant_devdb::admin::{Admin, Cloned};
 use operant_devdb::{PrivatePostgres, url_with_database};
+use operant_platform::db::ServiceMigrations;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -87,15 +89,34 @@ impl TestDb {
 
     /// [`TestDb::new`], returning the error instead of panicking.
     pub async fn try_new() -> anyhow::Result<TestDb> {
+        Self::from_template(Schema::All).await
+    }
+
+    /// A fresh, empty database with only `set`'s migrations: one service's own database, as
+    /// when each service has its own (`OPERANT_<SERVICE>_DATABASE_URL`).
+    ///
+    /// # Panics
+    /// When no database can be made, with the reason.
+    pub async fn for_service(set: &'static ServiceMigrations) -> TestDb {
+        match Self::from_template(Schema::One(set)).await {
+            Ok(db) => db,
+            Err(e) => panic!("TestDb::for_service({}): could not create a database: {e:#}", set.service),
+        }
+    }
+
+    async fn from_template(schema: Schema) -> anyhow::Result<TestDb> {
         let server_url = server_url().await?;
-        let template = template(server_url).await?;
+        let template = template(server_url, schema).await?;
+        let template = template.as_str();
         let name = format!("{TEST_DB_PREFIX}{}", Uuid::now_v7().simple());
         let admin = Admin::connect(server_url).await?;
         for attempt in 1.. {
             match admin.create_database_from_template(&name, template).await? {
                 Cloned::Created => break,
                 // The template was swept by a run with other migrations: build it again.
-                Cloned::TemplateMissing if attempt < 3 => build_template(server_url, template).await?,
+                Cloned::TemplateMissing if attempt < 3 => {
+                    build_template(server_url, template, schema).await?
+                }
                 Cloned::TemplateMissing => bail!("the template database {template} keeps disappearing"),
             }
         }
@@ -177,17 +198,31 @@ async fn server_url() -> anyhow::Result<&'static str> {
     Ok(url.as_str())
 }
 
-/// The template's name, made sure to exist once per process.
-async fn template(server_url: &str) -> anyhow::Result<&'static str> {
-    static TEMPLATE: OnceCell<String> = OnceCell::const_new();
-    let name = TEMPLATE
-        .get_or_try_init(|| async {
-            let name = template_name(&workspace_root().join("migrations"))?;
-            ensure_template(server_url, &name).await?;
-            anyhow::Ok(name)
-        })
-        .await?;
-    Ok(name.as_str())
+/// What a template database holds.
+#[derive(Clone, Copy)]
+enum Schema {
+    /// Every service's migrations: one database shared by the services.
+    All,
+    /// One service's migrations: that service's own database.
+    One(&'static ServiceMigrations),
+}
+
+/// The template's name (`operant_tpl_<hash>`, or `operant_tpl_<hash>_<service>` for one
+/// service's set), made sure to exist once per process and schema.
+async fn template(server_url: &str, schema: Schema) -> anyhow::Result<String> {
+    static BASE: OnceCell<String> = OnceCell::const_new();
+    static ENSURED: tokio::sync::Mutex<Vec<String>> = tokio::sync::Mutex::const_new(Vec::new());
+    let base = BASE.get_or_try_init(|| async { template_name(&workspace_root().join("migrations")) }).await?;
+    let name = match schema {
+        Schema::All => base.clone(),
+        Schema::One(set) => format!("{base}_{}", set.service),
+    };
+    let mut ensured = ENSURED.lock().await;
+    if !ensured.contains(&name) {
+        ensure_template(server_url, &name, schema).await?;
+        ensured.push(name.clone());
+    }
+    Ok(name)
 }
 
 fn workspace_root() -> PathBuf {
@@ -233,7 +268,7 @@ pub fn template_name(migrations_dir: &Path) -> anyhow::Result<String> {
 }
 
 /// Every service's migrations, in the order `operant migrate` applies them.
-pub const SERVICE_MIGRATIONS: [&operant_platform::db::ServiceMigrations; 3] =
+pub const SERVICE_MIGRATIONS: [&ServiceMigrations; 3] =
     [&operant_auth::MIGRATIONS, &operant_tenancy::MIGRATIONS, &operant_work::MIGRATIONS];
 
 /// Applies every service's migrations to one (shared) database, as `operant migrate` does when
@@ -246,28 +281,28 @@ pub async fn migrate_all(url: &str) -> anyhow::Result<()> {
 }
 
 /// Makes sure the template exists, building it if needed; also sweeps leaked test databases.
-async fn ensure_template(server_url: &str, template: &str) -> anyhow::Result<()> {
+async fn ensure_template(server_url: &str, template: &str, schema: Schema) -> anyhow::Result<()> {
     let admin = Admin::connect(server_url).await?;
     let exists = admin.database_exists(template).await?;
     sweep_leaked_test_databases(&admin).await;
     admin.close().await;
     if !exists {
-        build_template(server_url, template).await?;
+        build_template(server_url, template, schema).await?;
     }
     Ok(())
 }
 
 /// Builds the template under the advisory lock (a no-op if another process built it while we
 /// waited for the lock).
-async fn build_template(server_url: &str, template: &str) -> anyhow::Result<()> {
+async fn build_template(server_url: &str, template: &str, schema: Schema) -> anyhow::Result<()> {
     let admin = Admin::connect(server_url).await?;
     admin.advisory_lock(TEMPLATE_LOCK_KEY).await.context("taking the template advisory lock")?;
     let built = async {
         if admin.database_exists(template).await? {
             return Ok(());
         }
-        sweep_other_templates(&admin, template).await;
-        build_template_locked(&admin, server_url, template).await
+        sweep_other_templates(&admin, template_base(template)).await;
+        build_template_locked(&admin, server_url, template, schema).await
     }
     .await;
     // Closing the session releases the advisory lock as well; unlock explicitly anyway.
@@ -276,13 +311,28 @@ async fn build_template(server_url: &str, template: &str) -> anyhow::Result<()> 
     built.with_context(|| format!("building the template database {template}"))
 }
 
-async fn build_template_locked(admin: &Admin, server_url: &str, template: &str) -> anyhow::Result<()> {
+/// `operant_tpl_<hash>` of a template name (without a `_<service>` suffix).
+fn template_base(template: &str) -> &str {
+    let hash_end = (TEMPLATE_PREFIX.len() + 12).min(template.len());
+    &template[..hash_end]
+}
+
+async fn build_template_locked(
+    admin: &Admin,
+    server_url: &str,
+    template: &str,
+    schema: Schema,
+) -> anyhow::Result<()> {
     let building = format!("{template}_building");
     admin.drop_template_database(&building).await?;
     admin.create_database(&building).await?;
 
     let url = url_with_database(server_url, &building)?;
-    migrate_all(&url).await.with_context(|| format!("running the migrations on {url}"))?;
+    match schema {
+        Schema::All => migrate_all(&url).await,
+        Schema::One(set) => operant_platform::db::run_migrations(&url, set).await,
+    }
+    .with_context(|| format!("running the migrations on {url}"))?;
 
     // From now on nobody may connect, so that CREATE DATABASE … TEMPLATE never finds a
     // session on it; then end any session the migrations left behind and rename.
@@ -290,8 +340,9 @@ async fn build_template_locked(admin: &Admin, server_url: &str, template: &str) 
     admin.rename_database(&building, template).await
 }
 
-/// Drops databases named like templates other than `keep`: templates of other migration
-/// hashes and `_building` leftovers of crashed builds. Runs under the advisory lock, so no
+/// Drops databases named like templates of another migration hash than `keep` (the
+/// `operant_tpl_<hash>` of the current migrations, whose per-service templates are kept too)
+/// and `_building` leftovers of crashed builds. Runs under the advisory lock, so no
 /// build is in progress; a concurrent `CREATE DATABASE … TEMPLATE` from a template being
 /// dropped finishes first (the drop waits for its lock), and later ones rebuild it.
 async fn sweep_other_templates(admin: &Admin, keep: &str) {
@@ -302,7 +353,8 @@ async fn sweep_other_templates(admin: &Admin, keep: &str) {
             return;
         }
     };
-    for name in names.iter().filter(|n| *n != keep) {
+    let current = |n: &str| n == keep || (n.starts_with(&format!("{keep}_")) && !n.ends_with("_building"));
+    for name in names.iter().filter(|n| !current(n)) {
         if let Err(e) = admin.drop_template_database(name).await {
             eprintln!("warning: dropping stale test template {name}: {e:#}");
         }
