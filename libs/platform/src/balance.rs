@@ -31,8 +31,10 @@
 //! whichever pod the name resolved to first. Until the first resolution (or while a name does
 //! not resolve) the name itself is used, connected the ordinary way.
 //!
-//! Request bodies are buffered (every Operant RPC has a unary request) so that they can be sent
-//! again; response bodies, including server streams, pass through untouched.
+//! Request bodies are buffered (every Operant RPC but one has a unary request) so that they can
+//! be sent again; response bodies, including server streams, pass through untouched. A request
+//! marked with the [`ClientStreaming`] extension (a stream of pings, `WatchStandingChanges`) is
+//! sent as it is, to one endpoint, never retried: its body never ends, so it cannot be buffered.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -403,6 +405,11 @@ impl Balanced {
     }
 }
 
+/// A request extension: the request body is a stream (client or bidirectional streaming), to be
+/// passed through unbuffered and never retried.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientStreaming;
+
 /// Methods that may run twice without harm.
 fn is_idempotent(path: &str) -> bool {
     let method = path.rsplit('/').next().unwrap_or("");
@@ -457,6 +464,26 @@ impl Service<http::Request<Body>> for Balanced {
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         self.refresh_if_due();
         let this = self.clone();
+        if request.extensions().get::<ClientStreaming>().is_some() {
+            return Box::pin(async move {
+                let member = this.order().into_iter().next().ok_or("no endpoint configured")?;
+                let mut channel = member.channel.clone();
+                let attempt = async {
+                    channel.ready().await.map_err(BoxError::from)?;
+                    channel.call(request).await.map_err(BoxError::from)
+                };
+                match attempt.await {
+                    Ok(response) => {
+                        member.restore();
+                        Ok(response)
+                    }
+                    Err(error) => {
+                        member.eject(&error);
+                        Err(error)
+                    }
+                }
+            });
+        }
         Box::pin(async move {
             let (parts, body) = request.into_parts();
             let body = body.collect().await.map_err(|status| Box::new(status) as BoxError)?.to_bytes();

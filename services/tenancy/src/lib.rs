@@ -49,6 +49,7 @@ use tonic::server::NamedService;
 use tonic::service::Routes;
 
 use crate::domain::api_keys::{LocalResolver, spawn_listener};
+use crate::domain::standings::{StandingHub, spawn_ticker};
 use crate::domain::{InvitationMail, RevocationHub, Tenancy};
 use crate::grpc::{ApiKeyApi, InternalApi, InvitationApi, MemberApi, OrganizationApi, SubscriptionApi};
 use crate::peers::Peers;
@@ -116,7 +117,9 @@ pub async fn run_with_mail(
     );
     let keys = Arc::new(ApiKeyVerifier::new(Arc::new(LocalResolver(domain.clone()))));
     let listening = Arc::new(tokio::sync::Notify::new());
-    spawn_listener(url.to_owned(), keys.clone(), hub, listening.clone(), shutdown.clone());
+    let standings = StandingHub::default();
+    spawn_listener(url.to_owned(), keys.clone(), hub, standings.clone(), listening.clone(), shutdown.clone());
+    spawn_ticker(pool.clone(), standings.clone(), shutdown.clone());
     // Serve once revocations are heard (bounded, so a database outage at start does not keep
     // the server from reporting NOT_SERVING).
     let _ = tokio::time::timeout(Duration::from_secs(5), listening.notified()).await;
@@ -128,7 +131,7 @@ pub async fn run_with_mail(
         .add_service(SubscriptionServiceServer::new(SubscriptionApi { domain: domain.clone() }))
         .add_service(InvitationServiceServer::new(InvitationApi { domain: domain.clone() }))
         .add_service(ApiKeyServiceServer::new(ApiKeyApi { domain: domain.clone() }))
-        .add_service(TenancyInternalServiceServer::new(InternalApi { domain, shutdown: shutdown.clone() }));
+        .add_service(TenancyInternalServiceServer::new(InternalApi { domain, standings, shutdown: shutdown.clone() }));
     let spec = ServerSpec {
         name: "tenancy",
         routes,

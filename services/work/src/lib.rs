@@ -2,8 +2,9 @@
 //! `TaskService`, and `WorkInternalService` for other services).
 //!
 //! Every end-user RPC is scoped to the organization in `x-organization-id`; the caller's role
-//! and the plan's limits come from the tenancy service (`Authorize`) on every call, and access
-//! tokens are verified locally with keys kept in sync from the auth service. The work service
+//! and the plan's limits come from the tenancy service (`Authorize`), cached while tenancy's
+//! change stream proves the cache fresh ([`standings`]), and access tokens are verified locally
+//! with keys kept in sync from the auth service. The work service
 //! owns the `projects` and `tasks` tables and nothing else.
 //!
 //! Layers: `grpc` (gRPC handlers) → [`domain`] (rules, one transaction per operation) →
@@ -21,6 +22,7 @@ use operant_platform::principal::{Authenticator, default_access};
 use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::TokenVerifier;
 use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
+use operant_proto::tenancy::v1::tenancy_internal_service_client::TenancyInternalServiceClient;
 use operant_proto::work::v1::project_service_server::ProjectServiceServer;
 use operant_proto::work::v1::task_service_server::TaskServiceServer;
 use operant_proto::work::v1::work_internal_service_server::WorkInternalServiceServer;
@@ -35,6 +37,7 @@ pub mod model;
 pub mod peers;
 pub mod repo;
 pub mod schema;
+pub mod standings;
 
 /// The work service's migrations (`migrations/work/`), applied to its database only
 /// ([`db::run_migrations`]; `operant serve work`, `operant migrate`, `operant dev`).
@@ -56,7 +59,9 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
         Arc::new(Authenticator::new(verifier, &settings.service_token, default_access).with_api_keys(keys));
     let metrics = operant_platform::metrics::Metrics::new("work");
 
-    let peers = peers::Peers::new(tenancy);
+    let standings = Arc::new(standings::StandingCache::default());
+    standings::spawn_watch(standings.clone(), TenancyInternalServiceClient::new(tenancy.clone()), shutdown.clone());
+    let peers = peers::Peers::new(tenancy, standings);
     let idempotency =
         operant_platform::idempotency::Store::new("work_idempotency_keys", settings.idempotency_ttl);
     operant_platform::idempotency::spawn_purge(pool.clone(), idempotency.clone(), shutdown.clone());

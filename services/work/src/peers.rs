@@ -1,12 +1,14 @@
 //! The other Operant services the work service calls, over gRPC with the service token: only
-//! tenancy, for the caller's standing in an organization (`Authorize`, asked fresh on every call,
-//! so a removed member or a changed plan takes effect immediately) and whether a user is a
-//! member (assignee checks).
+//! tenancy, for the caller's standing in an organization (`Authorize`, whose answers are cached
+//! by [`crate::standings`] while tenancy's change stream proves them fresh: a removed member, a
+//! changed role or a downgraded plan takes effect within [`crate::standings::FRESHNESS`]) and
+//! whether a user is a member (assignee checks, asked every time).
 //!
 //! The work service never reads tenancy's tables. Errors answered by tenancy (they carry an
 //! `ErrorInfo`) are relayed unchanged; a tenancy that cannot be reached (no answer, no
 //! `ErrorInfo`) is 503 `SERVICE_UNAVAILABLE`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use operant_platform::clients::ServiceChannel;
@@ -18,6 +20,7 @@ use uuid::Uuid;
 
 use crate::error::WorkError;
 use crate::model::Standing;
+use crate::standings::{Access, Principal, StandingCache};
 
 /// How long one call to tenancy may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,6 +29,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct Peers {
     client: TenancyInternalServiceClient<ServiceChannel>,
+    standings: Arc<StandingCache>,
 }
 
 fn request<T>(message: T) -> tonic::Request<T> {
@@ -44,29 +48,43 @@ fn relay(status: tonic::Status) -> WorkError {
 }
 
 impl Peers {
-    pub fn new(channel: ServiceChannel) -> Self {
-        Self { client: TenancyInternalServiceClient::new(channel) }
+    /// Clients over `channel`; `Authorize` answers are cached in `standings` (kept fresh by
+    /// [`crate::standings::spawn_watch`]).
+    pub fn new(channel: ServiceChannel, standings: Arc<StandingCache>) -> Self {
+        Self { client: TenancyInternalServiceClient::new(channel), standings }
     }
 
     /// The caller's role (an API key's own) and the plan's limits; tenancy's 403 `NOT_A_MEMBER`
     /// when the user is not a member, the key is not active there, or the organization does not
-    /// exist.
+    /// exist. Answered from the standing cache while it is fresh, else by tenancy (and cached).
     pub async fn authorize(&self, actor: &Actor, organization_id: Uuid) -> Result<Standing, WorkError> {
-        let (actor_id, actor_type, message) = match actor {
-            Actor::User(id) => {
-                (*id, "USER", AuthorizeRequest { user_id: id.to_string(), ..Default::default() })
-            }
-            Actor::ApiKey(key) => (
-                key.key_id,
-                "API_KEY",
-                AuthorizeRequest { api_key_id: key.key_id.to_string(), ..Default::default() },
-            ),
+        let (actor_id, actor_type, principal) = match actor {
+            Actor::User(id) => (*id, "USER", Principal::User(*id)),
+            Actor::ApiKey(key) => (key.key_id, "API_KEY", Principal::ApiKey(key.key_id)),
+        };
+        let standing = |access: Access| Standing {
+            actor_id,
+            actor_type,
+            organization_id,
+            is_admin: access.is_admin,
+            max_projects: access.max_projects,
+        };
+        if let Some(access) = self.standings.get(principal, organization_id) {
+            return Ok(standing(access));
+        }
+        let generation = self.standings.generation();
+        let message = match principal {
+            Principal::User(id) => AuthorizeRequest { user_id: id.to_string(), ..Default::default() },
+            Principal::ApiKey(id) => AuthorizeRequest { api_key_id: id.to_string(), ..Default::default() },
         };
         let message = AuthorizeRequest { organization_id: organization_id.to_string(), ..message };
         let answer = self.client.clone().authorize(request(message)).await.map_err(relay)?.into_inner();
-        let is_admin = matches!(Role::try_from(answer.role), Ok(Role::Owner | Role::Admin));
-        let max_projects = answer.limits.map(|l| l.max_projects).unwrap_or(0);
-        Ok(Standing { actor_id, actor_type, organization_id, is_admin, max_projects })
+        let access = Access {
+            is_admin: matches!(Role::try_from(answer.role), Ok(Role::Owner | Role::Admin)),
+            max_projects: answer.limits.map(|l| l.max_projects).unwrap_or(0),
+        };
+        self.standings.insert(principal, organization_id, access, generation);
+        Ok(standing(access))
     }
 
     /// Whether `user_id` is a member of the organization.

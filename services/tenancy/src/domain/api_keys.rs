@@ -37,6 +37,7 @@ use serde_json::json;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use super::standings::{STANDING_CHANNEL, StandingHub};
 use super::{Actor, Tenancy, actor_ref, audit, standing};
 use crate::error::TenancyError;
 use crate::plans::Role;
@@ -307,11 +308,13 @@ impl RevocationHub {
 }
 
 /// Runs the LISTEN connection until `shutdown`, reconnecting with backoff; `ready` is notified
-/// once it listens. Each revocation reaches this process's `keys` and the hub's subscribers.
+/// once it listens. Each revocation reaches this process's `keys` and the hub's subscribers;
+/// each standing change (and tick) heard on [`STANDING_CHANNEL`], the `standings` hub.
 pub fn spawn_listener(
     database_url: String,
     keys: Arc<ApiKeyVerifier>,
     hub: RevocationHub,
+    standings: StandingHub,
     ready: Arc<tokio::sync::Notify>,
     shutdown: Shutdown,
 ) {
@@ -319,7 +322,7 @@ pub fn spawn_listener(
         let mut backoff = Duration::from_millis(100);
         loop {
             tokio::select! {
-                result = listen_once(&database_url, &keys, &hub, &ready, &mut backoff) => {
+                result = listen_once(&database_url, &keys, &hub, &standings, &ready, &mut backoff) => {
                     if let Err(e) = result {
                         tracing::warn!(error = %e, "API key revocation listener interrupted; reconnecting");
                     }
@@ -339,6 +342,7 @@ async fn listen_once(
     database_url: &str,
     keys: &ApiKeyVerifier,
     hub: &RevocationHub,
+    standings: &StandingHub,
     ready: &tokio::sync::Notify,
     backoff: &mut Duration,
 ) -> anyhow::Result<()> {
@@ -346,9 +350,11 @@ async fn listen_once(
         .await
         .map_err(|_| anyhow::anyhow!("connect timed out"))??;
     diesel::sql_query(format!("LISTEN {REVOKED_CHANNEL}")).execute(&mut conn).await?;
+    diesel::sql_query(format!("LISTEN {STANDING_CHANNEL}")).execute(&mut conn).await?;
     // LISTEN is active from here on; what was missed before is forgotten everywhere.
     keys.forget_all();
     hub.publish(KeyRevocation::Resync);
+    standings.resync();
     ready.notify_one();
     *backoff = Duration::from_millis(100);
     loop {
@@ -357,6 +363,9 @@ async fn listen_once(
             tokio::time::timeout(Duration::from_secs(20), stream.next()).await
         };
         match next {
+            Ok(Some(Ok(notification))) if notification.channel == STANDING_CHANNEL => {
+                standings.heard(&notification.payload);
+            }
             Ok(Some(Ok(notification))) => match notification.payload.parse::<Uuid>() {
                 Ok(key_id) => {
                     keys.revoke([key_id]);

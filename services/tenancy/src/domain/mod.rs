@@ -17,6 +17,7 @@ mod internal;
 mod invitations;
 mod members;
 mod organizations;
+pub mod standings;
 mod subscriptions;
 
 use diesel_async::AsyncPgConnection;

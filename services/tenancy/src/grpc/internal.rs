@@ -6,17 +6,22 @@ use operant_proto::tenancy::v1::tenancy_internal_service_server::TenancyInternal
 use operant_proto::tenancy::v1::*;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Request, Response, Status};
+use futures::StreamExt;
+use std::collections::VecDeque;
+use tonic::{Request, Response, Status, Streaming};
 use uuid::Uuid;
 
 use super::{convert, parse_id};
 use crate::domain::api_keys::KeyRevocation;
+use crate::domain::standings::{StandingEvent, StandingHub};
 use crate::domain::{Actor, Tenancy};
 use crate::error::TenancyError;
 
 /// The `TenancyInternalService` handlers.
 pub struct InternalApi {
     pub domain: Tenancy,
+    /// This replica's standing changes and ticks, for `WatchStandingChanges`.
+    pub standings: StandingHub,
     pub shutdown: Shutdown,
 }
 
@@ -60,6 +65,70 @@ async fn pump(
                 batch(Vec::new(), true)
             }
             Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if tx.send(Ok(message)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Most pings of one watcher waiting for a tick (older ones are answered by a later pong anyway).
+const MAX_PENDING_PINGS: usize = 64;
+
+fn standing_message(organization_ids: Vec<String>, snapshot: bool, pong: u64) -> WatchStandingChangesResponse {
+    WatchStandingChangesResponse { organization_ids, snapshot, pong }
+}
+
+/// Feeds one `WatchStandingChanges` subscriber: each change as it is heard, a snapshot marker
+/// whenever some may have been missed, and for each ping a pong once a tick requested after
+/// the ping arrived has been heard (so every change committed before the ping was sent ahead of
+/// it). Ends on shutdown, on disconnect, or when the subscriber's pings fail.
+async fn pump_standings(
+    mut events: broadcast::Receiver<StandingEvent>,
+    mut pings: Streaming<WatchStandingChangesRequest>,
+    hub: StandingHub,
+    tx: mpsc::Sender<Result<WatchStandingChangesResponse, Status>>,
+    shutdown: Shutdown,
+) {
+    // (tick that answers it, ping), in the order of arrival (tick numbers never decrease).
+    let mut pending: VecDeque<(u64, u64)> = VecDeque::new();
+    let mut pings_open = true;
+    loop {
+        let message = tokio::select! {
+            ping = pings.next(), if pings_open => {
+                match ping {
+                    Some(Ok(ping)) => {
+                        pending.push_back((hub.request_tick(), ping.ping));
+                        if pending.len() > MAX_PENDING_PINGS {
+                            pending.pop_front();
+                        }
+                    }
+                    // The subscriber stopped pinging but still listens: changes keep coming.
+                    None => pings_open = false,
+                    Some(Err(_)) => return,
+                }
+                continue;
+            }
+            event = events.recv() => match event {
+                Ok(StandingEvent::Organization(id)) => standing_message(vec![id.to_string()], false, 0),
+                Ok(StandingEvent::Tick(heard)) => {
+                    let mut pong = 0;
+                    while let Some(&(tick, ping)) = pending.front() && tick <= heard {
+                        pong = pong.max(ping);
+                        pending.pop_front();
+                    }
+                    if pong == 0 {
+                        continue;
+                    }
+                    standing_message(Vec::new(), false, pong)
+                }
+                Ok(StandingEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    standing_message(Vec::new(), true, 0)
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = tx.closed() => return,
+            _ = shutdown.wait() => return,
         };
         if tx.send(Ok(message)).await.is_err() {
             return;
@@ -124,6 +193,23 @@ impl TenancyInternalService for InternalApi {
         // The first message: whatever the subscriber cached before is forgotten.
         tx.send(Ok(batch(Vec::new(), true))).await.map_err(|_| Status::cancelled("subscriber went away"))?;
         tokio::spawn(pump(events, tx, self.shutdown.clone()));
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    type WatchStandingChangesStream = ReceiverStream<Result<WatchStandingChangesResponse, Status>>;
+
+    async fn watch_standing_changes(
+        &self,
+        request: Request<Streaming<WatchStandingChangesRequest>>,
+    ) -> Result<Response<Self::WatchStandingChangesStream>, Status> {
+        let events = self.standings.subscribe();
+        let (tx, rx) = mpsc::channel(64);
+        // The first message: whatever the subscriber cached before is forgotten.
+        tx.send(Ok(standing_message(Vec::new(), true, 0)))
+            .await
+            .map_err(|_| Status::cancelled("subscriber went away"))?;
+        let pings = request.into_inner();
+        tokio::spawn(pump_standings(events, pings, self.standings.clone(), tx, self.shutdown.clone()));
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 }

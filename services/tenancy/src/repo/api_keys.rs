@@ -145,7 +145,7 @@ pub async fn revoke(
     organization_id: Uuid,
     key_id: Uuid,
 ) -> QueryResult<Option<ApiKeyRow>> {
-    diesel::update(
+    let row = diesel::update(
         api_keys::table
             .filter(api_keys::id.eq(key_id))
             .filter(api_keys::organization_id.eq(organization_id))
@@ -155,7 +155,9 @@ pub async fn revoke(
     .returning(ApiKeyRow::as_returning())
     .get_result(conn)
     .await
-    .optional()
+    .optional()?;
+    super::standings::announce(conn, organization_id).await?;
+    Ok(row)
 }
 
 /// Ids of every key of the organization that is not revoked (announced when it is deleted).

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::standings;
 use crate::plans::{Plan, Role};
 use crate::schema::{memberships, subscriptions};
 
@@ -43,7 +44,7 @@ pub async fn insert(
     user_id: Uuid,
     role: Role,
 ) -> QueryResult<MembershipRow> {
-    diesel::insert_into(memberships::table)
+    let row = diesel::insert_into(memberships::table)
         .values((
             memberships::organization_id.eq(organization_id),
             memberships::user_id.eq(user_id),
@@ -51,7 +52,9 @@ pub async fn insert(
         ))
         .returning(MembershipRow::as_returning())
         .get_result(conn)
-        .await
+        .await?;
+    standings::announce(conn, organization_id).await?;
+    Ok(row)
 }
 
 pub async fn find(
@@ -101,7 +104,7 @@ pub async fn set_role(
     user_id: Uuid,
     role: Role,
 ) -> QueryResult<MembershipRow> {
-    diesel::update(
+    let row = diesel::update(
         memberships::table
             .filter(memberships::organization_id.eq(organization_id))
             .filter(memberships::user_id.eq(user_id)),
@@ -109,7 +112,9 @@ pub async fn set_role(
     .set(memberships::role.eq(role))
     .returning(MembershipRow::as_returning())
     .get_result(conn)
-    .await
+    .await?;
+    standings::announce(conn, organization_id).await?;
+    Ok(row)
 }
 
 pub async fn delete(
@@ -117,11 +122,13 @@ pub async fn delete(
     organization_id: Uuid,
     user_id: Uuid,
 ) -> QueryResult<usize> {
-    diesel::delete(
+    let deleted = diesel::delete(
         memberships::table
             .filter(memberships::organization_id.eq(organization_id))
             .filter(memberships::user_id.eq(user_id)),
     )
     .execute(conn)
-    .await
+    .await?;
+    standings::announce(conn, organization_id).await?;
+    Ok(deleted)
 }

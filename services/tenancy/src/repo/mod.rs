@@ -8,4 +8,5 @@ pub mod audit_events;
 pub mod invitations;
 pub mod memberships;
 pub mod organizations;
+pub mod standings;
 pub mod subscriptions;

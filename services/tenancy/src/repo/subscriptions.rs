@@ -30,8 +30,8 @@ pub async fn set_plan(conn: &mut AsyncPgConnection, organization_id: Uuid, plan:
     diesel::update(subscriptions::table.filter(subscriptions::organization_id.eq(organization_id)))
         .set((subscriptions::plan.eq(plan), subscriptions::updated_at.eq(diesel::dsl::now)))
         .execute(conn)
-        .await
-        .map(|_| ())
+        .await?;
+    super::standings::announce(conn, organization_id).await
 }
 
 /// The organization's plan (`NotFound` when it has none).
