@@ -1,5 +1,5 @@
 //! Extra auth servers next to a [`TestApp`] (replicas on the same database, each with its own
-//! mailer), and [`CapturingMailer`], which keeps the mail a test waits for.
+//! mailer), extra tenancy servers, and [`CapturingMailer`], which keeps the mail a test waits for.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -62,6 +62,26 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         let (trigger, shutdown) = Shutdown::new();
         tokio::spawn(operant_auth::run_with_mailer(Arc::new(settings), listener, shutdown, mailer));
+        self.wait_serving(addr).await;
+        Replica { addr, _trigger: trigger }
+    }
+}
+
+impl TestApp {
+    /// A second tenancy server on the suite's database, with the suite's settings (its
+    /// invitation mail recorded in [`TestApp::mailbox`] too); not among the endpoints the other
+    /// services call, so a change made through it reaches them only through PostgreSQL. Stops when
+    /// dropped.
+    pub async fn spawn_tenancy_replica(&self) -> Replica {
+        let mut settings = self.settings.as_ref().clone();
+        settings.listen.tenancy_admin = ([127, 0, 0, 1], 0).into();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        settings.listen.tenancy = addr;
+        let (trigger, shutdown) = Shutdown::new();
+        let deliver = operant_mail::deliver_for(&settings).expect("the mail settings");
+        let deliver = self.mailbox().recording(deliver);
+        tokio::spawn(operant_tenancy::run_with_mail(Arc::new(settings), listener, shutdown, deliver));
         self.wait_serving(addr).await;
         Replica { addr, _trigger: trigger }
     }
