@@ -131,7 +131,11 @@ pub async fn run_with_mail(
         .add_service(SubscriptionServiceServer::new(SubscriptionApi { domain: domain.clone() }))
         .add_service(InvitationServiceServer::new(InvitationApi { domain: domain.clone() }))
         .add_service(ApiKeyServiceServer::new(ApiKeyApi { domain: domain.clone() }))
-        .add_service(TenancyInternalServiceServer::new(InternalApi { domain, standings, shutdown: shutdown.clone() }));
+        .add_service(TenancyInternalServiceServer::new(InternalApi {
+            domain,
+            standings,
+            shutdown: shutdown.clone(),
+        }));
     let spec = ServerSpec {
         name: "tenancy",
         routes,

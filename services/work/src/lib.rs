@@ -60,7 +60,11 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     let metrics = operant_platform::metrics::Metrics::new("work");
 
     let standings = Arc::new(standings::StandingCache::default());
-    standings::spawn_watch(standings.clone(), TenancyInternalServiceClient::new(tenancy.clone()), shutdown.clone());
+    standings::spawn_watch(
+        standings.clone(),
+        TenancyInternalServiceClient::new(tenancy.clone()),
+        shutdown.clone(),
+    );
     let peers = peers::Peers::new(tenancy, standings);
     let idempotency =
         operant_platform::idempotency::Store::new("work_idempotency_keys", settings.idempotency_ttl);

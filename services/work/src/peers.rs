@@ -2,7 +2,8 @@
 //! tenancy, for the caller's standing in an organization (`Authorize`, whose answers are cached
 //! by [`crate::standings`] while tenancy's change stream proves them fresh: a removed member, a
 //! changed role or a downgraded plan takes effect within [`crate::standings::FRESHNESS`]) and
-//! whether a user is a member (assignee checks, asked every time).
+//! whether a user is a member (assignee checks: from the same cache when it holds the user's
+//! standing, else asked).
 //!
 //! The work service never reads tenancy's tables. Errors answered by tenancy (they carry an
 //! `ErrorInfo`) are relayed unchanged; a tenancy that cannot be reached (no answer, no
@@ -87,8 +88,12 @@ impl Peers {
         Ok(standing(access))
     }
 
-    /// Whether `user_id` is a member of the organization.
+    /// Whether `user_id` is a member of the organization: yes when the cache holds the user's
+    /// standing there (as fresh as any cached standing), else asked of tenancy.
     pub async fn is_member(&self, user_id: Uuid, organization_id: Uuid) -> Result<bool, WorkError> {
+        if self.standings.get(Principal::User(user_id), organization_id).is_some() {
+            return Ok(true);
+        }
         let answer = self
             .client
             .clone()

@@ -136,8 +136,11 @@ impl StandingCache {
             entries.by_organization.clear();
             entries.len = 0;
         }
-        let previous =
-            entries.by_organization.entry(organization_id).or_default().insert(principal, (access, Instant::now()));
+        let previous = entries
+            .by_organization
+            .entry(organization_id)
+            .or_default()
+            .insert(principal, (access, Instant::now()));
         if previous.is_none() {
             entries.len += 1;
         }

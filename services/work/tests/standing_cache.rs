@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use operant_platform::error::error_code_of;
 use operant_proto::tenancy::v1::member_service_client::MemberServiceClient;
-use operant_proto::tenancy::v1::{Plan, RemoveMemberRequest, Role, UpdateMemberRequest, UpdateSubscriptionRequest};
+use operant_proto::tenancy::v1::{
+    Plan, RemoveMemberRequest, Role, UpdateMemberRequest, UpdateSubscriptionRequest,
+};
 use operant_proto::work::v1::*;
 use operant_testkit::*;
 use tokio::task::JoinHandle;
@@ -26,7 +28,9 @@ const WORKERS: usize = 6;
 type Outcome = Result<(), String>;
 
 fn outcome<T>(result: Result<T, tonic::Status>) -> Outcome {
-    result.map(|_| ()).map_err(|status| error_code_of(&status).unwrap_or_else(|| format!("{:?}", status.code())))
+    result
+        .map(|_| ())
+        .map_err(|status| error_code_of(&status).unwrap_or_else(|| format!("{:?}", status.code())))
 }
 
 /// `WORKERS` loops of `call`, each call recorded with when it started, until [`Load::finish`].
@@ -89,7 +93,10 @@ fn assert_enforced(
     for (at, o) in &after {
         match o {
             Err(code) if codes.contains(&code.as_str()) => {}
-            other => panic!("a call {:?} after the change answered {other:?}, not one of {codes:?}", *at - changed_at),
+            other => panic!(
+                "a call {:?} after the change answered {other:?}, not one of {codes:?}",
+                *at - changed_at
+            ),
         }
     }
     let last_success =
@@ -228,15 +235,19 @@ async fn a_downgraded_plan_limits_projects_within_a_second_under_load() {
         async move { outcome(projects.list_projects(caller.req(list_projects())).await) }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let downgrade =
-        UpdateSubscriptionRequest { request_id: String::new(), organization_id: owner.org.to_string(), plan: Plan::Free.into() };
+    let downgrade = UpdateSubscriptionRequest {
+        request_id: String::new(),
+        organization_id: owner.org.to_string(),
+        plan: Plan::Free.into(),
+    };
     c.subs.clone().update_subscription(owner.req(downgrade)).await.unwrap();
     let changed_at = Instant::now();
     // Creations from the moment of the change: a stale standing would allow up to 100.
     let mut created = Vec::new();
     while changed_at.elapsed() < BOUND + Duration::from_secs(1) {
         let started = Instant::now();
-        let request = CreateProjectRequest { request_id: String::new(), name: "late".into(), description: None };
+        let request =
+            CreateProjectRequest { request_id: String::new(), name: "late".into(), description: None };
         created.push((started, outcome(c.projects.clone().create_project(owner.req(request)).await)));
     }
     let seen = running.finish().await;

@@ -145,7 +145,9 @@ pub fn spawn_ticker(pool: PgPool, hub: StandingHub, shutdown: Shutdown) {
             }
             let Some(sequence) = hub.take_tick() else { continue };
             let sent = match db::conn(&pool).await {
-                Ok(mut conn) => repo::tick(&mut conn, &hub.ticker.nonce, sequence).await.map_err(|e| e.to_string()),
+                Ok(mut conn) => {
+                    repo::tick(&mut conn, &hub.ticker.nonce, sequence).await.map_err(|e| e.to_string())
+                }
                 Err(e) => Err(e.to_string()),
             };
             if let Err(error) = sent {

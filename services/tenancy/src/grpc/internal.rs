@@ -1,13 +1,13 @@
 //! `TenancyInternalService` (service token only; enforced by the platform's access policy).
 
+use futures::StreamExt;
 use operant_platform::apikeys::{KeyPrincipal, KeyRole};
 use operant_platform::shutdown::Shutdown;
 use operant_proto::tenancy::v1::tenancy_internal_service_server::TenancyInternalService;
 use operant_proto::tenancy::v1::*;
+use std::collections::VecDeque;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
-use futures::StreamExt;
-use std::collections::VecDeque;
 use tonic::{Request, Response, Status, Streaming};
 use uuid::Uuid;
 
@@ -75,7 +75,11 @@ async fn pump(
 /// Most pings of one watcher waiting for a tick (older ones are answered by a later pong anyway).
 const MAX_PENDING_PINGS: usize = 64;
 
-fn standing_message(organization_ids: Vec<String>, snapshot: bool, pong: u64) -> WatchStandingChangesResponse {
+fn standing_message(
+    organization_ids: Vec<String>,
+    snapshot: bool,
+    pong: u64,
+) -> WatchStandingChangesResponse {
     WatchStandingChangesResponse { organization_ids, snapshot, pong }
 }
 

@@ -221,8 +221,9 @@ pub async fn update(
 
 /// Deletes the organization; memberships, the subscription, audit events and API keys cascade.
 pub async fn delete(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<usize> {
-    let deleted =
-        diesel::delete(organizations::table.filter(organizations::id.eq(organization_id))).execute(conn).await?;
+    let deleted = diesel::delete(organizations::table.filter(organizations::id.eq(organization_id)))
+        .execute(conn)
+        .await?;
     super::standings::announce(conn, organization_id).await?;
     Ok(deleted)
 }
