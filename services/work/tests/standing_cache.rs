@@ -161,13 +161,15 @@ async fn a_member_removed_through_another_tenancy_replica_is_refused_within_a_se
         async move { outcome(projects.list_projects(caller.req(list_projects())).await) }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let changing = Instant::now();
+    // Calls started until here all succeed (later ones may meet the change while in flight).
+    let warm_until = Instant::now();
+    tokio::time::sleep(Duration::from_millis(150)).await;
     let removal = RemoveMemberRequest { organization_id: owner.org.to_string(), user_id: member.id() };
     members.remove_member(owner.req(removal)).await.unwrap();
     let changed_at = Instant::now();
     tokio::time::sleep(BOUND + Duration::from_millis(500)).await;
     let seen = running.finish().await;
-    assert_enforced(&seen, changing, changed_at, &["NOT_A_MEMBER"]);
+    assert_enforced(&seen, warm_until, changed_at, &["NOT_A_MEMBER"]);
 
     // Through the gateway: 403.
     let response = app
@@ -204,7 +206,9 @@ async fn an_admin_downgraded_to_member_loses_admin_rights_within_a_second_under_
         }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let changing = Instant::now();
+    // Calls started until here all succeed (later ones may meet the change while in flight).
+    let warm_until = Instant::now();
+    tokio::time::sleep(Duration::from_millis(150)).await;
     let downgrade = UpdateMemberRequest {
         organization_id: owner.org.to_string(),
         user_id: admin.id(),
@@ -214,7 +218,7 @@ async fn an_admin_downgraded_to_member_loses_admin_rights_within_a_second_under_
     let changed_at = Instant::now();
     tokio::time::sleep(BOUND + Duration::from_millis(500)).await;
     let seen = running.finish().await;
-    assert_enforced(&seen, changing, changed_at, &["INSUFFICIENT_ROLE"]);
+    assert_enforced(&seen, warm_until, changed_at, &["INSUFFICIENT_ROLE"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,8 +282,10 @@ async fn with_tenancy_stopped_and_restarted_a_removed_member_is_never_served() {
         async move { outcome(projects.list_projects(caller.req(list_projects())).await) }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // Calls started until here all succeed; one in flight when tenancy stops may get a 503.
+    let warm_until = Instant::now();
+    tokio::time::sleep(Duration::from_millis(300)).await;
     // Work's only tenancy goes away: its stream is cut, so its cache may not be trusted.
-    let stopping = Instant::now();
     app.stop(Svc::Tenancy).await;
     let removal = RemoveMemberRequest { organization_id: owner.org.to_string(), user_id: member.id() };
     members.remove_member(owner.req(removal)).await.unwrap();
@@ -290,7 +296,7 @@ async fn with_tenancy_stopped_and_restarted_a_removed_member_is_never_served() {
     let seen = running.finish().await;
     // After the bound: refused while tenancy is down (503) and once it is back (403), never
     // served from what was cached before the stop.
-    assert_enforced(&seen, stopping, changed_at, &["SERVICE_UNAVAILABLE", "NOT_A_MEMBER"]);
+    assert_enforced(&seen, warm_until, changed_at, &["SERVICE_UNAVAILABLE", "NOT_A_MEMBER"]);
     let last = seen.last().unwrap();
     assert_eq!(last.1, Err("NOT_A_MEMBER".to_owned()), "tenancy back: the removal is answered");
     // The owner is served again once the stream is back.
