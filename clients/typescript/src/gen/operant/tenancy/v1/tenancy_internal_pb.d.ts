@@ -245,6 +245,62 @@ export declare type WatchRevokedApiKeysResponse = Message<"operant.tenancy.v1.Wa
 export declare const WatchRevokedApiKeysResponseSchema: GenMessage<WatchRevokedApiKeysResponse>;
 
 /**
+ * WatchStandingChangesRequest is one ping of the watching caller.
+ *
+ * @generated from message operant.tenancy.v1.WatchStandingChangesRequest
+ */
+export declare type WatchStandingChangesRequest = Message<"operant.tenancy.v1.WatchStandingChangesRequest"> & {
+  /**
+   * A number the caller chose (increasing); answered by `pong` once every change committed
+   * before this ping arrived has been sent.
+   *
+   * @generated from field: uint64 ping = 1;
+   */
+  ping: bigint;
+};
+
+/**
+ * Describes the message operant.tenancy.v1.WatchStandingChangesRequest.
+ * Use `create(WatchStandingChangesRequestSchema)` to create a new message.
+ */
+export declare const WatchStandingChangesRequestSchema: GenMessage<WatchStandingChangesRequest>;
+
+/**
+ * WatchStandingChangesResponse is a batch of changes, a snapshot marker or a pong.
+ *
+ * @generated from message operant.tenancy.v1.WatchStandingChangesResponse
+ */
+export declare type WatchStandingChangesResponse = Message<"operant.tenancy.v1.WatchStandingChangesResponse"> & {
+  /**
+   * UUIDs of organizations whose standings changed: forget every cached answer about them.
+   *
+   * @generated from field: repeated string organization_ids = 1;
+   */
+  organizationIds: string[];
+
+  /**
+   * True for the first message of a stream (and after missed notifications): forget every
+   * cached answer.
+   *
+   * @generated from field: bool snapshot = 2;
+   */
+  snapshot: boolean;
+
+  /**
+   * When not 0: the highest ping of the caller's for which every earlier change has been sent.
+   *
+   * @generated from field: uint64 pong = 3;
+   */
+  pong: bigint;
+};
+
+/**
+ * Describes the message operant.tenancy.v1.WatchStandingChangesResponse.
+ * Use `create(WatchStandingChangesResponseSchema)` to create a new message.
+ */
+export declare const WatchStandingChangesResponseSchema: GenMessage<WatchStandingChangesResponse>;
+
+/**
  * TenancyInternalService: for other services only (service credentials).
  *
  * @generated from service operant.tenancy.v1.TenancyInternalService
@@ -293,6 +349,21 @@ export declare const TenancyInternalService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchRevokedApiKeysRequestSchema;
     output: typeof WatchRevokedApiKeysResponseSchema;
+  },
+  /**
+   * Every change to what `Authorize` answers, for the callers that cache its answers: the
+   * organizations whose members, roles, plan, API keys or existence changed (from any tenancy
+   * replica: changes are announced through PostgreSQL), and answers to the caller's pings. The
+   * first message is a snapshot marker: forget every cached answer. A pong for ping `n` is sent
+   * only after every change committed before ping `n` reached this replica has been sent, so
+   * the caller knows how fresh its cache is by its own clock.
+   *
+   * @generated from rpc operant.tenancy.v1.TenancyInternalService.WatchStandingChanges
+   */
+  watchStandingChanges: {
+    methodKind: "bidi_streaming";
+    input: typeof WatchStandingChangesRequestSchema;
+    output: typeof WatchStandingChangesResponseSchema;
   },
 }>;
 
