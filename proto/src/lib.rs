@@ -32,6 +32,13 @@ pub mod work {
     }
 }
 
+/// `operant.events.v1`: the change feed.
+pub mod events {
+    pub mod v1 {
+        tonic::include_proto!("operant.events.v1");
+    }
+}
+
 /// The vendored OpenTelemetry (OTLP) trace contracts, `opentelemetry.proto.*` (Apache-2.0, see
 /// `proto/vendor/README.md`): what the optional OTLP exporter sends. Not part of
 /// [`FILE_DESCRIPTOR_SET`].
@@ -67,6 +74,7 @@ pub mod otlp {
     }
 }
 
+pub mod json;
 mod redact;
 
 /// Encoded `FileDescriptorSet` of every Operant proto (and the well-known types they import),

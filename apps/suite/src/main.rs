@@ -1,6 +1,6 @@
 //! `operant`: one binary for the whole suite.
 //!
-//! - `operant dev` runs auth, tenancy, work (each its own gRPC server on its own port, talking
+//! - `operant dev` runs auth, tenancy, work, events (each its own gRPC server on its own port, talking
 //!   gRPC to each other) and the REST gateway in one process. A service without a database URL
 //!   (`OPERANT_<SERVICE>_DATABASE_URL`, else `OPERANT_DATABASE_URL`) gets one on a private
 //!   PostgreSQL started from the installed server binaries in `.operant/postgres`: one database
@@ -72,6 +72,7 @@ enum Service {
     Auth,
     Tenancy,
     Work,
+    Events,
     Gateway,
 }
 
@@ -180,10 +181,11 @@ async fn dev(mut settings: Settings, data_dir: PathBuf, database_per_service: bo
 async fn run_suite(settings: Settings) -> anyhow::Result<()> {
     migrate(&settings, &ServiceDatabase::ALL).await?;
     let listen = settings.listen.clone();
-    let (auth, tenancy, work, gateway) = (
+    let (auth, tenancy, work, events, gateway) = (
         bind(listen.auth, "auth").await?,
         bind(listen.tenancy, "tenancy").await?,
         bind(listen.work, "work").await?,
+        bind(listen.events, "events").await?,
         bind(listen.gateway, "gateway").await?,
     );
     let settings = Arc::new(settings);
@@ -192,6 +194,7 @@ async fn run_suite(settings: Settings) -> anyhow::Result<()> {
     tasks.spawn(operant_auth::run(settings.clone(), auth, shutdown.clone()));
     tasks.spawn(operant_tenancy::run(settings.clone(), tenancy, shutdown.clone()));
     tasks.spawn(operant_work::run(settings.clone(), work, shutdown.clone()));
+    tasks.spawn(operant_events::run(settings.clone(), events, shutdown.clone()));
     tasks.spawn(operant_gateway::run(settings.clone(), gateway, shutdown.clone()));
 
     let gw = listen.gateway;
@@ -204,6 +207,7 @@ async fn run_suite(settings: Settings) -> anyhow::Result<()> {
     println!("  gRPC auth     {}", listen.auth);
     println!("  gRPC tenancy  {}", listen.tenancy);
     println!("  gRPC work     {}", listen.work);
+    println!("  gRPC events   {}", listen.events);
     println!("Press Ctrl-C to stop.");
 
     let mut failure = None;
@@ -253,6 +257,9 @@ async fn serve(settings: Settings, service: Service) -> anyhow::Result<()> {
         }
         Service::Work => {
             operant_work::run(settings.clone(), bind(listen.work, "work").await?, shutdown).await
+        }
+        Service::Events => {
+            operant_events::run(settings.clone(), bind(listen.events, "events").await?, shutdown).await
         }
         Service::Gateway => {
             operant_gateway::run(settings.clone(), bind(listen.gateway, "gateway").await?, shutdown).await

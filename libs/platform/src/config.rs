@@ -111,14 +111,17 @@ pub struct ListenConfig {
     pub tenancy: SocketAddr,
     /// `OPERANT_WORK_LISTEN` (default 127.0.0.1:9103).
     pub work: SocketAddr,
+    /// `OPERANT_EVENTS_LISTEN` (default 127.0.0.1:9104).
+    pub events: SocketAddr,
     /// `OPERANT_GATEWAY_LISTEN` (default 127.0.0.1:8000).
     pub gateway: SocketAddr,
     /// Admin (`/metrics`) listeners: `OPERANT_AUTH_ADMIN_LISTEN` (default 127.0.0.1:9111),
     /// `OPERANT_TENANCY_ADMIN_LISTEN` (9112), `OPERANT_WORK_ADMIN_LISTEN` (9113),
-    /// `OPERANT_GATEWAY_ADMIN_LISTEN` (9110).
+    /// `OPERANT_GATEWAY_ADMIN_LISTEN` (9110), `OPERANT_EVENTS_ADMIN_LISTEN` (9114).
     pub auth_admin: SocketAddr,
     pub tenancy_admin: SocketAddr,
     pub work_admin: SocketAddr,
+    pub events_admin: SocketAddr,
     pub gateway_admin: SocketAddr,
 }
 
@@ -131,6 +134,8 @@ pub struct EndpointsConfig {
     pub tenancy: Vec<String>,
     /// `OPERANT_WORK_URL` (default http://127.0.0.1:9103).
     pub work: Vec<String>,
+    /// `OPERANT_EVENTS_URL` (default http://127.0.0.1:9104).
+    pub events: Vec<String>,
 }
 
 /// Optional TLS: with a certificate and key every gRPC listener serves TLS; with a CA every
@@ -178,6 +183,9 @@ pub struct Settings {
     /// `OPERANT_IDEMPOTENCY_TTL_SECS` (default 86400, 24 hours): how long an `Idempotency-Key`
     /// (`request_id`) and its answer are kept; then purged in bounded batches.
     pub idempotency_ttl: Duration,
+    /// `OPERANT_EVENT_RETENTION_DAYS` (default 30): how long the change feed keeps an event
+    /// (by its `occurred_at`); older ones are purged in bounded batches.
+    pub event_retention: Duration,
     /// `OPERANT_LOG_FORMAT`: `text` (default) or `json`.
     pub log_json: bool,
     /// `OPERANT_OTLP_ENDPOINT`: an OTLP/gRPC collector (`http://collector:4317`) that receives
@@ -316,6 +324,7 @@ impl Settings {
                 auth: parse("OPERANT_AUTH_LISTEN", SocketAddr::from(([127, 0, 0, 1], 9101)))?,
                 tenancy: parse("OPERANT_TENANCY_LISTEN", SocketAddr::from(([127, 0, 0, 1], 9102)))?,
                 work: parse("OPERANT_WORK_LISTEN", SocketAddr::from(([127, 0, 0, 1], 9103)))?,
+                events: parse("OPERANT_EVENTS_LISTEN", SocketAddr::from(([127, 0, 0, 1], 9104)))?,
                 gateway: parse("OPERANT_GATEWAY_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
                 auth_admin: parse("OPERANT_AUTH_ADMIN_LISTEN", SocketAddr::from(([127, 0, 0, 1], 9111)))?,
                 tenancy_admin: parse(
@@ -323,6 +332,7 @@ impl Settings {
                     SocketAddr::from(([127, 0, 0, 1], 9112)),
                 )?,
                 work_admin: parse("OPERANT_WORK_ADMIN_LISTEN", SocketAddr::from(([127, 0, 0, 1], 9113)))?,
+                events_admin: parse("OPERANT_EVENTS_ADMIN_LISTEN", SocketAddr::from(([127, 0, 0, 1], 9114)))?,
                 gateway_admin: parse(
                     "OPERANT_GATEWAY_ADMIN_LISTEN",
                     SocketAddr::from(([127, 0, 0, 1], 9110)),
@@ -332,6 +342,7 @@ impl Settings {
                 auth: list("OPERANT_AUTH_URL", "http://127.0.0.1:9101"),
                 tenancy: list("OPERANT_TENANCY_URL", "http://127.0.0.1:9102"),
                 work: list("OPERANT_WORK_URL", "http://127.0.0.1:9103"),
+                events: list("OPERANT_EVENTS_URL", "http://127.0.0.1:9104"),
             },
             tls: TlsConfig {
                 cert: var("OPERANT_TLS_CERT").map(PathBuf::from),
@@ -346,6 +357,9 @@ impl Settings {
             public_url: var("OPERANT_PUBLIC_URL").unwrap_or_else(|| "http://localhost:8000".into()),
             invitation_ttl: Duration::from_secs(parse("OPERANT_INVITATION_TTL_SECS", 604_800u64)?),
             idempotency_ttl: Duration::from_secs(parse("OPERANT_IDEMPOTENCY_TTL_SECS", 86_400u64)?),
+            event_retention: Duration::from_secs(
+                parse("OPERANT_EVENT_RETENTION_DAYS", 30u64)?.saturating_mul(86_400),
+            ),
             log_json: match var("OPERANT_LOG_FORMAT").as_deref() {
                 None | Some("text") => false,
                 Some("json") => true,
@@ -388,13 +402,15 @@ impl Settings {
                 auth: any,
                 tenancy: any,
                 work: any,
+                events: any,
                 gateway: any,
                 auth_admin: any,
                 tenancy_admin: any,
                 work_admin: any,
+                events_admin: any,
                 gateway_admin: any,
             },
-            endpoints: EndpointsConfig { auth: vec![], tenancy: vec![], work: vec![] },
+            endpoints: EndpointsConfig { auth: vec![], tenancy: vec![], work: vec![], events: vec![] },
             tls: TlsConfig::default(),
             service_token: "test-service-token".into(),
             cors_origins: vec!["*".into()],
@@ -404,6 +420,7 @@ impl Settings {
             public_url: "http://localhost:8000".into(),
             invitation_ttl: Duration::from_secs(604_800),
             idempotency_ttl: Duration::from_secs(86_400),
+            event_retention: Duration::from_secs(30 * 86_400),
             log_json: false,
             otlp_endpoint: None,
             shutdown_grace: Duration::from_secs(5),
@@ -446,6 +463,9 @@ impl Settings {
         }
         if self.idempotency_ttl.is_zero() {
             bail!("OPERANT_IDEMPOTENCY_TTL_SECS must be at least 1");
+        }
+        if self.event_retention.is_zero() {
+            bail!("OPERANT_EVENT_RETENTION_DAYS must be at least 1");
         }
         if self.invitation_ttl.is_zero() {
             bail!("OPERANT_INVITATION_TTL_SECS must be at least 1");

@@ -1,4 +1,4 @@
-//! [`TestApp`]: the suite (auth, tenancy, work and the gateway) started in-process on ephemeral
+//! [`TestApp`]: the suite (auth, tenancy, work, events and the gateway) started in-process on ephemeral
 //! ports, talking real gRPC and HTTP to each other exactly as `operant dev` runs it, built with
 //! [`TestApp::init`]:
 //!
@@ -38,10 +38,11 @@ pub enum Svc {
     Tenancy,
     Work,
     Gateway,
+    Events,
 }
 
 impl Svc {
-    pub const ALL: [Svc; 4] = [Svc::Auth, Svc::Tenancy, Svc::Work, Svc::Gateway];
+    pub const ALL: [Svc; 5] = [Svc::Auth, Svc::Tenancy, Svc::Work, Svc::Gateway, Svc::Events];
 }
 
 type Configure<'a> = Box<dyn FnOnce(&mut Settings) + 'a>;
@@ -121,9 +122,9 @@ impl<'a> TestAppBuilder<'a> {
                 (dbs, None, Some(urls))
             }
         };
-        let listeners = [bind().await, bind().await, bind().await, bind().await];
+        let listeners = [bind().await, bind().await, bind().await, bind().await, bind().await];
         let addr = |l: &TcpListener| l.local_addr().expect("local addr");
-        let [auth_addr, tenancy_addr, work_addr, gateway_addr] = listeners.each_ref().map(addr);
+        let [auth_addr, tenancy_addr, work_addr, gateway_addr, events_addr] = listeners.each_ref().map(addr);
 
         let mut settings = Settings::for_tests(String::new());
         settings.database.url = shared.clone();
@@ -138,21 +139,31 @@ impl<'a> TestAppBuilder<'a> {
         settings.listen.tenancy = tenancy_addr;
         settings.listen.work = work_addr;
         settings.listen.gateway = gateway_addr;
-        let admin_addrs = [free_port().await, free_port().await, free_port().await, free_port().await];
+        settings.listen.events = events_addr;
+        let admin_addrs =
+            [free_port().await, free_port().await, free_port().await, free_port().await, free_port().await];
         settings.listen.auth_admin = admin_addrs[0];
         settings.listen.tenancy_admin = admin_addrs[1];
         settings.listen.work_admin = admin_addrs[2];
         settings.listen.gateway_admin = admin_addrs[3];
+        settings.listen.events_admin = admin_addrs[4];
         settings.endpoints.auth = vec![format!("http://{auth_addr}")];
         settings.endpoints.tenancy = vec![format!("http://{tenancy_addr}")];
         settings.endpoints.work = vec![format!("http://{work_addr}")];
+        settings.endpoints.events = vec![format!("http://{events_addr}")];
         for configure in self.configure {
             configure(&mut settings);
         }
         let settings = Arc::new(settings);
         let mailbox = Mailbox::default();
-        let clients =
-            Clients::lazy(auth_addr, tenancy_addr, work_addr, &settings.service_token, mailbox.clone());
+        let clients = Clients::lazy(
+            auth_addr,
+            tenancy_addr,
+            work_addr,
+            events_addr,
+            &settings.service_token,
+            mailbox.clone(),
+        );
 
         let mut app = TestApp {
             database_url,
@@ -161,6 +172,7 @@ impl<'a> TestAppBuilder<'a> {
             tenancy_addr,
             work_addr,
             gateway_addr,
+            events_addr,
             admin_addrs,
             clients,
             mailbox,
@@ -173,7 +185,7 @@ impl<'a> TestAppBuilder<'a> {
                 app.run(svc, listener);
             }
         }
-        for svc in [Svc::Auth, Svc::Tenancy, Svc::Work] {
+        for svc in [Svc::Auth, Svc::Tenancy, Svc::Work, Svc::Events] {
             if self.services.contains(&svc) {
                 app.wait_serving(app.addr(svc)).await;
             }
@@ -205,8 +217,9 @@ pub struct TestApp {
     pub tenancy_addr: SocketAddr,
     pub work_addr: SocketAddr,
     pub gateway_addr: SocketAddr,
-    /// Admin (`/metrics`) addresses of auth, tenancy, work and the gateway.
-    pub admin_addrs: [SocketAddr; 4],
+    pub events_addr: SocketAddr,
+    /// Admin (`/metrics`) addresses of auth, tenancy, work, the gateway and events.
+    pub admin_addrs: [SocketAddr; 5],
     clients: Clients,
     /// What tenancy delivered (its transport records each mail here first).
     mailbox: Mailbox,
@@ -283,6 +296,7 @@ impl TestApp {
             Svc::Tenancy => self.tenancy_addr,
             Svc::Work => self.work_addr,
             Svc::Gateway => self.gateway_addr,
+            Svc::Events => self.events_addr,
         }
     }
 
@@ -323,6 +337,7 @@ impl TestApp {
             }
             Svc::Work => tokio::spawn(operant_work::run(s, listener, shutdown)),
             Svc::Gateway => tokio::spawn(operant_gateway::run(s, listener, shutdown)),
+            Svc::Events => tokio::spawn(operant_events::run(s, listener, shutdown)),
         };
         self.running.push(Running { svc, trigger, task });
     }

@@ -14,6 +14,8 @@ use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceCl
 use operant_proto::auth::v1::auth_service_client::AuthServiceClient;
 use operant_proto::auth::v1::user_service_client::UserServiceClient;
 use operant_proto::common::v1::PageRequest;
+use operant_proto::events::v1::event_service_client::EventServiceClient;
+use operant_proto::events::v1::events_internal_service_client::EventsInternalServiceClient;
 use operant_proto::tenancy::v1::api_key_service_client::ApiKeyServiceClient;
 use operant_proto::tenancy::v1::invitation_service_client::InvitationServiceClient;
 use operant_proto::tenancy::v1::member_service_client::MemberServiceClient;
@@ -49,6 +51,9 @@ pub struct Clients {
     pub projects: ProjectServiceClient<Channel>,
     pub tasks: TaskServiceClient<Channel>,
     pub work_internal: WorkInternalServiceClient<ServiceChannel>,
+    /// The change feed (`EventService`) and its service-only ingest.
+    pub events: EventServiceClient<Channel>,
+    pub events_internal: EventsInternalServiceClient<ServiceChannel>,
     pub service_token: String,
     /// The mail tenancy delivered (invitations), when tenancy runs in the test's process.
     pub mailbox: Mailbox,
@@ -68,10 +73,12 @@ impl Clients {
         auth: SocketAddr,
         tenancy: SocketAddr,
         work: SocketAddr,
+        events: SocketAddr,
         service_token: &str,
         mailbox: Mailbox,
     ) -> Clients {
         let (auth, tenancy, work) = (lazy_channel(auth), lazy_channel(tenancy), lazy_channel(work));
+        let events = lazy_channel(events);
         let credentials = || ServiceCredentials::new(service_token).expect("ascii service token");
         Clients {
             users: UserServiceClient::new(auth.clone()),
@@ -86,6 +93,8 @@ impl Clients {
             projects: ProjectServiceClient::new(work.clone()),
             tasks: TaskServiceClient::new(work.clone()),
             work_internal: WorkInternalServiceClient::with_interceptor(work, credentials()),
+            events: EventServiceClient::new(events.clone()),
+            events_internal: EventsInternalServiceClient::with_interceptor(events, credentials()),
             service_token: service_token.to_owned(),
             mailbox,
         }

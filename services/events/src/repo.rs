@@ -1,0 +1,121 @@
+//! Queries on `events`.
+//!
+//! **Feed order.** An event's place in the feed is its `position` (a `bigserial`), drawn when the
+//! events service accepts it. Drawing alone would not be enough: two ingest transactions may draw
+//! 7 and 8 and commit 8 first, and a reader that saw 8 would skip 7 for good. So every ingest
+//! first takes one transaction-level advisory lock ([`INGEST_LOCK`]); ingests run one after the
+//! other, and position N is drawn only after every transaction that drew a smaller one has
+//! committed or rolled back (PostgreSQL makes a commit visible before it releases the
+//! transaction's locks). Whatever a reader sees up to position N is therefore final: nothing
+//! committed later can land below N. Producers' ids (UUIDv7) and clocks are kept but never
+//! ordered on — the commit of a producer's transaction can come long after a later one's.
+//!
+//! The price is that ingest is serial; relays send batches (up to [`MAX_BATCH`](crate::domain::MAX_BATCH)
+//! events in one transaction) to keep it cheap.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::events;
+
+/// Key of the advisory lock that serializes ingests ("opevents" in ASCII).
+pub const INGEST_LOCK: i64 = 0x6f70_6576_656e_7473;
+
+/// An event as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
+pub struct EventRow {
+    pub position: i64,
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub event_type: String,
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+    pub data: serde_json::Value,
+    pub changed_fields: Vec<String>,
+}
+
+/// An event to accept (its position is drawn on insert).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = events)]
+pub struct NewEvent {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub event_type: String,
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+    pub data: serde_json::Value,
+    pub changed_fields: Vec<String>,
+}
+
+/// Accepts `batch` in one transaction under [`INGEST_LOCK`]; events whose id is already kept
+/// are skipped. Returns how many were new.
+pub async fn ingest(conn: &mut AsyncPgConnection, batch: &[NewEvent]) -> QueryResult<usize> {
+    conn.transaction(async |conn| {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<BigInt, _>(INGEST_LOCK)
+            .execute(conn)
+            .await?;
+        diesel::insert_into(events::table)
+            .values(batch)
+            .on_conflict(events::id)
+            .do_nothing()
+            .execute(conn)
+            .await
+    })
+    .await
+}
+
+/// The highest position committed so far (0 for an empty feed). Every position up to it is
+/// final (see the module doc), so a read bounded by it misses nothing.
+pub async fn head(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    events::table
+        .select(diesel::dsl::max(events::position))
+        .first::<Option<i64>>(conn)
+        .await
+        .map(Option::unwrap_or_default)
+}
+
+/// Up to `limit` events of the organization with `after < position <= upto`, oldest first,
+/// of the given types (all when empty).
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    after: i64,
+    upto: i64,
+    types: &[String],
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
+    let mut query = events::table
+        .filter(events::organization_id.eq(organization_id))
+        .filter(events::position.gt(after))
+        .filter(events::position.le(upto))
+        .into_boxed();
+    if !types.is_empty() {
+        query = query.filter(events::event_type.eq_any(types.to_vec()));
+    }
+    query.order(events::position.asc()).limit(limit).select(EventRow::as_select()).load(conn).await
+}
+
+/// Deletes up to `batch` events that occurred before `before`; rows deleted.
+pub async fn purge_before(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+    batch: i64,
+) -> QueryResult<usize> {
+    let doomed = events::table
+        .filter(events::occurred_at.lt(before))
+        .select(events::position)
+        .limit(batch)
+        .load::<i64>(conn)
+        .await?;
+    if doomed.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(events::table.filter(events::position.eq_any(doomed))).execute(conn).await
+}
