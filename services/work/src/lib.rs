@@ -4,8 +4,9 @@
 //! Every end-user RPC is scoped to the organization in `x-organization-id`; the caller's role
 //! and the plan's limits come from the tenancy service (`Authorize`), cached while tenancy's
 //! change stream proves the cache fresh ([`standings`]), and access tokens are verified locally
-//! with keys kept in sync from the auth service. The work service
-//! owns the `projects` and `tasks` tables and nothing else.
+//! with keys kept in sync from the auth service. The work service owns the `projects` and
+//! `tasks` tables and its event outbox (`work_event_outbox`, relayed to the events service:
+//! [`events`]) and nothing else.
 //!
 //! Layers: `grpc` (gRPC handlers) → [`domain`] (rules, one transaction per operation) →
 //! [`repo`] (diesel-async queries, tenant-scoped) → PostgreSQL.
@@ -22,6 +23,7 @@ use operant_platform::principal::{Authenticator, default_access};
 use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::TokenVerifier;
 use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
+use operant_proto::events::v1::events_internal_service_client::EventsInternalServiceClient;
 use operant_proto::tenancy::v1::tenancy_internal_service_client::TenancyInternalServiceClient;
 use operant_proto::work::v1::project_service_server::ProjectServiceServer;
 use operant_proto::work::v1::task_service_server::TaskServiceServer;
@@ -32,6 +34,7 @@ use tonic::service::Routes;
 
 pub mod domain;
 pub mod error;
+pub mod events;
 mod grpc;
 pub mod model;
 pub mod peers;
@@ -70,14 +73,24 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
         operant_platform::idempotency::Store::new("work_idempotency_keys", settings.idempotency_ttl);
     operant_platform::idempotency::spawn_purge(pool.clone(), idempotency.clone(), shutdown.clone());
 
+    // The outbox relay: events recorded with each change go to the events service.
+    let relay = events::Relay::default();
+    let events_channel = service_channel(&settings.endpoints.events, &settings.tls, &settings.service_token)?;
+    events::spawn_relay(
+        pool.clone(),
+        EventsInternalServiceClient::new(events_channel),
+        relay.clone(),
+        shutdown.clone(),
+    );
+
     let page_tokens = PageTokens::from_settings(&settings);
     let projects = grpc::projects::ProjectApi {
-        projects: domain::projects::Projects::new(pool.clone(), idempotency.clone()),
+        projects: domain::projects::Projects::new(pool.clone(), idempotency.clone(), relay.clone()),
         peers: peers.clone(),
         page_tokens: page_tokens.clone(),
     };
     let tasks = grpc::tasks::TaskApi {
-        tasks: domain::tasks::Tasks::new(pool.clone(), peers.clone(), idempotency),
+        tasks: domain::tasks::Tasks::new(pool.clone(), peers.clone(), idempotency, relay),
         peers,
         page_tokens,
     };

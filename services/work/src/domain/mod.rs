@@ -11,6 +11,7 @@ use operant_platform::error::FieldViolation;
 use uuid::Uuid;
 
 use crate::error::WorkError;
+use crate::events::{self, OutboxEvent, Relay};
 
 pub mod internal;
 pub mod projects;
@@ -90,7 +91,18 @@ pub(crate) trait Versioned: Sized + Send {
     type Changes: Sync;
     /// The answer for a row that is not in the organization.
     const NOT_FOUND: WorkError;
+    /// The resource's name in event types (`project` → `project.updated`).
+    const RESOURCE: &'static str;
     fn version(&self) -> i64;
+    /// The row as its events carry it.
+    fn data(&self) -> serde_json::Value;
+    /// What a deletion of the row deletes with it (by cascade), as `(resource, id)`, read in the
+    /// deletion's transaction (the row is locked, so nothing is added meanwhile).
+    fn dependents(
+        conn: &mut AsyncPgConnection,
+        organization_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = QueryResult<Vec<(&'static str, Uuid)>>> + Send;
     fn unchanged(changes: &Self::Changes) -> bool;
     fn find(
         conn: &mut AsyncPgConnection,
@@ -124,9 +136,11 @@ pub(crate) async fn get_row<R: Versioned>(pool: &PgPool, who: &Standing, id: Uui
 }
 
 /// Applies `changes` to the row in one transaction: lock it, check the caller's right
-/// (`allowed`) and `expected_version`, then write at the locked version.
+/// (`allowed`) and `expected_version`, then write at the locked version, with its
+/// `<resource>.updated` event (the row after the change and the fields that changed).
 pub(crate) async fn update_row<R: Versioned>(
     pool: &PgPool,
+    relay: &Relay,
     who: &Standing,
     id: Uuid,
     changes: &R::Changes,
@@ -141,18 +155,31 @@ pub(crate) async fn update_row<R: Versioned>(
         let version = current.version();
         check_version(expected_version, version)?;
         if R::unchanged(changes) {
-            return Ok(current);
+            return Ok((current, false));
         }
-        R::update(conn, org, id, version, changes)
+        let updated = R::update(conn, org, id, version, changes)
             .await?
-            .ok_or(WorkError::VersionMismatch { expected: version, current: version })
+            .ok_or(WorkError::VersionMismatch { expected: version, current: version })?;
+        let (before, after) = (current.data(), updated.data());
+        let changed = events::changed_fields(&before, &after);
+        let event = OutboxEvent::new(who, format!("{}.updated", R::RESOURCE), after, changed);
+        events::record(conn, &event).await?;
+        Ok((updated, true))
     })
     .await
+    .map(|(row, recorded)| {
+        if recorded {
+            relay.hint();
+        }
+        row
+    })
 }
 
-/// Deletes the row in one transaction, with the same checks as [`update_row`].
+/// Deletes the row in one transaction, with the same checks as [`update_row`], and its
+/// `<resource>.deleted` event (and one for each row deleted with it by cascade).
 pub(crate) async fn delete_row<R: Versioned>(
     pool: &PgPool,
+    relay: &Relay,
     who: &Standing,
     id: Uuid,
     expected_version: Option<i64>,
@@ -164,22 +191,40 @@ pub(crate) async fn delete_row<R: Versioned>(
         let current = R::find_for_update(conn, org, id).await?.ok_or(R::NOT_FOUND)?;
         allowed(&current)?;
         check_version(expected_version, current.version())?;
-        match R::delete(conn, org, id, current.version()).await? {
-            0 => Err(R::NOT_FOUND),
-            _ => Ok(()),
+        let dependents = R::dependents(conn, org, id).await?;
+        if R::delete(conn, org, id, current.version()).await? == 0 {
+            return Err(R::NOT_FOUND);
         }
+        for (resource, id) in dependents.into_iter().chain([(R::RESOURCE, id)]) {
+            let data = serde_json::json!({ "id": id });
+            events::record(conn, &OutboxEvent::new(who, format!("{resource}.deleted"), data, vec![])).await?;
+        }
+        Ok(())
     })
-    .await
+    .await?;
+    relay.hint();
+    Ok(())
 }
 
 /// Implements [`Versioned`] for a row type with the functions of its repository module.
 macro_rules! versioned {
-    ($row:ty, $changes:ty, $repo:ident, $not_found:expr) => {
+    ($row:ty, $changes:ty, $repo:ident, $not_found:expr, $resource:literal, $data:path) => {
         impl super::Versioned for $row {
             type Changes = $changes;
             const NOT_FOUND: WorkError = $not_found;
+            const RESOURCE: &'static str = $resource;
             fn version(&self) -> i64 {
                 self.version
+            }
+            fn data(&self) -> serde_json::Value {
+                $data(self)
+            }
+            async fn dependents(
+                conn: &mut diesel_async::AsyncPgConnection,
+                organization_id: Uuid,
+                id: Uuid,
+            ) -> diesel::QueryResult<Vec<(&'static str, Uuid)>> {
+                crate::repo::$repo::dependents(conn, organization_id, id).await
             }
             fn unchanged(changes: &$changes) -> bool {
                 changes.is_empty()

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{Standing, check, delete_row, description, get_row, title, update_row, versioned};
 use crate::error::WorkError;
+use crate::events::{self, OutboxEvent, Relay};
 use crate::model::{NewProject, Project, ProjectChanges, ProjectFilter};
 use crate::repo::projects::{self as repo, ProjectSort};
 
@@ -20,6 +21,7 @@ const QUOTA: &str = "projects";
 pub struct Projects {
     pool: PgPool,
     idempotency: idempotency::Store,
+    relay: Relay,
 }
 
 fn may_change(who: &Standing, project: &Project) -> Result<(), WorkError> {
@@ -31,8 +33,8 @@ fn may_change(who: &Standing, project: &Project) -> Result<(), WorkError> {
 }
 
 impl Projects {
-    pub fn new(pool: PgPool, idempotency: idempotency::Store) -> Self {
-        Self { pool, idempotency }
+    pub fn new(pool: PgPool, idempotency: idempotency::Store, relay: Relay) -> Self {
+        Self { pool, idempotency, relay }
     }
 
     /// Creates a project. The count-and-insert runs under the organization's project quota lock,
@@ -55,22 +57,33 @@ impl Projects {
         let max = who.max_projects;
         let mut conn = db::conn(&self.pool).await?;
         let store = &self.idempotency;
-        conn.transaction(async |conn| {
-            if let Some(stored) = store.begin(conn, key).await? {
-                return Ok(stored.replay());
-            }
-            let result = conn
-                .transaction(async |conn| {
-                    lock_quota(conn, org, QUOTA).await?;
-                    if repo::count(conn, org).await? >= max {
-                        return Err(WorkError::PlanLimitReached { max });
-                    }
-                    Ok(repo::insert(conn, org, (who.actor_id, who.actor_type), &new).await?)
-                })
-                .await;
-            store.finish(conn, key, result, respond).await
-        })
-        .await?
+        let answer = conn
+            .transaction(async |conn| {
+                if let Some(stored) = store.begin(conn, key).await? {
+                    return Ok(stored.replay());
+                }
+                let result = conn
+                    .transaction(async |conn| {
+                        lock_quota(conn, org, QUOTA).await?;
+                        if repo::count(conn, org).await? >= max {
+                            return Err(WorkError::PlanLimitReached { max });
+                        }
+                        let project = repo::insert(conn, org, (who.actor_id, who.actor_type), &new).await?;
+                        let event = OutboxEvent::new(
+                            who,
+                            "project.created".into(),
+                            events::project_data(&project),
+                            vec![],
+                        );
+                        events::record(conn, &event).await?;
+                        Ok(project)
+                    })
+                    .await;
+                store.finish(conn, key, result, respond).await
+            })
+            .await?;
+        self.relay.hint();
+        answer
     }
 
     pub async fn get(&self, who: &Standing, id: Uuid) -> Result<Project, WorkError> {
@@ -102,7 +115,7 @@ impl Projects {
         };
         description(changes.description.as_ref().and_then(|d| d.as_deref()), &mut violations);
         check(violations)?;
-        update_row(&self.pool, who, id, &changes, expected_version, |p| may_change(who, p)).await
+        update_row(&self.pool, &self.relay, who, id, &changes, expected_version, |p| may_change(who, p)).await
     }
 
     /// Deletes a project and, by the foreign key's cascade, its tasks (creator or ADMIN+).
@@ -112,8 +125,8 @@ impl Projects {
         id: Uuid,
         expected_version: Option<i64>,
     ) -> Result<(), WorkError> {
-        delete_row(&self.pool, who, id, expected_version, |p: &Project| may_change(who, p)).await
+        delete_row(&self.pool, &self.relay, who, id, expected_version, |p: &Project| may_change(who, p)).await
     }
 }
 
-versioned!(Project, ProjectChanges, projects, WorkError::ProjectNotFound);
+versioned!(Project, ProjectChanges, projects, WorkError::ProjectNotFound, "project", events::project_data);

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{Standing, check, delete_row, description, get_row, title, update_row, versioned};
 use crate::error::WorkError;
+use crate::events::{self, OutboxEvent, Relay};
 use crate::model::{NewTask, Task, TaskChanges, TaskFilter};
 use crate::peers::Peers;
 use crate::repo::tasks::{self as repo, TaskSort};
@@ -22,14 +23,15 @@ pub struct Tasks {
     pool: PgPool,
     peers: Peers,
     idempotency: idempotency::Store,
+    relay: Relay,
     /// The one-statement insert of a task with a fresh key ([`repo::claimed_insert_sql`]).
     claimed_insert: Option<std::sync::Arc<str>>,
 }
 
 impl Tasks {
-    pub fn new(pool: PgPool, peers: Peers, idempotency: idempotency::Store) -> Self {
+    pub fn new(pool: PgPool, peers: Peers, idempotency: idempotency::Store, relay: Relay) -> Self {
         let claimed_insert = repo::claimed_insert_sql(&idempotency).map(Into::into);
-        Self { pool, peers, idempotency, claimed_insert }
+        Self { pool, peers, idempotency, relay, claimed_insert }
     }
 
     async fn check_assignee(&self, who: &Standing, assignee: Option<Uuid>) -> Result<(), WorkError> {
@@ -57,22 +59,24 @@ impl Tasks {
         self.check_assignee(who, new.assignee_id).await?;
         let mut conn = db::conn(&self.pool).await?;
         // The composite foreign key (organization_id, project_id) refuses a project that does not
-        // exist in this organization, race-free, in the same statement as the insert.
-        let insert = async |conn: &mut diesel_async::AsyncPgConnection| match repo::insert(
-            conn,
-            who.organization_id,
-            (who.actor_id, who.actor_type),
-            &new,
-        )
-        .await
-        {
-            Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
-                Err(WorkError::ProjectNotFound)
-            }
-            other => Ok(other?),
+        // exist in this organization, race-free, in the same statement as the insert. The
+        // `task.created` event is written with it, in the same transaction.
+        let insert = async |conn: &mut diesel_async::AsyncPgConnection| {
+            let task =
+                match repo::insert(conn, who.organization_id, (who.actor_id, who.actor_type), &new).await {
+                    Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
+                        return Err(WorkError::ProjectNotFound);
+                    }
+                    other => other?,
+                };
+            let event = OutboxEvent::new(who, "task.created".into(), events::task_data(&task), vec![]);
+            events::record(conn, &event).await?;
+            Ok(task)
         };
         let Some(key) = key else {
-            return insert(&mut conn).await.map(|task| Answer { message: respond(task), replayed: false });
+            let task = conn.transaction(async |conn| insert(conn).await).await?;
+            self.relay.hint();
+            return Ok(Answer { message: respond(task), replayed: false });
         };
         let store = &self.idempotency;
         // The fast path of a fresh key: the task made whole here (its id and times; PostgreSQL
@@ -98,20 +102,27 @@ impl Tasks {
             };
             let message = respond(task.clone());
             let body = message.encode_to_vec();
-            match repo::insert_claimed(&mut conn, sql, store, key, &task, &body).await {
-                Ok(true) => return Ok(Answer { message, replayed: false }),
+            let event = OutboxEvent::new(who, "task.created".into(), events::task_data(&task), vec![]);
+            match repo::insert_claimed(&mut conn, sql, store, key, &task, &body, &event).await {
+                Ok(true) => {
+                    self.relay.hint();
+                    return Ok(Answer { message, replayed: false });
+                }
                 Ok(false) | Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        conn.transaction(async |conn| {
-            if let Some(stored) = store.begin(conn, Some(key)).await? {
-                return Ok(stored.replay());
-            }
-            let result = conn.transaction(async |conn| insert(conn).await).await;
-            store.finish(conn, Some(key), result, &respond).await
-        })
-        .await?
+        let answer = conn
+            .transaction(async |conn| {
+                if let Some(stored) = store.begin(conn, Some(key)).await? {
+                    return Ok(stored.replay());
+                }
+                let result = conn.transaction(async |conn| insert(conn).await).await;
+                store.finish(conn, Some(key), result, &respond).await
+            })
+            .await?;
+        self.relay.hint();
+        answer
     }
 
     pub async fn get(&self, who: &Standing, id: Uuid) -> Result<Task, WorkError> {
@@ -148,7 +159,7 @@ impl Tasks {
         description(changes.description.as_ref().and_then(|d| d.as_deref()), &mut violations);
         check(violations)?;
         self.check_assignee(who, changes.assignee_id.flatten()).await?;
-        update_row(&self.pool, who, id, &changes, expected_version, |current: &Task| {
+        update_row(&self.pool, &self.relay, who, id, &changes, expected_version, |current: &Task| {
             if who.is_admin || current.created_by == who.actor_id || current.assignee_id == Some(who.actor_id)
             {
                 Ok(())
@@ -168,7 +179,7 @@ impl Tasks {
         id: Uuid,
         expected_version: Option<i64>,
     ) -> Result<(), WorkError> {
-        delete_row(&self.pool, who, id, expected_version, |current: &Task| {
+        delete_row(&self.pool, &self.relay, who, id, expected_version, |current: &Task| {
             if who.is_admin || current.created_by == who.actor_id {
                 Ok(())
             } else {
@@ -179,7 +190,7 @@ impl Tasks {
     }
 }
 
-versioned!(Task, TaskChanges, tasks, WorkError::TaskNotFound);
+versioned!(Task, TaskChanges, tasks, WorkError::TaskNotFound, "task", events::task_data);
 
 /// `t` at the microsecond PostgreSQL keeps (what a read of the stored row gives back).
 fn micros(t: DateTime<Utc>) -> DateTime<Utc> {

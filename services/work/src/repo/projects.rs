@@ -95,6 +95,23 @@ pub async fn update(
 
 tenant_rows!(projects, Project, ProjectFilter, ProjectSort);
 
+/// The tasks a deletion of the project deletes with it (the foreign key's cascade), by id.
+pub async fn dependents(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Vec<(&'static str, Uuid)>> {
+    use crate::schema::tasks;
+    let ids: Vec<Uuid> = tasks::table
+        .filter(tasks::organization_id.eq(organization_id))
+        .filter(tasks::project_id.eq(id))
+        .order(tasks::id.asc())
+        .select(tasks::id)
+        .load(conn)
+        .await?;
+    Ok(ids.into_iter().map(|id| ("task", id)).collect())
+}
+
 /// The organization's projects matching `filter`, unordered.
 fn filtered(organization_id: Uuid, filter: &ProjectFilter) -> projects::BoxedQuery<'static, Pg> {
     let mut query = projects::table.filter(projects::organization_id.eq(organization_id)).into_boxed();

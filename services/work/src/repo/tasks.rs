@@ -103,15 +103,17 @@ pub fn claimed_insert_sql(store: &idempotency::Store) -> Option<String> {
     store.claim_sql().map(|claim_sql| {
         format!(
             "WITH claimed AS ({claim_sql}) \
-             INSERT INTO tasks (id, organization_id, project_id, title, description, status, priority, \
-             assignee_id, due_date, created_by, created_at, updated_at, version, actor_type) \
-             SELECT $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, 1, $19 FROM claimed"
+             , inserted AS (INSERT INTO tasks (id, organization_id, project_id, title, description, status, \
+             priority, assignee_id, due_date, created_by, created_at, updated_at, version, actor_type) \
+             SELECT $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, 1, $19 FROM claimed RETURNING id) \
+             INSERT INTO work_event_outbox (id, organization_id, type, actor_type, actor_id, occurred_at, data, \
+             changed_fields) SELECT $20, $9, $21, $19, $17, $22, $23, '{{}}' FROM inserted"
         )
     })
 }
 
-/// Inserts `task` (made whole by the caller, `version` 1) together with its idempotency key and
-/// kept answer `body`, in ONE statement (`sql`, from [`claimed_insert_sql`]): `true` when both
+/// Inserts `task` (made whole by the caller, `version` 1) together with its idempotency key,
+/// kept answer `body` and `task.created` outbox `event`, in ONE statement (`sql`, from [`claimed_insert_sql`]): `true` when both
 /// were written, `false` when the key was taken (nothing written). A project that is not the
 /// organization's fails the statement with the foreign-key violation, as [`insert`] does.
 pub async fn insert_claimed(
@@ -121,8 +123,9 @@ pub async fn insert_claimed(
     key: &idempotency::Key,
     task: &Task,
     body: &[u8],
+    event: &crate::events::OutboxEvent,
 ) -> QueryResult<bool> {
-    use diesel::sql_types::{Int2, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    use diesel::sql_types::{Int2, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
     let query = store
         .claim(sql.to_owned(), key, body)
         .bind::<SqlUuid, _>(task.id)
@@ -136,7 +139,11 @@ pub async fn insert_claimed(
         .bind::<Nullable<Timestamptz>, _>(task.due_date)
         .bind::<SqlUuid, _>(task.created_by)
         .bind::<Timestamptz, _>(task.created_at)
-        .bind::<Text, _>(&task.actor_type);
+        .bind::<Text, _>(&task.actor_type)
+        .bind::<SqlUuid, _>(event.id)
+        .bind::<Text, _>(&event.event_type)
+        .bind::<Timestamptz, _>(event.occurred_at)
+        .bind::<Jsonb, _>(&event.data);
     Ok(Prepared(query).execute(conn).await? == 1)
 }
 
@@ -160,6 +167,15 @@ pub async fn update(
 }
 
 tenant_rows!(tasks, Task, TaskFilter, TaskSort);
+
+/// A task deletes nothing with it.
+pub async fn dependents(
+    _conn: &mut AsyncPgConnection,
+    _organization_id: Uuid,
+    _id: Uuid,
+) -> QueryResult<Vec<(&'static str, Uuid)>> {
+    Ok(vec![])
+}
 
 /// The organization's tasks matching `filter`, unordered.
 fn filtered(organization_id: Uuid, filter: &TaskFilter) -> tasks::BoxedQuery<'static, Pg> {
