@@ -145,6 +145,7 @@ impl Modify for OperationIds {
         (name = "subscription", description = "Plans, limits, features, audit log"),
         (name = "projects", description = "Projects of the organization in X-Organization-Id"),
         (name = "tasks", description = "Tasks of the organization in X-Organization-Id"),
+        (name = "events", description = "The change feed of the organization in X-Organization-Id (ADMIN+)"),
         (name = "system", description = "Health"),
     )
 )]

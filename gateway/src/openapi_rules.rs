@@ -31,6 +31,9 @@ pub const PAGE_TOKEN_PATTERN: &str = "^[A-Za-z0-9_-]*$";
 pub const UUID_PATTERN: &str =
     "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 
+/// One or more event types, comma-separated (`resource.verb`, lowercase letters and `_`).
+pub const EVENT_TYPES_PATTERN: &str = r"^[a-z_]{1,40}\.[a-z_]{1,40}(,[a-z_]{1,40}\.[a-z_]{1,40})*$";
+
 /// Whether a field keeps `null` among its values.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Null {
@@ -187,6 +190,11 @@ fn apply_value(doc: &mut Value) {
                         "pattern": PAGE_TOKEN_PATTERN}),
                     "assignee_id" => json!({"type": "string", "pattern": ASSIGNEE_PATTERN}),
                     "due_before" | "due_after" => date_input(),
+                    // The change feed's cursor and event types (services/events/src/domain.rs).
+                    "after" => json!({"type": "string", "pattern": "^[0-9]{1,18}$"}),
+                    "type" => {
+                        json!({"type": "array", "items": {"type": "string", "pattern": EVENT_TYPES_PATTERN}})
+                    }
                     "q" => json!({"type": "string", "pattern": NO_NUL_PATTERN, "maxLength": 200}),
                     "order_by" => match order_by(path) {
                         Some(["-created_at"]) => json!({"type": "string", "pattern": "^(-created_at)?$"}),

@@ -41,6 +41,7 @@ pub struct Upstream {
     pub auth: Balanced,
     pub tenancy: Balanced,
     pub work: Balanced,
+    pub events: Balanced,
     credentials: ServiceCredentials,
     timeout: Duration,
 }
@@ -53,6 +54,7 @@ impl Upstream {
             tenancy: clients::channel(&settings.endpoints.tenancy, &settings.tls)
                 .context("tenancy endpoint")?,
             work: clients::channel(&settings.endpoints.work, &settings.tls).context("work endpoint")?,
+            events: clients::channel(&settings.endpoints.events, &settings.tls).context("events endpoint")?,
             credentials: ServiceCredentials::new(&settings.service_token)?,
             timeout: UPSTREAM_TIMEOUT,
         })

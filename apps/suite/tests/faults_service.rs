@@ -45,6 +45,7 @@ fn spawn_work(suite: &TestApp, log: &std::path::Path) -> Child {
         .env("OPERANT_AUTH_URL", &s.endpoints.auth[0])
         .env("OPERANT_TENANCY_URL", &s.endpoints.tenancy[0])
         .env("OPERANT_WORK_URL", &s.endpoints.work[0])
+        .env("OPERANT_EVENTS_URL", &s.endpoints.events[0])
         .env("OPERANT_SERVICE_TOKEN", &s.service_token)
         .env("OPERANT_JWT_ISSUER", &s.tokens.issuer)
         .env("OPERANT_JWT_AUDIENCE", &s.tokens.audience)

@@ -69,6 +69,7 @@ async fn services_talk_tls_when_configured() {
     settings.endpoints.auth = vec![format!("https://localhost:{auth_port}")];
     settings.endpoints.tenancy = vec![format!("https://localhost:{tenancy_port}")];
     settings.endpoints.work = vec!["https://localhost:9".to_owned()];
+    settings.endpoints.events = vec!["https://localhost:9".to_owned()];
     let mut auth_settings = settings.clone();
     auth_settings.listen.auth_admin = ([127, 0, 0, 1], 0).into();
     settings.listen.tenancy_admin = ([127, 0, 0, 1], 0).into();

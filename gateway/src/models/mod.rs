@@ -3,6 +3,7 @@
 //! `"IN_PROGRESS"`), timestamps RFC 3339.
 
 pub mod auth;
+pub mod events;
 pub mod tenancy;
 pub mod work;
 

@@ -9,6 +9,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod events;
 pub mod health;
 pub mod invitations;
 pub mod members;
@@ -37,6 +38,7 @@ pub fn api() -> (Router<AppState>, serde_json::Value) {
         .merge(subscription::router())
         .merge(projects::router())
         .merge(tasks::router())
+        .merge(events::router())
         .routes(routes!(health::health))
         .split_for_parts();
     crate::openapi::finish(&mut doc);

@@ -410,7 +410,14 @@ impl Settings {
                 events_admin: any,
                 gateway_admin: any,
             },
-            endpoints: EndpointsConfig { auth: vec![], tenancy: vec![], work: vec![], events: vec![] },
+            // No events service unless a test runs one: a port nobody listens on (the work relay
+            // keeps its outbox, the gateway answers 503).
+            endpoints: EndpointsConfig {
+                auth: vec![],
+                tenancy: vec![],
+                work: vec![],
+                events: vec!["http://127.0.0.1:9".into()],
+            },
             tls: TlsConfig::default(),
             service_token: "test-service-token".into(),
             cors_origins: vec!["*".into()],

@@ -28,7 +28,8 @@ pub async fn settings_without_services() -> Settings {
     let mut settings = Settings::for_tests("postgres://unused@127.0.0.1:1/unused");
     settings.endpoints.auth = vec![dead.clone()];
     settings.endpoints.tenancy = vec![dead.clone()];
-    settings.endpoints.work = vec![dead];
+    settings.endpoints.work = vec![dead.clone()];
+    settings.endpoints.events = vec![dead];
     settings.max_body_bytes = 64 * 1024;
     settings
 }
