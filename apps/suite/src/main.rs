@@ -135,6 +135,7 @@ fn migrations_of(owner: ServiceDatabase) -> &'static db::ServiceMigrations {
         ServiceDatabase::Auth => &operant_auth::MIGRATIONS,
         ServiceDatabase::Tenancy => &operant_tenancy::MIGRATIONS,
         ServiceDatabase::Work => &operant_work::MIGRATIONS,
+        ServiceDatabase::Events => &operant_events::MIGRATIONS,
     }
 }
 
@@ -274,6 +275,7 @@ impl Service {
             Service::Auth => Some(ServiceDatabase::Auth),
             Service::Tenancy => Some(ServiceDatabase::Tenancy),
             Service::Work => Some(ServiceDatabase::Work),
+            Service::Events => Some(ServiceDatabase::Events),
             Service::Gateway => None,
         }
     }

@@ -28,18 +28,20 @@ pub enum ServiceDatabase {
     Auth,
     Tenancy,
     Work,
+    Events,
 }
 
 impl ServiceDatabase {
-    pub const ALL: [ServiceDatabase; 3] =
-        [ServiceDatabase::Auth, ServiceDatabase::Tenancy, ServiceDatabase::Work];
+    pub const ALL: [ServiceDatabase; 4] =
+        [ServiceDatabase::Auth, ServiceDatabase::Tenancy, ServiceDatabase::Work, ServiceDatabase::Events];
 
-    /// `auth`, `tenancy`, `work`.
+    /// `auth`, `tenancy`, `work`, `events`.
     pub fn name(self) -> &'static str {
         match self {
             ServiceDatabase::Auth => "auth",
             ServiceDatabase::Tenancy => "tenancy",
             ServiceDatabase::Work => "work",
+            ServiceDatabase::Events => "events",
         }
     }
 
@@ -49,6 +51,7 @@ impl ServiceDatabase {
             ServiceDatabase::Auth => "OPERANT_AUTH_DATABASE_URL",
             ServiceDatabase::Tenancy => "OPERANT_TENANCY_DATABASE_URL",
             ServiceDatabase::Work => "OPERANT_WORK_DATABASE_URL",
+            ServiceDatabase::Events => "OPERANT_EVENTS_DATABASE_URL",
         }
     }
 }
@@ -57,7 +60,7 @@ impl ServiceDatabase {
 ///
 /// Each service owns its tables and may have a database of its own: a service uses its own
 /// variable (`OPERANT_AUTH_DATABASE_URL`, `OPERANT_TENANCY_DATABASE_URL`,
-/// `OPERANT_WORK_DATABASE_URL`) when set, else the shared `OPERANT_DATABASE_URL`
+/// `OPERANT_WORK_DATABASE_URL`, `OPERANT_EVENTS_DATABASE_URL`) when set, else the shared `OPERANT_DATABASE_URL`
 /// ([`DatabaseConfig::url_of`]). One database for everything, three, or any mix work: the
 /// services never read each other's tables.
 #[derive(Debug, Clone)]
@@ -71,6 +74,8 @@ pub struct DatabaseConfig {
     pub tenancy_url: Option<String>,
     /// `OPERANT_WORK_DATABASE_URL`: work's own database (default: `url`).
     pub work_url: Option<String>,
+    /// `OPERANT_EVENTS_DATABASE_URL`: the events service's own database (default: `url`).
+    pub events_url: Option<String>,
     /// `OPERANT_DB_POOL_SIZE` (default 16): connections per service process.
     pub pool_size: usize,
     /// `OPERANT_DB_CONNECT_TIMEOUT_MS` (default 3000).
@@ -306,6 +311,7 @@ impl Settings {
                 auth_url: var(ServiceDatabase::Auth.env_var()),
                 tenancy_url: var(ServiceDatabase::Tenancy.env_var()),
                 work_url: var(ServiceDatabase::Work.env_var()),
+                events_url: var(ServiceDatabase::Events.env_var()),
                 pool_size: parse("OPERANT_DB_POOL_SIZE", 16)?,
                 connect_timeout: millis("OPERANT_DB_CONNECT_TIMEOUT_MS", 3000)?,
                 acquire_timeout: millis("OPERANT_DB_ACQUIRE_TIMEOUT_MS", 3000)?,
@@ -384,6 +390,7 @@ impl Settings {
                 auth_url: None,
                 tenancy_url: None,
                 work_url: None,
+                events_url: None,
                 pool_size: 4,
                 connect_timeout: Duration::from_secs(3),
                 acquire_timeout: Duration::from_secs(3),
@@ -498,7 +505,8 @@ impl Settings {
             if ServiceDatabase::ALL.iter().all(|&svc| self.database.url_of(svc).is_none()) {
                 bail!(
                     "production needs OPERANT_DATABASE_URL (or a database per service: \
-                     OPERANT_AUTH_DATABASE_URL, OPERANT_TENANCY_DATABASE_URL, OPERANT_WORK_DATABASE_URL)"
+                     OPERANT_AUTH_DATABASE_URL, OPERANT_TENANCY_DATABASE_URL, OPERANT_WORK_DATABASE_URL, \
+                     OPERANT_EVENTS_DATABASE_URL)"
                 );
             }
         }
@@ -530,6 +538,7 @@ impl DatabaseConfig {
             ServiceDatabase::Auth => &self.auth_url,
             ServiceDatabase::Tenancy => &self.tenancy_url,
             ServiceDatabase::Work => &self.work_url,
+            ServiceDatabase::Events => &self.events_url,
         };
         own.as_deref().or(self.url.as_deref())
     }
@@ -540,6 +549,7 @@ impl DatabaseConfig {
             ServiceDatabase::Auth => self.auth_url = url,
             ServiceDatabase::Tenancy => self.tenancy_url = url,
             ServiceDatabase::Work => self.work_url = url,
+            ServiceDatabase::Events => self.events_url = url,
         }
     }
 }

@@ -268,8 +268,12 @@ pub fn template_name(migrations_dir: &Path) -> anyhow::Result<String> {
 }
 
 /// Every service's migrations, in the order `operant migrate` applies them.
-pub const SERVICE_MIGRATIONS: [&ServiceMigrations; 3] =
-    [&operant_auth::MIGRATIONS, &operant_tenancy::MIGRATIONS, &operant_work::MIGRATIONS];
+pub const SERVICE_MIGRATIONS: [&ServiceMigrations; 4] = [
+    &operant_auth::MIGRATIONS,
+    &operant_tenancy::MIGRATIONS,
+    &operant_work::MIGRATIONS,
+    &operant_events::MIGRATIONS,
+];
 
 /// Applies every service's migrations to one (shared) database, as `operant migrate` does when
 /// only `OPERANT_DATABASE_URL` is set.

@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use operant_platform::clients::service_channel;
-use operant_platform::config::Settings;
+use operant_platform::config::{ServiceDatabase, Settings};
 use operant_platform::db;
 use operant_platform::grpc::{ServerSpec, serve};
 use operant_platform::keysync;
@@ -37,9 +37,16 @@ pub mod peers;
 pub mod repo;
 pub mod schema;
 
+/// The events service's migrations (`migrations/events/`), applied to its database only
+/// ([`db::run_migrations`]; `operant serve events`, `operant migrate`, `operant dev`).
+pub static MIGRATIONS: db::ServiceMigrations = db::ServiceMigrations {
+    service: "events",
+    migrations: diesel_migrations::embed_migrations!("../../migrations/events"),
+};
+
 /// Serves the events gRPC services on `listener` until `shutdown` fires.
 pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
-    let pool = db::pool(settings.database_url()?, &settings.database)?;
+    let pool = db::pool(settings.database_url(ServiceDatabase::Events)?, &settings.database)?;
 
     let verifier = Arc::new(TokenVerifier::new(&settings.tokens.issuer, &settings.tokens.audience));
     let auth = service_channel(&settings.endpoints.auth, &settings.tls, &settings.service_token)?;

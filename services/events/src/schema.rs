@@ -1,4 +1,4 @@
-//! Diesel table definition, written by hand to match `migrations/2026-12-01-000030_events`.
+//! Diesel table definition, written by hand to match `migrations/events/2026-12-01-000030_events`.
 //! The events service owns exactly this table; organization, user and key ids are foreign to it.
 
 diesel::table! {
