@@ -16,6 +16,10 @@ from .create_organization_body import CreateOrganizationBody
 from .create_project_body import CreateProjectBody
 from .create_task_body import CreateTaskBody
 from .created_api_key_response import CreatedApiKeyResponse
+from .event_actor import EventActor
+from .event_page import EventPage
+from .event_response import EventResponse
+from .event_response_data import EventResponseData
 from .feature_response import FeatureResponse
 from .field_error import FieldError
 from .health_response import HealthResponse
@@ -85,6 +89,10 @@ __all__ = (
     "CreateOrganizationBody",
     "CreateProjectBody",
     "CreateTaskBody",
+    "EventActor",
+    "EventPage",
+    "EventResponse",
+    "EventResponseData",
     "FeatureResponse",
     "FieldError",
     "HealthResponse",
