@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use operant_proto::events::v1::{Event, IngestEventsRequest, ListEventsRequest};
+use futures::StreamExt;
+use operant_proto::events::v1::watch_events_response::Item;
+use operant_proto::events::v1::{Event, IngestEventsRequest, ListEventsRequest, WatchEventsRequest};
 use operant_proto::work::v1::*;
 use operant_testkit::*;
 use serde_json::Value;
@@ -199,12 +201,22 @@ async fn events_survive_an_events_outage_and_a_relay_killed_after_sending() {
 }
 
 /// A change whose transaction commits after a later change has reached the feed, and after a
-/// reader has read past it, still reaches that reader.
+/// reader has read past it, still reaches that reader, and a subscriber of WatchEvents too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_commit_reaches_a_reader_that_passed_a_later_event() {
     let app = TestApp::spawn().await;
     let c = app.clients();
     let owner = c.owner("owner").await;
+    let mut watch =
+        c.events.clone().watch_events(owner.req(WatchEventsRequest::default())).await.unwrap().into_inner();
+    let mut watched = Vec::new();
+    let mut next_watched = async || loop {
+        let item =
+            tokio::time::timeout(Duration::from_secs(10), watch.next()).await.unwrap().unwrap().unwrap();
+        if let Some(Item::Event(e)) = item.item {
+            return e;
+        }
+    };
     // A slow transaction: its event (the earlier id) is written, not yet committed.
     let mut slow = app.sql().await;
     let tx = slow.transaction().await.unwrap();
@@ -234,5 +246,9 @@ async fn a_late_commit_reaches_a_reader_that_passed_a_later_event() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(after.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), [early.to_string()]);
+    // The subscriber, watching since before both: the later event, then the late one.
+    watched.push(next_watched().await.id);
+    watched.push(next_watched().await.id);
+    assert_eq!(watched, [read[0].id.clone(), early.to_string()]);
     app.shutdown().await;
 }
