@@ -193,14 +193,7 @@ async fn each_service_uses_only_its_own_database_owned_by_its_own_role() {
         operant_platform::db::run_migrations(own.url(svc), set).await.unwrap();
     }
 
-    let app = TestApp::init()
-        .databases(
-            own.url(ServiceDatabase::Auth),
-            own.url(ServiceDatabase::Tenancy),
-            own.url(ServiceDatabase::Work),
-        )
-        .spawn()
-        .await;
+    let app = TestApp::init().databases(ServiceDatabase::ALL.map(|svc| own.url(svc))).spawn().await;
     assert!(app.settings.database.url.is_none(), "no shared database is configured");
     let doomed = exercise(&app).await;
 
@@ -244,7 +237,7 @@ async fn each_service_uses_only_its_own_database_owned_by_its_own_role() {
 async fn the_testkit_runs_the_suite_on_a_database_per_service() {
     let app = TestApp::init().database_per_service().spawn().await;
     let urls: BTreeSet<&str> = ServiceDatabase::ALL.iter().map(|s| app.database_url_of(*s)).collect();
-    assert_eq!(urls.len(), 3, "three databases: {urls:?}");
+    assert_eq!(urls.len(), ServiceDatabase::ALL.len(), "a database each: {urls:?}");
     exercise(&app).await;
     let auth = app.sql_of(ServiceDatabase::Auth).await;
     let work = app.sql_of(ServiceDatabase::Work).await;

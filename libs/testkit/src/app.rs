@@ -63,8 +63,8 @@ enum Databases {
     FreshPerService,
     /// One existing, migrated database.
     Shared(String),
-    /// An existing, migrated database per service: auth's, tenancy's, work's.
-    PerService([String; 3]),
+    /// An existing, migrated database per service: auth's, tenancy's, work's, events'.
+    PerService([String; 4]),
 }
 
 impl<'a> TestAppBuilder<'a> {
@@ -88,10 +88,10 @@ impl<'a> TestAppBuilder<'a> {
         self
     }
 
-    /// Uses existing, migrated databases, one per service (auth's, tenancy's, work's URL); no
-    /// shared `OPERANT_DATABASE_URL` is set.
-    pub fn databases(mut self, auth: &str, tenancy: &str, work: &str) -> Self {
-        self.databases = Databases::PerService([auth.to_owned(), tenancy.to_owned(), work.to_owned()]);
+    /// Uses existing, migrated databases, one per service (auth's, tenancy's, work's, events'
+    /// URL); no shared `OPERANT_DATABASE_URL` is set.
+    pub fn databases(mut self, [auth, tenancy, work, events]: [&str; 4]) -> Self {
+        self.databases = Databases::PerService([auth, tenancy, work, events].map(str::to_owned));
         self
     }
 
@@ -118,7 +118,7 @@ impl<'a> TestAppBuilder<'a> {
                 for set in crate::SERVICE_MIGRATIONS {
                     dbs.push(TestDb::for_service(set).await);
                 }
-                let urls = [dbs[0].url.clone(), dbs[1].url.clone(), dbs[2].url.clone()];
+                let urls = [dbs[0].url.clone(), dbs[1].url.clone(), dbs[2].url.clone(), dbs[3].url.clone()];
                 (dbs, None, Some(urls))
             }
         };
@@ -134,7 +134,7 @@ impl<'a> TestAppBuilder<'a> {
             }
         }
         // The database tests look at with `sql()`: the shared one, else auth's.
-        let database_url = shared.or_else(|| own.map(|[auth, _, _]| auth)).unwrap_or_default();
+        let database_url = shared.or_else(|| own.map(|[auth, _, _, _]| auth)).unwrap_or_default();
         settings.listen.auth = auth_addr;
         settings.listen.tenancy = tenancy_addr;
         settings.listen.work = work_addr;
