@@ -1,6 +1,6 @@
 //! `operant dev --database-per-service`, the binary run from the outside: on its private
 //! PostgreSQL each service gets a database of its own (operant_auth, operant_tenancy,
-//! operant_work, each with only its own tables), the services connect to theirs, and Ctrl-C
+//! operant_work, operant_events, each with only its own tables), the services connect to theirs, and Ctrl-C
 //! stops everything. (`operant dev` without the flag, one shared database, is `.ci/smoke`'s.)
 #![allow(clippy::unwrap_used)]
 
@@ -35,11 +35,21 @@ async fn dev_gives_each_service_its_own_database_on_the_private_postgres() {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let mut ports = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..10 {
         ports.push(free_port().await);
     }
-    let [auth, tenancy, work, gateway, auth_admin, tenancy_admin, work_admin, gateway_admin] =
-        <[_; 8]>::try_from(ports).unwrap();
+    let [
+        auth,
+        tenancy,
+        work,
+        gateway,
+        auth_admin,
+        tenancy_admin,
+        work_admin,
+        gateway_admin,
+        events,
+        events_admin,
+    ] = <[_; 10]>::try_from(ports).unwrap();
     let log = std::fs::File::create(dir.join("operant.log")).unwrap();
     let mut dev = Command::new(env!("CARGO_BIN_EXE_operant"));
     for var in [
@@ -47,6 +57,7 @@ async fn dev_gives_each_service_its_own_database_on_the_private_postgres() {
         "OPERANT_AUTH_DATABASE_URL",
         "OPERANT_TENANCY_DATABASE_URL",
         "OPERANT_WORK_DATABASE_URL",
+        "OPERANT_EVENTS_DATABASE_URL",
     ] {
         dev.env_remove(var);
     }
@@ -63,6 +74,9 @@ async fn dev_gives_each_service_its_own_database_on_the_private_postgres() {
         .env("OPERANT_TENANCY_ADMIN_LISTEN", tenancy_admin.to_string())
         .env("OPERANT_WORK_ADMIN_LISTEN", work_admin.to_string())
         .env("OPERANT_GATEWAY_ADMIN_LISTEN", gateway_admin.to_string())
+        .env("OPERANT_EVENTS_LISTEN", events.to_string())
+        .env("OPERANT_EVENTS_ADMIN_LISTEN", events_admin.to_string())
+        .env("OPERANT_EVENTS_URL", format!("http://{events}"))
         .env("OPERANT_AUTH_URL", format!("http://{auth}"))
         .env("OPERANT_TENANCY_URL", format!("http://{tenancy}"))
         .env("OPERANT_WORK_URL", format!("http://{work}"))
@@ -111,8 +125,10 @@ async fn dev_gives_each_service_its_own_database_on_the_private_postgres() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let expected: BTreeSet<String> =
-        ["operant_auth", "operant_tenancy", "operant_work"].into_iter().map(String::from).collect();
+    let expected: BTreeSet<String> = ["operant_auth", "operant_tenancy", "operant_work", "operant_events"]
+        .into_iter()
+        .map(String::from)
+        .collect();
     assert_eq!(active, expected, "the services are connected to their own databases only");
     let auth_db = sql::connect(&pg.url_for("operant_auth")).await;
     let users: i64 = auth_db.query_one("SELECT count(*) FROM users", &[]).await.unwrap().get(0);
