@@ -1,5 +1,5 @@
 # One image for every Operant process; the command picks it:
-#   docker run operant serve auth|tenancy|work|gateway     (or: migrate, rotate-keys, health URL)
+#   docker run operant serve auth|tenancy|work|events|gateway     (or: migrate, rotate-keys, health URL)
 
 # ---- build -----------------------------------------------------------------------------------
 FROM rust:1.95-slim-bookworm AS build
@@ -27,12 +27,13 @@ COPY libs/mail/Cargo.toml libs/mail/
 COPY services/auth/Cargo.toml services/auth/
 COPY services/tenancy/Cargo.toml services/tenancy/
 COPY services/work/Cargo.toml services/work/
+COPY services/events/Cargo.toml services/events/
 COPY apps/suite/Cargo.toml apps/suite/
 COPY libs/testkit/Cargo.toml libs/testkit/
 COPY apps/bench/Cargo.toml apps/bench/
 COPY gateway/Cargo.toml gateway/
 RUN set -eu; \
-    for d in proto libs/platform libs/devdb libs/seal libs/mail services/auth services/tenancy services/work libs/testkit gateway; do \
+    for d in proto libs/platform libs/devdb libs/seal libs/mail services/auth services/tenancy services/work services/events libs/testkit gateway; do \
         mkdir -p "$d/src" && : > "$d/src/lib.rs"; \
     done; \
     for d in apps/suite apps/bench; do \

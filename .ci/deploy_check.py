@@ -40,15 +40,16 @@ OVERLAYS = ("dev", "prod")
 # 1.30) and the newest schema kubernetes-validate ships.
 K8S_VERSIONS = ("1.30.0", kubernetes_validate.utils.latest_version())
 NAMESPACE = "operant"
-GRPC_SERVICES = {"auth": 9101, "tenancy": 9102, "work": 9103}
+GRPC_SERVICES = {"auth": 9101, "tenancy": 9102, "work": 9103, "events": 9104}
 GATEWAY_PORT = 8000
 APPS = (*GRPC_SERVICES, "gateway")
-ADMIN_PORTS = {"gateway": 9110, "auth": 9111, "tenancy": 9112, "work": 9113}
+ADMIN_PORTS = {"gateway": 9110, "auth": 9111, "tenancy": 9112, "work": 9113, "events": 9114}
 # Who may call whom (issue 6): the gateway is open to anyone, on its HTTP port only.
 CALLERS = {
-    "auth": {"gateway", "tenancy", "work"},
-    "tenancy": {"gateway", "work"},
+    "auth": {"gateway", "tenancy", "work", "events"},
+    "tenancy": {"gateway", "work", "events"},
     "work": {"gateway", "tenancy"},
+    "events": {"gateway", "work"},
     "gateway": {"*"},
 }
 PRESTOP_MARGIN_SECS = 10
