@@ -186,8 +186,23 @@ impl<'a> TestAppBuilder<'a> {
             }
         }
         for svc in [Svc::Auth, Svc::Tenancy, Svc::Work, Svc::Events] {
-            if self.services.contains(&svc) {
-                app.wait_serving(app.addr(svc)).await;
+            if !self.services.contains(&svc) {
+                continue;
+            }
+            let mut attempts = 1;
+            while let Err(error) = app.wait_started(svc).await {
+                // The admin port was picked free, but something took it before the service bound
+                // it: pick another (a few times), any other failure is the test's.
+                assert!(attempts < 4 && error.contains("admin address"), "{svc:?} did not start: {error}");
+                attempts += 1;
+                let mut settings = (*app.settings).clone();
+                let slot = admin_slot(&mut settings.listen, svc);
+                *slot = free_port().await;
+                app.admin_addrs[Svc::ALL.iter().position(|s| *s == svc).unwrap_or(0)] = *slot;
+                app.settings = Arc::new(settings);
+                let addr = app.addr(svc);
+                let listener = TcpListener::bind(addr).await.unwrap_or_else(|e| panic!("rebind {addr}: {e}"));
+                app.run(svc, listener);
             }
         }
         app
@@ -232,8 +247,34 @@ async fn bind() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port")
 }
 
-/// An address that was free a moment ago (for listeners a service binds itself).
+/// Where the admin (metrics) address of `svc` is set.
+fn admin_slot(listen: &mut operant_platform::config::ListenConfig, svc: Svc) -> &mut SocketAddr {
+    match svc {
+        Svc::Auth => &mut listen.auth_admin,
+        Svc::Tenancy => &mut listen.tenancy_admin,
+        Svc::Work => &mut listen.work_admin,
+        Svc::Gateway => &mut listen.gateway_admin,
+        Svc::Events => &mut listen.events_admin,
+    }
+}
+
+/// The ports [`free_port`] picks from: below the ephemeral range (32768–60999 on these
+/// machines), above every default port of the suite.
+const PICKED_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// An address that was free a moment ago (for listeners a service binds itself, such as a child
+/// process's). Picked at random below the ephemeral range and checked by binding it: a port
+/// released there cannot be taken in the meantime by an outgoing connection or a `bind(0)` of
+/// another test (both draw from the ephemeral range, and did take such ports under load), only
+/// by another `free_port`, which the random pick makes unlikely.
 pub async fn free_port() -> SocketAddr {
+    for _ in 0..100 {
+        let span = u128::from(PICKED_PORTS.end - PICKED_PORTS.start);
+        let offset = u16::try_from(uuid::Uuid::new_v4().as_u128() % span).unwrap_or(0);
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", PICKED_PORTS.start + offset)).await {
+            return listener.local_addr().expect("local addr");
+        }
+    }
     bind().await.local_addr().expect("local addr")
 }
 
@@ -323,6 +364,33 @@ impl TestApp {
     /// Waits until a server's grpc.health.v1 says SERVING (database reachable).
     pub async fn wait_serving(&self, addr: SocketAddr) {
         wait_health(addr, SERVING, Duration::from_secs(20)).await;
+    }
+
+    /// Waits until `svc` (a gRPC service) is SERVING; when its server ended first, returns how.
+    ///
+    /// # Panics
+    /// When it is neither SERVING nor ended within 20 s.
+    async fn wait_started(&mut self, svc: Svc) -> Result<(), String> {
+        let addr = self.addr(svc);
+        let started = tokio::time::Instant::now();
+        loop {
+            if crate::health::health(addr).await == Some(SERVING) {
+                return Ok(());
+            }
+            if let Some(at) = self.running.iter().position(|r| r.svc == svc && r.task.is_finished()) {
+                let ended = self.running.remove(at);
+                return Err(match ended.task.await {
+                    Ok(Ok(())) => "its server stopped".to_owned(),
+                    Ok(Err(e)) => format!("{e:#}"),
+                    Err(e) => format!("it panicked: {e}"),
+                });
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{addr}: {svc:?} was not SERVING within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     fn run(&mut self, svc: Svc, listener: TcpListener) {
