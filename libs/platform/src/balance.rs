@@ -50,6 +50,9 @@ use tonic::body::Body;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tower::{Service, ServiceExt};
 
+mod member;
+use member::Member;
+
 /// How often an ejected endpoint is probed.
 pub const EJECT_FOR: Duration = Duration::from_secs(1);
 
@@ -137,106 +140,6 @@ pub fn configure(endpoint: Endpoint) -> Endpoint {
 
 /// Connect timeout of every channel.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-
-struct Member {
-    /// The configured URL, and the resolved address when it came from a name.
-    url: String,
-    addr: Option<SocketAddr>,
-    channel: Channel,
-    /// When it was ejected; `None` while it is live.
-    ejected_at: std::sync::Mutex<Option<Instant>>,
-    /// Whether a probe task is running for it.
-    probing: AtomicBool,
-}
-
-impl Member {
-    fn new(url: String, addr: Option<SocketAddr>, channel: Channel) -> Arc<Self> {
-        Arc::new(Self {
-            url,
-            addr,
-            channel,
-            ejected_at: std::sync::Mutex::new(None),
-            probing: AtomicBool::new(false),
-        })
-    }
-
-    fn label(&self) -> String {
-        match self.addr {
-            Some(addr) => format!("{} ({addr})", self.url),
-            None => self.url.clone(),
-        }
-    }
-
-    fn ejected_at(&self) -> Option<Instant> {
-        self.ejected_at.lock().ok().and_then(|e| *e)
-    }
-
-    /// Leaves it out of callers' requests (while another member is live) until a probe gets an
-    /// answer; starts that probe.
-    fn eject(self: &Arc<Self>, error: &BoxError) {
-        if let Ok(mut at) = self.ejected_at.lock() {
-            if at.is_none() {
-                tracing::warn!(endpoint = %self.label(), %error, "endpoint ejected until it answers a health check");
-            }
-            *at = Some(Instant::now());
-        }
-        self.start_probe();
-    }
-
-    fn restore(&self) {
-        if let Ok(mut at) = self.ejected_at.lock()
-            && at.take().is_some()
-        {
-            tracing::info!(endpoint = %self.label(), "endpoint answers again");
-        }
-    }
-
-    /// Probes the member every [`EJECT_FOR`] until it answers (any gRPC answer: the server is
-    /// there) or it is gone (dropped by a re-resolution, or the channel with it). One probe task
-    /// per member at a time; it holds only a weak reference.
-    fn start_probe(self: &Arc<Self>) {
-        if self.probing.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            self.probing.store(false, Ordering::Release);
-            return;
-        };
-        let member = Arc::downgrade(self);
-        runtime.spawn(async move {
-            loop {
-                tokio::time::sleep(EJECT_FOR).await;
-                let Some(this) = member.upgrade() else { return };
-                if this.ejected_at().is_none() {
-                    this.probing.store(false, Ordering::Release);
-                    return;
-                }
-                let channel = this.channel.clone();
-                drop(this);
-                let answered = tokio::time::timeout(PROBE_TIMEOUT, probe(channel)).await.unwrap_or(false);
-                let Some(this) = member.upgrade() else { return };
-                if answered {
-                    this.restore();
-                    this.probing.store(false, Ordering::Release);
-                    return;
-                }
-            }
-        });
-    }
-}
-
-/// One health check on `channel`; true when a server answered (whatever its status).
-async fn probe(channel: Channel) -> bool {
-    let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
-    let mut request = tonic::Request::new(tonic_health::pb::HealthCheckRequest { service: String::new() });
-    request.metadata_mut().insert(PROBE_HEADER, tonic::metadata::MetadataValue::from_static("1"));
-    match client.check(request).await {
-        Ok(_) => true,
-        // A status the server sent (NOT_FOUND, UNIMPLEMENTED, ...) is an answer; a transport
-        // failure is reported by tonic as UNAVAILABLE/UNKNOWN with the error as its source.
-        Err(status) => std::error::Error::source(&status).is_none(),
-    }
-}
 
 struct Shared {
     targets: Vec<Target>,
