@@ -187,9 +187,12 @@ def drain(state_path, secs, conc, stop_at, cmd, ids_path, base):
                 st, data = request(base, "POST", "/api/v1/tasks",
                                    {"project_id": r.s["project"], "title": f"drain {i}-{n}"},
                                    r.token, r.s["org"])
-            except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected) as e:
+            except (ConnectionRefusedError, ConnectionResetError, BrokenPipeError,
+                    http.client.RemoteDisconnected) as e:
                 # Before the event nothing may fail; after it the gateway stops accepting: a refused
-                # (or closed before any answer) connection carried no request that was acknowledged.
+                # connection, one closed before any answer, or one that docker-proxy accepted and
+                # closed while the request was being sent (broken pipe) carried no request that
+                # was acknowledged.
                 with r.lock:
                     if r.event_at is None:
                         r.errors.append((r.at(), f"{type(e).__name__}: {e}"))
