@@ -148,12 +148,6 @@ def compose_database_checks(services: dict) -> list[str]:
     for app in [*APPS, "migrate"]:
         env = services.get(app, {}).get("environment", {})
         given = {k for k in env if k.endswith("DATABASE_URL")}
-        # The gateway opens no database, but production's settings check demands a URL of every
-        # process: it may carry one placeholder OPERANT_DATABASE_URL naming no service of the file.
-        placeholder = str(env.get("OPERANT_DATABASE_URL", ""))
-        if app == "gateway" and given == {"OPERANT_DATABASE_URL"} and not any(
-                f"@{name}:" in placeholder for name in services):
-            given = set()
         expected = set(GRPC_SERVICES) if app == "migrate" else ({app} & set(GRPC_SERVICES))
         want = {f"OPERANT_{o.upper()}_DATABASE_URL" for o in expected}
         if given != want:

@@ -502,13 +502,6 @@ impl Settings {
             if self.tokens.bcrypt_cost < 10 {
                 bail!("production needs OPERANT_BCRYPT_COST of at least 10");
             }
-            if ServiceDatabase::ALL.iter().all(|&svc| self.database.url_of(svc).is_none()) {
-                bail!(
-                    "production needs OPERANT_DATABASE_URL (or a database per service: \
-                     OPERANT_AUTH_DATABASE_URL, OPERANT_TENANCY_DATABASE_URL, OPERANT_WORK_DATABASE_URL, \
-                     OPERANT_EVENTS_DATABASE_URL)"
-                );
-            }
         }
         Ok(())
     }
