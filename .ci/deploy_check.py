@@ -49,7 +49,7 @@ CALLERS = {
     "auth": {"gateway", "tenancy", "work", "events"},
     "tenancy": {"gateway", "work", "events"},
     "work": {"gateway", "tenancy"},
-    "events": {"gateway", "work"},
+    "events": {"gateway", "work", "tenancy"},
     "gateway": {"*"},
 }
 PRESTOP_MARGIN_SECS = 10

@@ -191,6 +191,9 @@ pub struct Settings {
     /// `OPERANT_EVENT_RETENTION_DAYS` (default 30): how long the change feed keeps an event
     /// (by its `occurred_at`); older ones are purged in bounded batches.
     pub event_retention: Duration,
+    /// `OPERANT_EVENT_HEARTBEAT_MS` (default 10000): how long a `WatchEvents` stream stays quiet
+    /// before it sends a heartbeat (and asks tenancy again whether the watcher may read).
+    pub event_heartbeat: Duration,
     /// `OPERANT_LOG_FORMAT`: `text` (default) or `json`.
     pub log_json: bool,
     /// `OPERANT_OTLP_ENDPOINT`: an OTLP/gRPC collector (`http://collector:4317`) that receives
@@ -366,6 +369,7 @@ impl Settings {
             event_retention: Duration::from_secs(
                 parse("OPERANT_EVENT_RETENTION_DAYS", 30u64)?.saturating_mul(86_400),
             ),
+            event_heartbeat: millis("OPERANT_EVENT_HEARTBEAT_MS", 10_000)?,
             log_json: match var("OPERANT_LOG_FORMAT").as_deref() {
                 None | Some("text") => false,
                 Some("json") => true,
@@ -435,6 +439,7 @@ impl Settings {
             invitation_ttl: Duration::from_secs(604_800),
             idempotency_ttl: Duration::from_secs(86_400),
             event_retention: Duration::from_secs(30 * 86_400),
+            event_heartbeat: Duration::from_secs(10),
             log_json: false,
             otlp_endpoint: None,
             shutdown_grace: Duration::from_secs(5),
@@ -480,6 +485,9 @@ impl Settings {
         }
         if self.event_retention.is_zero() {
             bail!("OPERANT_EVENT_RETENTION_DAYS must be at least 1");
+        }
+        if self.event_heartbeat < Duration::from_millis(50) {
+            bail!("OPERANT_EVENT_HEARTBEAT_MS must be at least 50");
         }
         if self.invitation_ttl.is_zero() {
             bail!("OPERANT_INVITATION_TTL_SECS must be at least 1");

@@ -10,6 +10,7 @@
 //!  4  principal       who is calling (Caller, Access), the Authenticator
 //!     keysync         keeps a verifier's keys and revocations in step with auth (and the
 //!                     API keys' revocations with tenancy) over gRPC
+//!     outbox          a service's transactional event outbox and its relay to the events service
 //!      |
 //!  3  tokens          access-token verification (Ed25519 JWTs), the verified-token cache
 //!     apikeys         API-key verification: digest, format, the resolved-key cache
@@ -36,7 +37,7 @@
 //! The uses, module by module: `grpc` → call_context, principal, metrics, otlp, db, config,
 //! headers, shutdown; `call_context` → principal, metrics, otlp, headers, trace;
 //! `principal` → tokens, apikeys, error, headers; `keysync` → tokens, apikeys, clients, error,
-//! shutdown; `apikeys` → error;
+//! shutdown; `outbox` → clients, db, shutdown; `apikeys` → error;
 //! `tokens` → revocations, error; `clients` → balance, config, headers, trace;
 //! `otlp` → metrics, config, trace; `metrics` → db, shutdown; `idempotency` → db, sealed, error, headers, shutdown; `db` → config, error;
 //! `paging` → error, config; `sealed` → config.
@@ -54,6 +55,7 @@ pub mod idempotency;
 pub mod keysync;
 pub mod metrics;
 pub mod otlp;
+pub mod outbox;
 pub mod paging;
 pub mod principal;
 pub mod revocations;

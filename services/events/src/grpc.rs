@@ -22,9 +22,6 @@ use crate::error::EventsError;
 use crate::peers::Peers;
 use crate::repo::{EventRow, NewEvent};
 
-/// How long a watch stays quiet before it sends a heartbeat (and asks tenancy again whether
-/// the watcher is still an admin).
-pub const HEARTBEAT: Duration = Duration::from_secs(10);
 /// How often an idle watch looks for events accepted by another replica.
 pub const POLL: Duration = Duration::from_millis(250);
 /// Events read per query of a watch.
@@ -118,6 +115,9 @@ pub struct EventApi {
     pub events: Events,
     pub peers: Peers,
     pub shutdown: Shutdown,
+    /// How long a watch stays quiet before it sends a heartbeat (and asks tenancy again whether
+    /// the watcher is still an admin): `OPERANT_EVENT_HEARTBEAT_MS`.
+    pub heartbeat: Duration,
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchEventsResponse, Status>> + Send>>;
@@ -173,6 +173,7 @@ impl EventService for EventApi {
         };
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let (events, peers, shutdown) = (self.events.clone(), self.peers.clone(), self.shutdown.clone());
+        let heartbeat_every = self.heartbeat;
         tokio::spawn(async move {
             // At least once: an event is sent before the position moves past it, so a watcher
             // that resumes after the last cursor it received misses nothing.
@@ -206,7 +207,7 @@ impl EventService for EventApi {
                 if page.has_more {
                     continue;
                 }
-                if quiet_since.elapsed() >= HEARTBEAT {
+                if quiet_since.elapsed() >= heartbeat_every {
                     if let Err(e) = peers.require_admin(&actor, org).await {
                         let _ = tx.send(Err(e.into())).await;
                         return;
@@ -218,7 +219,8 @@ impl EventService for EventApi {
                 }
                 tokio::select! {
                     _ = &mut woken => {}
-                    _ = tokio::time::sleep(POLL) => {}
+                    // Until the next look: the poll, or the heartbeat if it is due sooner.
+                    _ = tokio::time::sleep(POLL.min(heartbeat_every.saturating_sub(quiet_since.elapsed()))) => {}
                     _ = tx.closed() => return,
                     _ = shutdown.wait() => return,
                 }

@@ -63,6 +63,7 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
         events: events.clone(),
         peers: peers::Peers::new(tenancy),
         shutdown: shutdown.clone(),
+        heartbeat: settings.event_heartbeat,
     };
     let internal = grpc::InternalApi { events };
 

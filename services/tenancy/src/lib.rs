@@ -10,6 +10,9 @@
 //!   (project counts, purges);
 //! - [`mail`]: invitation mail and tokens, written to `tenancy_mail_outbox` (sealed with the
 //!   master key, delivered by the `operant-mail` worker);
+//! - [`events`]: the change feed's events of organizations, members, invitations, API keys and
+//!   subscriptions, written to `tenancy_event_outbox` with each change and relayed to the events
+//!   service (`IngestEvents`);
 //! - [`error`]: the service's error type and its mapping to `ApiError`.
 //!
 //! Access tokens are verified locally with keys and revocations synced from the auth service;
@@ -17,6 +20,7 @@
 
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod grpc;
 pub mod mail;
 pub mod peers;
@@ -38,6 +42,7 @@ use operant_platform::principal::{Authenticator, default_access};
 use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::TokenVerifier;
 use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
+use operant_proto::events::v1::events_internal_service_client::EventsInternalServiceClient;
 use operant_proto::tenancy::v1::api_key_service_server::ApiKeyServiceServer;
 use operant_proto::tenancy::v1::invitation_service_server::InvitationServiceServer;
 use operant_proto::tenancy::v1::member_service_server::MemberServiceServer;
@@ -92,6 +97,8 @@ pub async fn run_with_mail(
         .context("auth service endpoint")?;
     let work = service_channel(&settings.endpoints.work, &settings.tls, &settings.service_token)
         .context("work service endpoint")?;
+    let events_channel = service_channel(&settings.endpoints.events, &settings.tls, &settings.service_token)
+        .context("events service endpoint")?;
 
     let verifier = Arc::new(TokenVerifier::new(&settings.tokens.issuer, &settings.tokens.audience));
     keysync::spawn_sync(verifier.clone(), AuthInternalServiceClient::new(auth.clone()), shutdown.clone());
@@ -105,6 +112,9 @@ pub async fn run_with_mail(
     worker.clone().spawn(shutdown.clone());
     let invitations =
         InvitationMail { worker, public_url: settings.public_url.clone(), ttl: settings.invitation_ttl };
+    // The event relay: events recorded with each change go to the events service.
+    let events = events::outbox();
+    events.spawn_relay(pool.clone(), EventsInternalServiceClient::new(events_channel), shutdown.clone());
     let hub = RevocationHub::default();
     let page_tokens = operant_platform::paging::PageTokens::from_settings(&settings);
     let domain = Tenancy::new(
@@ -114,6 +124,7 @@ pub async fn run_with_mail(
         hub.clone(),
         page_tokens,
         idempotency,
+        events,
     );
     let keys = Arc::new(ApiKeyVerifier::new(Arc::new(LocalResolver(domain.clone()))));
     let listening = Arc::new(tokio::sync::Notify::new());

@@ -74,14 +74,9 @@ pub async fn run(settings: Arc<Settings>, listener: TcpListener, shutdown: Shutd
     operant_platform::idempotency::spawn_purge(pool.clone(), idempotency.clone(), shutdown.clone());
 
     // The outbox relay: events recorded with each change go to the events service.
-    let relay = events::Relay::default();
+    let relay = events::relay();
     let events_channel = service_channel(&settings.endpoints.events, &settings.tls, &settings.service_token)?;
-    events::spawn_relay(
-        pool.clone(),
-        EventsInternalServiceClient::new(events_channel),
-        relay.clone(),
-        shutdown.clone(),
-    );
+    relay.spawn_relay(pool.clone(), EventsInternalServiceClient::new(events_channel), shutdown.clone());
 
     let page_tokens = PageTokens::from_settings(&settings);
     let projects = grpc::projects::ProjectApi {

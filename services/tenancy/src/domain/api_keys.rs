@@ -13,6 +13,9 @@
 //! `WatchRevokedApiKeys` streams of the other services ([`RevocationHub`]), which drop it from
 //! theirs: the same path as auth's session revocations, in milliseconds.
 //!
+//! Creation and revocation record `api_key.created` / `api_key.revoked` (the key, never its
+//! secret or digest); using a key (`last_used_at`) is not a change and records nothing.
+//!
 //! Resolution throttles invalid keys per client address like failed logins: one attempt is
 //! reserved on `ip:<address>` (20 per 15 minutes) before the lookup and given back when the
 //! key is valid, so only invalid keys accumulate; over the limit the answer is 429
@@ -40,6 +43,7 @@ use uuid::Uuid;
 use super::standings::{STANDING_CHANNEL, StandingHub};
 use super::{Actor, Tenancy, actor_ref, audit, standing};
 use crate::error::TenancyError;
+use crate::events;
 use crate::plans::Role;
 use crate::repo::api_key_attempts;
 use crate::repo::api_keys::{self as repo, ApiKeyRow, NewApiKey, REVOKED_CHANNEL};
@@ -124,7 +128,7 @@ impl Tenancy {
         let (created_by, created_by_type) = actor_ref(actor);
         let store = &self.idempotency;
         let secret = &secret;
-        conn.transaction(async |conn| {
+        let answer = conn.transaction(async |conn| {
             if let Some(stored) = store.begin(conn, key).await? {
                 return Ok(stored.replay());
             }
@@ -161,13 +165,17 @@ impl Tenancy {
                         details,
                     )
                     .await?;
+                    let data = events::api_key(&row);
+                    self.event(conn, organization_id, actor, "api_key.created", data, &[]).await?;
                     Ok(row)
                 })
                 .await;
             let respond = |row| respond(CreatedApiKey { row, secret: secret.clone() });
             store.finish(conn, key, result, respond).await
         })
-        .await?
+        .await?;
+        self.hint_events();
+        answer
     }
 
     /// One page of the keys that are not revoked, newest first (ADMIN+).
@@ -199,9 +207,13 @@ impl Tenancy {
             repo::notify_revoked(conn, key_id).await?;
             let details = json!({ "name": row.name, "prefix": row.prefix });
             audit(conn, organization_id, actor, "api_key.revoked", ("api_key", key_id.to_string()), details)
-                .await
+                .await?;
+            let data = events::api_key(&row);
+            self.event(conn, organization_id, actor, "api_key.revoked", data, &["revoked_at"]).await
         })
-        .await
+        .await?;
+        self.hint_events();
+        Ok(())
     }
 
     /// The key whose secret has `digest`, for a verifier (throttled per client address).

@@ -18,7 +18,10 @@
 //!   app (by id) needs a verified email instead, since anyone can register someone else's
 //!   address.
 //! - Each change writes its audit event (`invitation.created`, `.resent`, `.revoked`,
-//!   `.accepted`, `.declined`) in its transaction.
+//!   `.accepted`, `.declined`) and its change-feed event of the same type in its transaction
+//!   (the invitation after the change, never its token; an acceptance also `member.added`).
+//!   Every resend is a change (a new expiry, and an expired invitation is pending again), so
+//!   each records `invitation.resent` with `changed_fields` `expires_at` (and `status`).
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -31,6 +34,7 @@ use uuid::Uuid;
 
 use super::{Actor, MemberView, Tenancy, audit, lock_and_stand};
 use crate::error::TenancyError;
+use crate::events;
 use crate::mail::{self, Invite};
 use crate::peers::UserInfo;
 use crate::plans::{InvitationState, Role};
@@ -49,7 +53,7 @@ pub enum InvitationStatus {
 }
 
 impl InvitationStatus {
-    fn of(row: &InvitationRow, now: DateTime<Utc>) -> Self {
+    pub(crate) fn of(row: &InvitationRow, now: DateTime<Utc>) -> Self {
         match row.status {
             InvitationState::Pending if row.expires_at <= now => InvitationStatus::Expired,
             InvitationState::Pending => InvitationStatus::Pending,
@@ -236,15 +240,11 @@ impl Tenancy {
                         let name = organizations::name(conn, organization_id).await?.unwrap_or_default();
                         let mail_id = self.write_mail(conn, &row, &name, &token).await?;
                         let details = json!({ "email": row.email, "role": role.as_str() });
-                        audit(
-                            conn,
-                            organization_id,
-                            &Actor::User(user_id),
-                            "invitation.created",
-                            target(row.id),
-                            details,
-                        )
-                        .await?;
+                        let inviter = Actor::User(user_id);
+                        audit(conn, organization_id, &inviter, "invitation.created", target(row.id), details)
+                            .await?;
+                        let data = events::invitation(&row);
+                        self.event(conn, organization_id, &inviter, "invitation.created", data, &[]).await?;
                         Ok((InvitationView::new(row, name), mail_id))
                     })
                     .await;
@@ -253,6 +253,7 @@ impl Tenancy {
             .await?;
         if let Some(mail_id) = mailed {
             self.invitations.worker.hint(mail_id);
+            self.hint_events();
         }
         answer
     }
@@ -293,12 +294,16 @@ impl Tenancy {
             if row.status != InvitationState::Pending {
                 return Err(TenancyError::InvitationNotPending);
             }
-            invitations::respond(conn, row.id, InvitationState::Revoked, user_id).await?;
+            let revoked = invitations::respond(conn, row.id, InvitationState::Revoked, user_id).await?;
             let details = json!({ "email": row.email, "role": row.role.as_str() });
-            audit(conn, organization_id, &Actor::User(user_id), "invitation.revoked", target(row.id), details)
-                .await
+            let by = Actor::User(user_id);
+            audit(conn, organization_id, &by, "invitation.revoked", target(row.id), details).await?;
+            let data = events::invitation(&revoked);
+            self.event(conn, organization_id, &by, "invitation.revoked", data, &["status"]).await
         })
-        .await
+        .await?;
+        self.hint_events();
+        Ok(())
     }
 
     /// Mails a new token with a new expiry (ADMIN+); the old token stops working. An expired
@@ -320,34 +325,31 @@ impl Tenancy {
                 let row = invitations::lock(conn, organization_id, invitation_id)
                     .await?
                     .ok_or(TenancyError::InvitationNotFound)?;
-                match InvitationStatus::of(&row, Utc::now()) {
-                    InvitationStatus::Pending => {}
+                let changed: &[&str] = match InvitationStatus::of(&row, Utc::now()) {
+                    InvitationStatus::Pending => &["expires_at"],
                     InvitationStatus::Expired => {
                         if invitations::live_exists(conn, organization_id, &row.email, Some(row.id)).await? {
                             return Err(TenancyError::InvitationPending);
                         }
                         require_seat(conn, organization_id, standing.plan.spec().max_users, Some(row.id))
                             .await?;
+                        &["expires_at", "status"]
                     }
                     _ => return Err(TenancyError::InvitationNotPending),
-                }
+                };
                 let row = invitations::renew(conn, row.id, &hash, expires_at).await?;
                 let name = organizations::name(conn, organization_id).await?.unwrap_or_default();
                 let mail_id = self.write_mail(conn, &row, &name, &token).await?;
                 let details = json!({ "email": row.email, "expires_at": row.expires_at });
-                audit(
-                    conn,
-                    organization_id,
-                    &Actor::User(user_id),
-                    "invitation.resent",
-                    target(row.id),
-                    details,
-                )
-                .await?;
+                let by = Actor::User(user_id);
+                audit(conn, organization_id, &by, "invitation.resent", target(row.id), details).await?;
+                let data = events::invitation(&row);
+                self.event(conn, organization_id, &by, "invitation.resent", data, changed).await?;
                 Ok((InvitationView::new(row, name), mail_id))
             })
             .await?;
         self.invitations.worker.hint(mail_id);
+        self.hint_events();
         Ok(view)
     }
 
@@ -413,7 +415,7 @@ impl Tenancy {
         require_live(&row)?;
         let organization_id = row.organization_id;
         let mut conn = self.conn().await?;
-        conn.transaction(async |conn| {
+        let view = conn.transaction(async |conn| {
             let name =
                 organizations::lock(conn, organization_id).await?.ok_or(TenancyError::InvitationNotFound)?;
             let row = invitations::lock(conn, organization_id, invitation_id)
@@ -422,18 +424,15 @@ impl Tenancy {
             require_live(&row)?;
             let row = invitations::respond(conn, row.id, InvitationState::Declined, user_id).await?;
             let details = json!({ "email": row.email, "user_id": user_id });
-            audit(
-                conn,
-                organization_id,
-                &Actor::User(user_id),
-                "invitation.declined",
-                target(row.id),
-                details,
-            )
-            .await?;
-            Ok(InvitationView::new(row, name))
+            let by = Actor::User(user_id);
+            audit(conn, organization_id, &by, "invitation.declined", target(row.id), details).await?;
+            let data = events::invitation(&row);
+            self.event(conn, organization_id, &by, "invitation.declined", data, &["status"]).await?;
+            Ok::<_, TenancyError>(InvitationView::new(row, name))
         })
-        .await
+        .await?;
+        self.hint_events();
+        Ok(view)
     }
 
     /// 403 `EMAIL_NOT_VERIFIED` unless the caller's email is verified.
@@ -465,7 +464,7 @@ impl Tenancy {
         caller: &UserInfo,
     ) -> Result<Joined, TenancyError> {
         let mut conn = self.conn().await?;
-        conn.transaction(async |conn| {
+        let joined = conn.transaction(async |conn| {
             lock_quota(conn, organization_id, "members").await?;
             let name =
                 organizations::lock(conn, organization_id).await?.ok_or(TenancyError::InvitationNotFound)?;
@@ -481,20 +480,18 @@ impl Tenancy {
             let membership = memberships::insert(conn, organization_id, caller.id, row.role).await?;
             let row = invitations::respond(conn, row.id, InvitationState::Accepted, caller.id).await?;
             let details = json!({ "email": row.email, "role": row.role.as_str(), "user_id": caller.id });
-            audit(
-                conn,
-                organization_id,
-                &Actor::User(caller.id),
-                "invitation.accepted",
-                target(row.id),
-                details,
-            )
-            .await?;
+            let by = Actor::User(caller.id);
+            audit(conn, organization_id, &by, "invitation.accepted", target(row.id), details).await?;
+            let data = events::invitation(&row);
+            self.event(conn, organization_id, &by, "invitation.accepted", data, &["status"]).await?;
+            self.event(conn, organization_id, &by, "member.added", events::member(&membership), &[]).await?;
             Ok(Joined {
                 invitation: InvitationView::new(row, name),
                 member: MemberView::new(membership, Some(caller)),
             })
         })
-        .await
+        .await?;
+        self.hint_events();
+        Ok(joined)
     }
 }

@@ -9,6 +9,12 @@
 //! People join only by accepting an invitation (see `invitations`, which also keeps the member
 //! limit race-safe); the deprecated `AddMember` creates an invitation.
 //!
+//! Events: `member.role_changed` (the member after, `changed_fields` `["role"]`; setting the
+//! role a member already has changes nothing and records nothing), `member.removed`
+//! (`{"user_id"}`; a member who left is its own actor) and, for an ownership transfer, one
+//! `member.role_changed` per member whose role changed (the new OWNER's, then the caller's,
+//! now ADMIN).
+//!
 //! Member lists are bounded by the plan's user limit, so they are loaded whole, joined with the
 //! users from the auth service (one `GetUsers` batch) and sorted and paged in memory; that is
 //! what makes sorting by email (auth's data) possible. Sorting by `role` is by seniority (OWNER
@@ -25,6 +31,7 @@ use uuid::Uuid;
 
 use super::{Actor, Tenancy, audit, lock_and_stand, standing};
 use crate::error::TenancyError;
+use crate::events;
 use crate::peers::UserInfo;
 use crate::plans::Role;
 use crate::repo::memberships::{self, MembershipRow};
@@ -199,9 +206,12 @@ impl Tenancy {
                 let details = json!({ "from": member.role.as_str(), "to": role.as_str() });
                 audit(conn, organization_id, actor, "member.role_changed", target(member_id), details)
                     .await?;
+                let data = events::member(&row);
+                self.event(conn, organization_id, actor, "member.role_changed", data, &["role"]).await?;
                 Ok(row)
             })
             .await?;
+        self.hint_events();
         Ok(MemberView::new(row, users.get(&member_id)))
     }
 
@@ -232,9 +242,13 @@ impl Tenancy {
             }
             memberships::delete(conn, organization_id, member_id).await?;
             let details = json!({ "role": member.role.as_str(), "left": leaving });
-            audit(conn, organization_id, actor, "member.removed", target(member_id), details).await
+            audit(conn, organization_id, actor, "member.removed", target(member_id), details).await?;
+            let data = json!({ "user_id": member_id });
+            self.event(conn, organization_id, actor, "member.removed", data, &[]).await
         })
-        .await
+        .await?;
+        self.hint_events();
+        Ok(())
     }
 
     /// Makes another member OWNER and the caller ADMIN (OWNER only).
@@ -248,7 +262,7 @@ impl Tenancy {
     ) -> Result<Answer<M>, TenancyError> {
         let mut conn = self.conn().await?;
         let store = &self.idempotency;
-        conn.transaction(async |conn| {
+        let answer = conn.transaction(async |conn| {
             if let Some(stored) = store.begin(conn, key).await? {
                 return Ok(stored.replay());
             }
@@ -267,17 +281,27 @@ impl Tenancy {
                     let member = memberships::find(conn, organization_id, new_owner)
                         .await?
                         .ok_or(TenancyError::MemberNotFound)?;
-                    memberships::set_role(conn, organization_id, new_owner, Role::Owner).await?;
-                    memberships::set_role(conn, organization_id, user_id, Role::Admin).await?;
+                    let promoted = memberships::set_role(conn, organization_id, new_owner, Role::Owner).await?;
+                    let demoted = memberships::set_role(conn, organization_id, user_id, Role::Admin).await?;
                     let details =
                         json!({ "from": user_id, "to": new_owner, "previous_role": member.role.as_str() });
                     audit(conn, organization_id, actor, "ownership.transferred", target(new_owner), details)
-                        .await
+                        .await?;
+                    // A transfer is two role changes: the new owner's (unless already an OWNER),
+                    // then the caller's.
+                    if member.role != Role::Owner {
+                        let data = events::member(&promoted);
+                        self.event(conn, organization_id, actor, "member.role_changed", data, &["role"]).await?;
+                    }
+                    let data = events::member(&demoted);
+                    self.event(conn, organization_id, actor, "member.role_changed", data, &["role"]).await
                 })
                 .await;
             store.finish(conn, key, result, respond).await
         })
-        .await?
+        .await?;
+        self.hint_events();
+        answer
     }
 }
 

@@ -2,7 +2,8 @@
 //! last-owner invariant and the audit log. Every operation starts from the caller's
 //! [`Standing`] (role and plan, read fresh from the database: never cached, so a removed member
 //! or a revoked API key loses access at once), checks the role ladder, and makes its change in
-//! one transaction that also writes the audit event.
+//! one transaction that also writes the audit event and the change's event (to the outbox:
+//! [`crate::events`]).
 //!
 //! The caller is an [`Actor`]: a user (standing from their membership) or an organization API
 //! key (standing from the key's own role, only in the key's organization; the audit log names the
@@ -22,6 +23,7 @@ mod subscriptions;
 
 use diesel_async::AsyncPgConnection;
 use operant_platform::db::{self, PgConn, PgPool};
+use operant_platform::outbox::Outbox;
 use operant_platform::paging::PageTokens;
 pub use operant_platform::principal::Actor;
 use uuid::Uuid;
@@ -32,13 +34,14 @@ pub use members::{MemberSort, MemberView};
 pub use subscriptions::{AuditSort, SubscriptionView};
 
 use crate::error::TenancyError;
+use crate::events;
 use crate::peers::Peers;
 use crate::plans::{Plan, Role};
 use crate::repo::audit_events::{self, NewAuditEvent};
 use crate::repo::{api_keys as keys_repo, memberships};
 
-/// The tenancy domain: the database, the peers it needs, its mail outbox and the API-key
-/// revocation fan-out.
+/// The tenancy domain: the database, the peers it needs, its mail outbox, its event outbox and
+/// the API-key revocation fan-out.
 #[derive(Clone)]
 pub struct Tenancy {
     pool: PgPool,
@@ -47,6 +50,7 @@ pub struct Tenancy {
     hub: RevocationHub,
     page_tokens: PageTokens,
     idempotency: operant_platform::idempotency::Store,
+    events: Outbox,
 }
 
 /// How invitations are mailed: the outbox worker of this replica (write the mail with its
@@ -87,8 +91,29 @@ impl Tenancy {
         hub: RevocationHub,
         page_tokens: PageTokens,
         idempotency: operant_platform::idempotency::Store,
+        events: Outbox,
     ) -> Self {
-        Tenancy { pool, peers, invitations, hub, page_tokens, idempotency }
+        Tenancy { pool, peers, invitations, hub, page_tokens, idempotency, events }
+    }
+
+    /// Writes an event of the organization by `actor` to the outbox, in the current transaction
+    /// (see [`crate::events`]); hint the relay with [`Tenancy::hint_events`] after the commit.
+    async fn event(
+        &self,
+        conn: &mut AsyncPgConnection,
+        organization_id: Uuid,
+        actor: &Actor,
+        event_type: &str,
+        data: serde_json::Value,
+        changed_fields: &[&str],
+    ) -> Result<(), TenancyError> {
+        Ok(events::record(conn, &self.events, organization_id, actor, event_type, data, changed_fields).await?)
+    }
+
+    /// Wakes this process's event relay (after a commit that recorded events; a spare wake-up
+    /// only costs the relay one empty look).
+    fn hint_events(&self) {
+        self.events.hint();
     }
 
     /// The key of the lists' page tokens.

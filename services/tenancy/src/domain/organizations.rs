@@ -5,6 +5,12 @@
 //! violation becomes 409 `SLUG_TAKEN`. Deletion first asks the work service to purge the
 //! organization's projects and tasks, and refuses (503, nothing deleted) when work cannot; the
 //! organization's API keys go with it, their revocation announced in the same transaction.
+//!
+//! Events: `organization.created` and the creator's `member.added` (one transaction),
+//! `organization.updated` (name and/or slug, with the changed fields; a rename to the same
+//! values changes nothing and records nothing) and `organization.deleted` (`{"id"}`, written in
+//! the deleting transaction; the members, invitations, keys and subscription that go with it get
+//! no events of their own).
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncConnection;
@@ -16,6 +22,7 @@ use uuid::Uuid;
 
 use super::{Actor, Tenancy, audit, lock_and_stand, standing};
 use crate::error::TenancyError;
+use crate::events;
 use crate::plans::{Plan, Role};
 use crate::repo::organizations::{self, MemberOrganization, OrganizationChanges, OrganizationSort};
 use crate::repo::{api_keys, memberships, subscriptions};
@@ -90,7 +97,7 @@ impl Tenancy {
         let (name, slug) = both(validate_name(name), validate_slug(slug))?;
         let mut conn = self.conn().await?;
         let store = &self.idempotency;
-        conn.transaction(async |conn| {
+        let answer = conn.transaction(async |conn| {
             if let Some(stored) = store.begin(conn, key).await? {
                 return Ok(stored.replay());
             }
@@ -99,14 +106,20 @@ impl Tenancy {
                     let id = Uuid::now_v7();
                     let organization =
                         organizations::insert(conn, id, name, slug).await.map_err(slug_taken)?;
-                    memberships::insert(conn, id, user_id, Role::Owner).await?;
+                    let owner = memberships::insert(conn, id, user_id, Role::Owner).await?;
                     subscriptions::insert(conn, id, Plan::Free).await?;
+                    let creator = Actor::User(user_id);
+                    let data = events::organization(&organization, Plan::Free);
+                    self.event(conn, id, &creator, "organization.created", data, &[]).await?;
+                    self.event(conn, id, &creator, "member.added", events::member(&owner), &[]).await?;
                     Ok(MemberOrganization { organization, plan: Plan::Free, role: Role::Owner })
                 })
                 .await;
             store.finish(conn, key, result, respond).await
         })
-        .await?
+        .await?;
+        self.hint_events();
+        answer
     }
 
     /// One page of the caller's organizations with the caller's role.
@@ -142,7 +155,7 @@ impl Tenancy {
     ) -> Result<MemberOrganization, TenancyError> {
         let (name, slug) = both(name.map(validate_name).transpose(), slug.map(validate_slug).transpose())?;
         let mut conn = self.conn().await?;
-        conn.transaction(async |conn| {
+        let updated = conn.transaction(async |conn| {
             let standing = lock_and_stand(conn, organization_id, actor).await?;
             standing.require(Role::Owner, "update the organization")?;
             let organization =
@@ -166,10 +179,15 @@ impl Tenancy {
             current.organization =
                 organizations::update(conn, organization_id, &changes).await.map_err(slug_taken)?;
             let target = ("organization", organization_id.to_string());
+            let fields: Vec<&str> = changed.keys().map(String::as_str).collect();
+            let data = events::organization(&current.organization, standing.plan);
+            self.event(conn, organization_id, actor, "organization.updated", data, &fields).await?;
             audit(conn, organization_id, actor, "org.updated", target, Value::Object(changed)).await?;
-            Ok(current)
+            Ok::<_, TenancyError>(current)
         })
-        .await
+        .await?;
+        self.hint_events();
+        Ok(updated)
     }
 
     /// Deletes an organization (OWNER) after the work service purged its projects and tasks;
@@ -190,9 +208,12 @@ impl Tenancy {
                 api_keys::notify_revoked(conn, key_id).await?;
             }
             organizations::delete(conn, organization_id).await?;
-            Ok::<_, TenancyError>(())
+            // The organization is gone, its event is not: the outbox has no foreign key.
+            let data = json!({ "id": organization_id });
+            self.event(conn, organization_id, actor, "organization.deleted", data, &[]).await
         })
         .await?;
+        self.hint_events();
         // A project created between the purge and the deletion (by a member whose access was
         // checked just before) would be orphaned; a second, best-effort purge sweeps it up.
         if let Err(e) = self.peers.purge_organization(organization_id).await {

@@ -4,7 +4,9 @@
 //! gRPC); when work cannot answer, the call is refused with 503 rather than reporting a guess.
 //! A plan change takes the `members` and `api_keys` quota locks and the subscription row lock,
 //! so it cannot race a member addition or a key creation: a downgrade is either refused with 409 `PLAN_LIMIT_EXCEEDED` (one
-//! field violation per limit in the way, `users` and/or `projects`) or sees every member.
+//! field violation per limit in the way, `users` and/or `projects`) or sees every member. A
+//! change records `subscription.changed` (the subscription after it, `changed_fields`
+//! `["plan"]`); choosing the current plan changes nothing and records nothing.
 
 use diesel_async::AsyncConnection;
 use operant_platform::db::lock_quota;
@@ -17,6 +19,7 @@ use uuid::Uuid;
 use super::api_keys::QUOTA as API_KEYS_QUOTA;
 use super::{Actor, Tenancy, audit, lock_and_stand, standing};
 use crate::error::TenancyError;
+use crate::events;
 use crate::plans::{ALL_FEATURES, AUDIT_LOG, Plan, Role};
 use crate::repo::audit_events::{self, AuditEventRow};
 use crate::repo::{api_keys, memberships, subscriptions};
@@ -102,7 +105,7 @@ impl Tenancy {
         let projects = self.peers.project_count(organization_id).await?;
         let mut conn = self.conn().await?;
         let store = &self.idempotency;
-        conn.transaction(async |conn| {
+        let answer = conn.transaction(async |conn| {
             if let Some(stored) = store.begin(conn, key).await? {
                 return Ok(stored.replay());
             }
@@ -127,13 +130,17 @@ impl Tenancy {
                         let details = json!({ "from": current.as_str(), "to": plan.as_str() });
                         let target = ("subscription", organization_id.to_string());
                         audit(conn, organization_id, actor, "plan.changed", target, details).await?;
+                        let data = events::subscription(organization_id, plan, users, projects, api_keys);
+                        self.event(conn, organization_id, actor, "subscription.changed", data, &["plan"]).await?;
                     }
                     Ok(SubscriptionView { plan, users, projects, api_keys })
                 })
                 .await;
             store.finish(conn, key, result, respond).await
         })
-        .await?
+        .await?;
+        self.hint_events();
+        answer
     }
 
     /// Every known feature and whether the plan enables it (any member).

@@ -1,0 +1,1 @@
+DROP TABLE tenancy_event_outbox;
