@@ -16,11 +16,11 @@ async fn events(api: &Api, user: &User, org: &str, query: &str) -> Value {
     expect_json(r, 200).await
 }
 
-/// The feed once it holds `n` events.
-async fn wait_for(api: &Api, user: &User, org: &str, n: usize) -> Value {
+/// The feed after `after` once it holds `n` events.
+async fn wait_for(api: &Api, user: &User, org: &str, after: &str, n: usize) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let page = events(api, user, org, "?limit=100").await;
+        let page = events(api, user, org, &format!("?limit=100&after={after}")).await;
         if page["items"].as_array().unwrap().len() >= n || tokio::time::Instant::now() > deadline {
             return page;
         }
@@ -46,6 +46,16 @@ async fn the_feed_over_rest() {
     api.join(&org, &owner, &admin, "ADMIN").await;
     api.join(&org, &owner, &member, "MEMBER").await;
     let other = api.create_org(&outsider, &format!("other-{}", &outsider.id[..8])).await;
+    // Tenancy's events of the setup come first: the creation, then each join.
+    app.events_relayed().await;
+    let setup = events(&api, &owner, &org, "?limit=100").await;
+    let joined = ["invitation.created", "invitation.accepted", "member.added"];
+    let expected: Vec<&str> = ["organization.created", "member.added"].into_iter().chain(joined).chain(joined).collect();
+    assert_eq!(types(&setup), expected);
+    assert_eq!(setup["items"][0]["data"]["id"], org.as_str());
+    assert_eq!(setup["items"][7]["data"]["user_id"], member.id.as_str());
+    let since = setup["next_cursor"].as_str().unwrap().to_owned();
+    let their_since = events(&api, &outsider, &other, "?limit=100").await["next_cursor"].as_str().unwrap().to_owned();
     api.create_project(&outsider, &other, "Theirs").await;
 
     let project = api.create_project(&owner, &org, "Launch").await;
@@ -55,7 +65,7 @@ async fn the_feed_over_rest() {
     let path = format!("/api/v1/tasks/{}", task["id"].as_str().unwrap());
     api.call(Method::PATCH, &path, &member, Some(&org), Some(body), 200).await;
 
-    let all = wait_for(&api, &admin, &org, 3).await;
+    let all = wait_for(&api, &admin, &org, &since, 3).await;
     assert_eq!(types(&all), ["project.created", "task.created", "task.updated"]);
     assert_eq!(all["has_more"], false);
     let created = &all["items"][0];
@@ -71,7 +81,7 @@ async fn the_feed_over_rest() {
     assert_eq!(updated["actor"]["id"], member.id.as_str());
 
     // Cursor paging: one at a time, then nothing, and the cursor stays put.
-    let first = events(&api, &owner, &org, "?limit=1").await;
+    let first = events(&api, &owner, &org, &format!("?after={since}&limit=1")).await;
     assert_eq!(types(&first), ["project.created"]);
     assert_eq!(first["has_more"], true);
     let cursor = first["next_cursor"].as_str().unwrap().to_owned();
@@ -89,7 +99,7 @@ async fn the_feed_over_rest() {
     assert_eq!(types(&comma), ["project.created", "task.updated"]);
 
     // Isolation: the other organization sees only its own.
-    let theirs = wait_for(&api, &outsider, &other, 1).await;
+    let theirs = wait_for(&api, &outsider, &other, &their_since, 1).await;
     assert_eq!(types(&theirs), ["project.created"]);
     assert_eq!(theirs["items"][0]["data"]["name"], "Theirs");
 

@@ -321,6 +321,24 @@ impl TestApp {
         sql::connect(self.database_url_of(svc)).await
     }
 
+    /// Waits (at most 10 s, then panics) until tenancy's and work's event outboxes are empty:
+    /// every event of the changes made so far is then in the feed, since a relay deletes its
+    /// rows only once `IngestEvents` has accepted them. Tests of the feed call it after their
+    /// setup (organizations, members) so its events do not mix with their own.
+    pub async fn events_relayed(&self) {
+        let outboxes =
+            [(ServiceDatabase::Tenancy, "tenancy_event_outbox"), (ServiceDatabase::Work, "work_event_outbox")];
+        for (svc, table) in outboxes {
+            let sql = self.sql_of(svc).await;
+            let query = format!("SELECT count(*) FROM {table}");
+            let empty = crate::eventually(Duration::from_secs(10), || async {
+                sql.query_one(&query, &[]).await.map(|row| row.get::<_, i64>(0) == 0).unwrap_or(false)
+            })
+            .await;
+            assert!(empty, "{table} was not relayed within 10 s");
+        }
+    }
+
     /// Typed gRPC clients of every service (cheap clones of lazy channels: a stopped service
     /// is reconnected to once it is back).
     pub fn clients(&self) -> Clients {

@@ -41,6 +41,13 @@ async fn ingest(c: &Clients, events: Vec<Event>) -> IngestEventsResponse {
         .into_inner()
 }
 
+/// The feed's head once the events of the setup (tenancy's: organizations created, members
+/// joining) are in: the test's own events come after it.
+async fn settled(app: &TestApp, c: &Clients, who: &OrgActor) -> String {
+    app.events_relayed().await;
+    list(c, who, "", &[], 100).await.next_cursor
+}
+
 async fn list(c: &Clients, who: &OrgActor, after: &str, types: &[&str], limit: i32) -> ListEventsResponse {
     let request = ListEventsRequest {
         after: after.into(),
@@ -60,12 +67,13 @@ async fn ingest_is_idempotent_and_the_feed_pages_by_cursor() {
     let app = TestApp::spawn().await;
     let c = app.clients();
     let owner = c.owner("owner").await;
+    let since = settled(&app, &c, &owner).await;
     let batch: Vec<Event> = (0..5).map(|n| event(owner.org, "task.created", n)).collect();
     assert_eq!(ingest(&c, batch.clone()).await, IngestEventsResponse { accepted: 5, duplicates: 0 });
     // A relay that crashed after sending sends again: nothing is added.
     assert_eq!(ingest(&c, batch[3..].to_vec()).await, IngestEventsResponse { accepted: 0, duplicates: 2 });
 
-    let first = list(&c, &owner, "", &[], 2).await;
+    let first = list(&c, &owner, &since, &[], 2).await;
     assert_eq!(first.events.iter().map(n_of).collect::<Vec<_>>(), [0, 1]);
     assert!(first.has_more);
     assert_eq!(first.next_cursor, first.events[1].cursor);
@@ -96,6 +104,7 @@ async fn the_feed_filters_by_type_and_is_isolated_and_admin_only() {
     let admin = c.member(&owner, "admin", Role::Admin).await;
     let member = c.member(&owner, "member", Role::Member).await;
     let other = c.owner("other").await;
+    let since = settled(&app, &c, &owner).await;
     ingest(
         &c,
         vec![
@@ -106,13 +115,13 @@ async fn the_feed_filters_by_type_and_is_isolated_and_admin_only() {
         ],
     )
     .await;
-    let all = list(&c, &admin, "", &[], 0).await;
+    let all = list(&c, &admin, &since, &[], 0).await;
     assert_eq!(all.events.iter().map(n_of).collect::<Vec<_>>(), [1, 2, 3], "only the organization's own");
-    let tasks = list(&c, &owner, "", &["task.created", "task.deleted"], 0).await;
+    let tasks = list(&c, &owner, &since, &["task.created", "task.deleted"], 0).await;
     assert_eq!(tasks.events.iter().map(n_of).collect::<Vec<_>>(), [2, 3]);
-    let comma = list(&c, &owner, "", &["project.created,task.deleted"], 0).await;
+    let comma = list(&c, &owner, &since, &["project.created,task.deleted"], 0).await;
     assert_eq!(comma.events.iter().map(n_of).collect::<Vec<_>>(), [1, 3]);
-    let theirs = list(&c, &other, "", &[], 0).await;
+    let theirs = list(&c, &other, &since, &[], 0).await;
     assert_eq!(theirs.events.iter().map(n_of).collect::<Vec<_>>(), [100]);
 
     let as_member = c.events.clone().list_events(member.req(ListEventsRequest::default())).await;
@@ -137,6 +146,7 @@ async fn ingest_is_for_services_and_validates_each_event() {
     let app = TestApp::spawn().await;
     let c = app.clients();
     let owner = c.owner("owner").await;
+    let since = settled(&app, &c, &owner).await;
     let request = IngestEventsRequest { events: vec![event(owner.org, "task.created", 1)] };
     let mut as_user =
         operant_proto::events::v1::events_internal_service_client::EventsInternalServiceClient::new(
@@ -160,7 +170,7 @@ async fn ingest_is_for_services_and_validates_each_event() {
     no_data.data = None;
     assert_invalid(ingest(vec![no_data]).await, "events[0].data");
     // A refused batch keeps nothing, not even its valid events.
-    assert!(list(&c, &owner, "", &[], 0).await.events.is_empty());
+    assert!(list(&c, &owner, &since, &[], 0).await.events.is_empty());
     app.shutdown().await;
 }
 
@@ -171,12 +181,13 @@ async fn an_event_committed_late_still_reaches_a_reader_that_passed_a_later_id()
     let app = TestApp::spawn().await;
     let c = app.clients();
     let owner = c.owner("owner").await;
+    let since = settled(&app, &c, &owner).await;
     let early = Uuid::now_v7();
     tokio::time::sleep(Duration::from_millis(2)).await;
     let late = Uuid::now_v7();
     assert!(early < late);
     ingest(&c, vec![event_with_id(late, owner.org, "task.updated", 2)]).await;
-    let seen = list(&c, &owner, "", &[], 0).await;
+    let seen = list(&c, &owner, &since, &[], 0).await;
     assert_eq!(seen.events.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), [late.to_string()]);
     // The earlier event's transaction commits only now.
     ingest(&c, vec![event_with_id(early, owner.org, "task.created", 1)]).await;
@@ -192,6 +203,7 @@ async fn a_reader_racing_concurrent_ingests_misses_nothing() {
     let app = TestApp::spawn().await;
     let c = app.clients();
     let owner = c.owner("owner").await;
+    let since = settled(&app, &c, &owner).await;
     let writers: Vec<_> = (0..8)
         .map(|w| {
             let c = c.clone();
@@ -206,7 +218,7 @@ async fn a_reader_racing_concurrent_ingests_misses_nothing() {
         })
         .collect();
     let mut seen = Vec::new();
-    let mut cursor = String::new();
+    let mut cursor = since;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while seen.len() < 8 * 15 * 2 && tokio::time::Instant::now() < deadline {
         let page = list(&c, &owner, &cursor, &[], 100).await;
@@ -249,6 +261,7 @@ async fn watch_starts_from_now_and_resumes_after_its_last_cursor_without_gaps() 
     let app = TestApp::spawn().await;
     let c = app.clients();
     let owner = c.owner("owner").await;
+    app.events_relayed().await;
     ingest(&c, vec![event(owner.org, "task.created", 0)]).await;
 
     let mut from_now = c
@@ -294,17 +307,18 @@ async fn events_older_than_the_retention_are_purged() {
     let app = TestApp::spawn().await;
     let c = app.clients();
     let owner = c.owner("owner").await;
+    let since = settled(&app, &c, &owner).await;
     let mut old = event(owner.org, "task.created", 1);
     old.occurred_at =
         Some(prost_types::Timestamp { seconds: Utc::now().timestamp() - 31 * 86_400, nanos: 0 });
     ingest(&c, vec![old, event(owner.org, "task.created", 2)]).await;
-    assert_eq!(list(&c, &owner, "", &[], 0).await.events.len(), 2);
+    assert_eq!(list(&c, &owner, &since, &[], 0).await.events.len(), 2);
 
     let pool = operant_platform::db::pool(&app.database_url, &app.settings.database).expect("pool");
     let events = operant_events::domain::Events::new(pool);
     let deleted = events.purge_expired(Duration::from_secs(30 * 86_400)).await.expect("purge");
     assert_eq!(deleted, 1);
-    let left = list(&c, &owner, "", &[], 0).await;
+    let left = list(&c, &owner, &since, &[], 0).await;
     assert_eq!(left.events.iter().map(n_of).collect::<Vec<_>>(), [2]);
     app.shutdown().await;
 }

@@ -72,6 +72,7 @@ async fn watch_events_streams_over_grpc_web_and_resumes_from_its_cursor() {
     let c = app.clients();
     let owner = c.owner("owner").await;
     let other = c.owner("other").await;
+    app.events_relayed().await;
     ingest(&c, vec![event(owner.org, 0)]).await;
 
     // From now: the first message is a heartbeat at the head, then only what comes after it.
@@ -109,6 +110,7 @@ async fn heartbeats_repeat_at_the_configured_interval_on_an_idle_watch() {
     let app = TestApp::spawn_with(|s| s.event_heartbeat = interval).await;
     let c = app.clients();
     let owner = c.owner("owner").await;
+    app.events_relayed().await;
     ingest(&c, vec![event(owner.org, 0)]).await;
     let mut watch =
         c.events.clone().watch_events(owner.req(WatchEventsRequest::default())).await.expect("watch").into_inner();
