@@ -50,12 +50,14 @@ async fn the_feed_over_rest() {
     app.events_relayed().await;
     let setup = events(&api, &owner, &org, "?limit=100").await;
     let joined = ["invitation.created", "invitation.accepted", "member.added"];
-    let expected: Vec<&str> = ["organization.created", "member.added"].into_iter().chain(joined).chain(joined).collect();
+    let expected: Vec<&str> =
+        ["organization.created", "member.added"].into_iter().chain(joined).chain(joined).collect();
     assert_eq!(types(&setup), expected);
     assert_eq!(setup["items"][0]["data"]["id"], org.as_str());
     assert_eq!(setup["items"][7]["data"]["user_id"], member.id.as_str());
     let since = setup["next_cursor"].as_str().unwrap().to_owned();
-    let their_since = events(&api, &outsider, &other, "?limit=100").await["next_cursor"].as_str().unwrap().to_owned();
+    let their_since =
+        events(&api, &outsider, &other, "?limit=100").await["next_cursor"].as_str().unwrap().to_owned();
     api.create_project(&outsider, &other, "Theirs").await;
 
     let project = api.create_project(&owner, &org, "Launch").await;

@@ -124,7 +124,11 @@ fn insert_sql(table: &str) -> String {
 
 /// Writes `event` to the outbox `table` (a constant: it is part of the SQL text), inside the
 /// caller's transaction.
-pub async fn record(conn: &mut AsyncPgConnection, table: &'static str, event: &OutboxEvent) -> QueryResult<()> {
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    table: &'static str,
+    event: &OutboxEvent,
+) -> QueryResult<()> {
     record_with(conn, &insert_sql(table), event).await
 }
 

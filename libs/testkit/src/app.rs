@@ -326,8 +326,10 @@ impl TestApp {
     /// rows only once `IngestEvents` has accepted them. Tests of the feed call it after their
     /// setup (organizations, members) so its events do not mix with their own.
     pub async fn events_relayed(&self) {
-        let outboxes =
-            [(ServiceDatabase::Tenancy, "tenancy_event_outbox"), (ServiceDatabase::Work, "work_event_outbox")];
+        let outboxes = [
+            (ServiceDatabase::Tenancy, "tenancy_event_outbox"),
+            (ServiceDatabase::Work, "work_event_outbox"),
+        ];
         for (svc, table) in outboxes {
             let sql = self.sql_of(svc).await;
             let query = format!("SELECT count(*) FROM {table}");

@@ -107,13 +107,15 @@ impl WebStream {
                 return None;
             }
             if self.buffer.len() >= 5 {
-                let len = u32::from_be_bytes([self.buffer[1], self.buffer[2], self.buffer[3], self.buffer[4]]) as usize;
+                let len = u32::from_be_bytes([self.buffer[1], self.buffer[2], self.buffer[3], self.buffer[4]])
+                    as usize;
                 if self.buffer.len() >= 5 + len {
                     let flag = self.buffer[0];
                     let frame: Vec<u8> = self.buffer.drain(..5 + len).skip(5).collect();
                     if flag & 0x80 != 0 {
                         self.done = true;
-                        let status = Status::from_header_map(&trailers(&frame)).expect("a status in the trailers");
+                        let status =
+                            Status::from_header_map(&trailers(&frame)).expect("a status in the trailers");
                         return (status.code() != tonic::Code::Ok).then_some(Err(status));
                     }
                     return Some(Ok(Res::decode(&frame[..]).expect("a well-formed message")));

@@ -40,10 +40,17 @@ fn n_of(e: &Event) -> i64 {
 
 /// The grpc-web metadata of `who`: bearer token and organization.
 fn metadata(who: &OrgActor) -> [(String, String); 2] {
-    [("authorization".into(), format!("Bearer {}", who.user.access)), ("x-organization-id".into(), who.org.to_string())]
+    [
+        ("authorization".into(), format!("Bearer {}", who.user.access)),
+        ("x-organization-id".into(), who.org.to_string()),
+    ]
 }
 
-async fn web_watch(app: &TestApp, who: &OrgActor, request: &WatchEventsRequest) -> Result<grpc_web::WebStream, tonic::Status> {
+async fn web_watch(
+    app: &TestApp,
+    who: &OrgActor,
+    request: &WatchEventsRequest,
+) -> Result<grpc_web::WebStream, tonic::Status> {
     let metadata = metadata(who);
     let pairs: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     grpc_web::stream(app.events_addr, WATCH, request, &pairs).await
@@ -112,8 +119,13 @@ async fn heartbeats_repeat_at_the_configured_interval_on_an_idle_watch() {
     let owner = c.owner("owner").await;
     app.events_relayed().await;
     ingest(&c, vec![event(owner.org, 0)]).await;
-    let mut watch =
-        c.events.clone().watch_events(owner.req(WatchEventsRequest::default())).await.expect("watch").into_inner();
+    let mut watch = c
+        .events
+        .clone()
+        .watch_events(owner.req(WatchEventsRequest::default()))
+        .await
+        .expect("watch")
+        .into_inner();
     let mut next = async || {
         let message = tokio::time::timeout(Duration::from_secs(5), watch.next())
             .await

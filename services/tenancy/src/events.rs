@@ -110,7 +110,8 @@ pub fn invitation(row: &InvitationRow) -> Value {
 
 /// Whether the invitation is reported expired (a resend then also changes its status).
 pub fn is_expired(row: &InvitationRow) -> bool {
-    row.status == InvitationState::Pending && InvitationStatus::of(row, Utc::now()) == InvitationStatus::Expired
+    row.status == InvitationState::Pending
+        && InvitationStatus::of(row, Utc::now()) == InvitationStatus::Expired
 }
 
 /// An API key as an event carries it: its REST representation with `revoked_at`, without the

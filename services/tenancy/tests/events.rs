@@ -113,8 +113,16 @@ async fn each_tenancy_change_produces_its_event_once() {
     // bob joins with the mailed token and becomes ADMIN.
     let bob = c.user("bob").await;
     let token = c.invite(&org, &owner.user, &bob.email, Role::Member).await;
-    c.invitations.clone().accept_invitation(as_user(AcceptInvitationRequest { token: token.clone() }, &bob)).await.unwrap();
-    let to_admin = UpdateMemberRequest { organization_id: org.clone(), user_id: bob.id.clone(), role: Role::Admin.into() };
+    c.invitations
+        .clone()
+        .accept_invitation(as_user(AcceptInvitationRequest { token: token.clone() }, &bob))
+        .await
+        .unwrap();
+    let to_admin = UpdateMemberRequest {
+        organization_id: org.clone(),
+        user_id: bob.id.clone(),
+        role: Role::Admin.into(),
+    };
     members.update_member(as_user(to_admin.clone(), &owner.user)).await.unwrap();
     members.update_member(as_user(to_admin, &owner.user)).await.unwrap();
 
@@ -133,7 +141,11 @@ async fn each_tenancy_change_produces_its_event_once() {
     let key = c.api_key(&org, &owner.user, Role::Member).await;
     let revoke = RevokeApiKeyRequest { organization_id: org.clone(), api_key_id: key.id.clone() };
     c.api_keys.clone().revoke_api_key(as_user(revoke, &owner.user)).await.unwrap();
-    let transfer = TransferOwnershipRequest { request_id: String::new(), organization_id: org.clone(), user_id: bob.id.clone() };
+    let transfer = TransferOwnershipRequest {
+        request_id: String::new(),
+        organization_id: org.clone(),
+        user_id: bob.id.clone(),
+    };
     members.transfer_ownership(as_user(transfer, &owner.user)).await.unwrap();
     let eve = c.user("eve").await;
     c.add(&org, &bob, &eve, Role::Member).await;
@@ -188,7 +200,10 @@ async fn each_tenancy_change_produces_its_event_once() {
     assert_eq!(subscription["limits"]["max_users"], 50);
     assert_eq!(events[2].changed_fields, ["plan"]);
     let updated = data(&events[3]);
-    assert_eq!((updated["name"].clone(), updated["slug"].clone(), updated["plan"].clone()), (json!("Renamed"), json!("renamed-org"), json!("PRO")));
+    assert_eq!(
+        (updated["name"].clone(), updated["slug"].clone(), updated["plan"].clone()),
+        (json!("Renamed"), json!("renamed-org"), json!("PRO"))
+    );
     assert_eq!(events[3].changed_fields, ["name", "slug"]);
 
     // bob: invited by the owner, accepted by bob himself, made ADMIN by the owner.
@@ -198,9 +213,15 @@ async fn each_tenancy_change_produces_its_event_once() {
     assert_eq!(data(&events[5])["status"], "ACCEPTED");
     assert_eq!(events[5].changed_fields, ["status"]);
     assert_eq!(actor_of(&events[5]), user_actor(&bob));
-    assert_eq!(data(&events[6]), json!({"organization_id": org, "user_id": bob.id, "role": "MEMBER", "joined_at": data(&events[6])["joined_at"]}));
+    assert_eq!(
+        data(&events[6]),
+        json!({"organization_id": org, "user_id": bob.id, "role": "MEMBER", "joined_at": data(&events[6])["joined_at"]})
+    );
     assert_eq!(actor_of(&events[6]), user_actor(&bob));
-    assert_eq!((data(&events[7])["user_id"].clone(), data(&events[7])["role"].clone()), (json!(bob.id), json!("ADMIN")));
+    assert_eq!(
+        (data(&events[7])["user_id"].clone(), data(&events[7])["role"].clone()),
+        (json!(bob.id), json!("ADMIN"))
+    );
     assert_eq!(events[7].changed_fields, ["role"]);
 
     // carol's resend moves the expiry; the revocation the status.
@@ -222,8 +243,14 @@ async fn each_tenancy_change_produces_its_event_once() {
     assert_eq!(events[14].changed_fields, ["revoked_at"]);
 
     // The transfer: bob OWNER, then the caller ADMIN, both by the caller.
-    assert_eq!((data(&events[15])["user_id"].clone(), data(&events[15])["role"].clone()), (json!(bob.id), json!("OWNER")));
-    assert_eq!((data(&events[16])["user_id"].clone(), data(&events[16])["role"].clone()), (json!(owner.user.id), json!("ADMIN")));
+    assert_eq!(
+        (data(&events[15])["user_id"].clone(), data(&events[15])["role"].clone()),
+        (json!(bob.id), json!("OWNER"))
+    );
+    assert_eq!(
+        (data(&events[16])["user_id"].clone(), data(&events[16])["role"].clone()),
+        (json!(owner.user.id), json!("ADMIN"))
+    );
     assert_eq!(actor_of(&events[16]), user_actor(&owner.user));
     assert_eq!(data(&events[20]), json!({"user_id": eve.id}));
     assert_eq!(actor_of(&events[20]), user_actor(&bob));
@@ -252,24 +279,63 @@ async fn a_refused_change_records_no_event() {
 
     let mut members = c.members.clone();
     // A MEMBER may not change roles; the last OWNER may not step down.
-    let promote = UpdateMemberRequest { organization_id: org.clone(), user_id: member.id(), role: Role::Admin.into() };
-    assert_error(members.update_member(as_user(promote, &member.user)).await, tonic::Code::PermissionDenied, "INSUFFICIENT_ROLE", 403);
-    let demote = UpdateMemberRequest { organization_id: org.clone(), user_id: owner.id(), role: Role::Admin.into() };
-    assert_error(members.update_member(as_user(demote, &owner.user)).await, tonic::Code::FailedPrecondition, "LAST_OWNER", 409);
+    let promote =
+        UpdateMemberRequest { organization_id: org.clone(), user_id: member.id(), role: Role::Admin.into() };
+    assert_error(
+        members.update_member(as_user(promote, &member.user)).await,
+        tonic::Code::PermissionDenied,
+        "INSUFFICIENT_ROLE",
+        403,
+    );
+    let demote =
+        UpdateMemberRequest { organization_id: org.clone(), user_id: owner.id(), role: Role::Admin.into() };
+    assert_error(
+        members.update_member(as_user(demote, &owner.user)).await,
+        tonic::Code::FailedPrecondition,
+        "LAST_OWNER",
+        409,
+    );
     // A slug that is taken fails the update statement itself.
-    let other_slug = c.orgs.clone().get_organization(as_user(GetOrganizationRequest { organization_id: taken.org.to_string() }, &taken.user)).await.unwrap().into_inner().organization.unwrap().slug;
-    let rename = UpdateOrganizationRequest { organization_id: org.clone(), name: Some("New name".into()), slug: Some(other_slug) };
+    let other_slug = c
+        .orgs
+        .clone()
+        .get_organization(as_user(
+            GetOrganizationRequest { organization_id: taken.org.to_string() },
+            &taken.user,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .organization
+        .unwrap()
+        .slug;
+    let rename = UpdateOrganizationRequest {
+        organization_id: org.clone(),
+        name: Some("New name".into()),
+        slug: Some(other_slug),
+    };
     assert_eq!(code(c.orgs.clone().update_organization(as_user(rename, &owner.user)).await), "SLUG_TAKEN");
     // A downgrade below the usage (3 API keys on PRO, FREE allows 2).
     c.upgrade(&owner).await;
     for _ in 0..3 {
         c.api_key(&org, &owner.user, Role::Member).await;
     }
-    let downgrade = UpdateSubscriptionRequest { request_id: random_id(), organization_id: org.clone(), plan: Plan::Free.into() };
-    assert_eq!(code(c.subs.clone().update_subscription(as_user(downgrade, &owner.user)).await), "PLAN_LIMIT_EXCEEDED");
+    let downgrade = UpdateSubscriptionRequest {
+        request_id: random_id(),
+        organization_id: org.clone(),
+        plan: Plan::Free.into(),
+    };
+    assert_eq!(
+        code(c.subs.clone().update_subscription(as_user(downgrade, &owner.user)).await),
+        "PLAN_LIMIT_EXCEEDED"
+    );
     // An API key may not revoke what does not exist; a member may not create keys.
-    let revoke = RevokeApiKeyRequest { organization_id: org.clone(), api_key_id: uuid::Uuid::now_v7().to_string() };
-    assert_eq!(code(c.api_keys.clone().revoke_api_key(as_user(revoke, &owner.user)).await), "API_KEY_NOT_FOUND");
+    let revoke =
+        RevokeApiKeyRequest { organization_id: org.clone(), api_key_id: uuid::Uuid::now_v7().to_string() };
+    assert_eq!(
+        code(c.api_keys.clone().revoke_api_key(as_user(revoke, &owner.user)).await),
+        "API_KEY_NOT_FOUND"
+    );
 
     let after = feed_of(&c, &owner, 9).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -297,10 +363,15 @@ async fn events_committed_with_their_change_survive_an_events_outage_and_a_tenan
     assert!(eventually(Duration::from_secs(10), || async { outbox_types(&app).await.is_empty() }).await);
 
     app.stop(Svc::Events).await;
-    let rename = UpdateOrganizationRequest { organization_id: org.clone(), name: Some("Offline".into()), slug: None };
+    let rename =
+        UpdateOrganizationRequest { organization_id: org.clone(), name: Some("Offline".into()), slug: None };
     c.orgs.clone().update_organization(as_user(rename, &owner.user)).await.unwrap();
     let key = c.api_key(&org, &owner.user, Role::Admin).await;
-    assert_eq!(outbox_types(&app).await, ["organization.updated", "api_key.created"], "committed with their changes");
+    assert_eq!(
+        outbox_types(&app).await,
+        ["organization.updated", "api_key.created"],
+        "committed with their changes"
+    );
 
     // The process that made the changes is gone before it could relay them.
     app.stop(Svc::Tenancy).await;
@@ -312,7 +383,10 @@ async fn events_committed_with_their_change_survive_an_events_outage_and_a_tenan
         "the restarted relay sent the rows and deleted them"
     );
     let events = feed_of(&c, &owner, 4).await;
-    assert_eq!(types(&events), ["organization.created", "member.added", "organization.updated", "api_key.created"]);
+    assert_eq!(
+        types(&events),
+        ["organization.created", "member.added", "organization.updated", "api_key.created"]
+    );
     assert_eq!(data(&events[2])["name"], "Offline");
     assert_eq!(data(&events[3])["id"], key.id.as_str());
     app.shutdown().await;
@@ -345,7 +419,11 @@ async fn organization_deleted_outlives_its_organization() {
         .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
         .collect()
     };
-    assert!(eventually(Duration::from_secs(10), || async { kept().await.len() == 4 }).await, "{:?}", kept().await);
+    assert!(
+        eventually(Duration::from_secs(10), || async { kept().await.len() == 4 }).await,
+        "{:?}",
+        kept().await
+    );
     let events = kept().await;
     let (kind, body, actor_type, actor_id) = &events[3];
     assert_eq!(kind, "organization.deleted");
@@ -360,7 +438,12 @@ async fn organization_deleted_outlives_its_organization() {
     assert!(outbox_types(&app).await.is_empty());
     // The feed of a deleted organization answers no one.
     let request = ListEventsRequest::default();
-    assert_error(c.events.clone().list_events(owner.req(request)).await, tonic::Code::PermissionDenied, "NOT_A_MEMBER", 403);
+    assert_error(
+        c.events.clone().list_events(owner.req(request)).await,
+        tonic::Code::PermissionDenied,
+        "NOT_A_MEMBER",
+        403,
+    );
     app.shutdown().await;
 }
 
@@ -372,21 +455,42 @@ async fn each_organization_reads_only_its_own_tenancy_events() {
     let bob = c.owner("bob").await;
     let member = c.member(&alice, "member", Role::Member).await;
     c.api_key(&bob.org.to_string(), &bob.user, Role::Admin).await;
-    let rename = UpdateOrganizationRequest { organization_id: alice.org.to_string(), name: Some("Alice's".into()), slug: None };
+    let rename = UpdateOrganizationRequest {
+        organization_id: alice.org.to_string(),
+        name: Some("Alice's".into()),
+        slug: None,
+    };
     c.orgs.clone().update_organization(as_user(rename, &alice.user)).await.unwrap();
 
     let alices = feed_of(&c, &alice, 6).await;
     let bobs = feed_of(&c, &bob, 3).await;
     assert_eq!(
         types(&alices),
-        ["organization.created", "member.added", "invitation.created", "invitation.accepted", "member.added", "organization.updated"]
+        [
+            "organization.created",
+            "member.added",
+            "invitation.created",
+            "invitation.accepted",
+            "member.added",
+            "organization.updated"
+        ]
     );
     assert_eq!(types(&bobs), ["organization.created", "member.added", "api_key.created"]);
     assert!(alices.iter().all(|e| e.organization_id == alice.org.to_string()));
     assert!(bobs.iter().all(|e| e.organization_id == bob.org.to_string()));
     // Another organization's feed: refused to an outsider and to a MEMBER.
     let request = ListEventsRequest::default();
-    assert_error(c.events.clone().list_events(alice.in_org(bob.org).req(request.clone())).await, tonic::Code::PermissionDenied, "NOT_A_MEMBER", 403);
-    assert_error(c.events.clone().list_events(member.req(request)).await, tonic::Code::PermissionDenied, "INSUFFICIENT_ROLE", 403);
+    assert_error(
+        c.events.clone().list_events(alice.in_org(bob.org).req(request.clone())).await,
+        tonic::Code::PermissionDenied,
+        "NOT_A_MEMBER",
+        403,
+    );
+    assert_error(
+        c.events.clone().list_events(member.req(request)).await,
+        tonic::Code::PermissionDenied,
+        "INSUFFICIENT_ROLE",
+        403,
+    );
     app.shutdown().await;
 }

@@ -214,8 +214,13 @@ async fn a_late_commit_reaches_a_reader_that_passed_a_later_event() {
     let app = TestApp::spawn().await;
     let c = app.clients();
     let owner = c.owner("owner").await;
-    let mut watch =
-        c.events.clone().watch_events(owner.req(WatchEventsRequest { after: String::new(), types: work_types() })).await.unwrap().into_inner();
+    let mut watch = c
+        .events
+        .clone()
+        .watch_events(owner.req(WatchEventsRequest { after: String::new(), types: work_types() }))
+        .await
+        .unwrap()
+        .into_inner();
     let mut watched = Vec::new();
     let mut next_watched = async || loop {
         let item =

@@ -128,52 +128,53 @@ impl Tenancy {
         let (created_by, created_by_type) = actor_ref(actor);
         let store = &self.idempotency;
         let secret = &secret;
-        let answer = conn.transaction(async |conn| {
-            if let Some(stored) = store.begin(conn, key).await? {
-                return Ok(stored.replay());
-            }
-            let result = conn
-                .transaction(async |conn| {
-                    lock_quota(conn, organization_id, QUOTA).await?;
-                    let standing = standing(conn, organization_id, actor).await?;
-                    standing.require(Role::Admin, "manage API keys")?;
-                    standing.require(new.role, "create a key with a role above your own")?;
-                    let limit = standing.plan.spec().max_api_keys;
-                    if repo::count_active(conn, organization_id).await? >= limit {
-                        return Err(TenancyError::PlanLimitReached { resource: "API keys", limit });
-                    }
-                    let key = NewApiKey {
-                        id: Uuid::now_v7(),
-                        organization_id,
-                        name: new.name.trim(),
-                        role: new.role,
-                        prefix: &secret[..API_KEY_DISPLAY_CHARS],
-                        digest: &digest,
-                        created_by,
-                        created_by_type,
-                        expires_at: new.expires_at,
-                    };
-                    let row = repo::insert(conn, &key).await?;
-                    let details =
-                        json!({ "name": row.name, "role": row.role.as_str(), "prefix": row.prefix });
-                    audit(
-                        conn,
-                        organization_id,
-                        actor,
-                        "api_key.created",
-                        ("api_key", row.id.to_string()),
-                        details,
-                    )
-                    .await?;
-                    let data = events::api_key(&row);
-                    self.event(conn, organization_id, actor, "api_key.created", data, &[]).await?;
-                    Ok(row)
-                })
-                .await;
-            let respond = |row| respond(CreatedApiKey { row, secret: secret.clone() });
-            store.finish(conn, key, result, respond).await
-        })
-        .await?;
+        let answer = conn
+            .transaction(async |conn| {
+                if let Some(stored) = store.begin(conn, key).await? {
+                    return Ok(stored.replay());
+                }
+                let result = conn
+                    .transaction(async |conn| {
+                        lock_quota(conn, organization_id, QUOTA).await?;
+                        let standing = standing(conn, organization_id, actor).await?;
+                        standing.require(Role::Admin, "manage API keys")?;
+                        standing.require(new.role, "create a key with a role above your own")?;
+                        let limit = standing.plan.spec().max_api_keys;
+                        if repo::count_active(conn, organization_id).await? >= limit {
+                            return Err(TenancyError::PlanLimitReached { resource: "API keys", limit });
+                        }
+                        let key = NewApiKey {
+                            id: Uuid::now_v7(),
+                            organization_id,
+                            name: new.name.trim(),
+                            role: new.role,
+                            prefix: &secret[..API_KEY_DISPLAY_CHARS],
+                            digest: &digest,
+                            created_by,
+                            created_by_type,
+                            expires_at: new.expires_at,
+                        };
+                        let row = repo::insert(conn, &key).await?;
+                        let details =
+                            json!({ "name": row.name, "role": row.role.as_str(), "prefix": row.prefix });
+                        audit(
+                            conn,
+                            organization_id,
+                            actor,
+                            "api_key.created",
+                            ("api_key", row.id.to_string()),
+                            details,
+                        )
+                        .await?;
+                        let data = events::api_key(&row);
+                        self.event(conn, organization_id, actor, "api_key.created", data, &[]).await?;
+                        Ok(row)
+                    })
+                    .await;
+                let respond = |row| respond(CreatedApiKey { row, secret: secret.clone() });
+                store.finish(conn, key, result, respond).await
+            })
+            .await?;
         self.hint_events();
         answer
     }

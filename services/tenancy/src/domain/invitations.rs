@@ -415,22 +415,24 @@ impl Tenancy {
         require_live(&row)?;
         let organization_id = row.organization_id;
         let mut conn = self.conn().await?;
-        let view = conn.transaction(async |conn| {
-            let name =
-                organizations::lock(conn, organization_id).await?.ok_or(TenancyError::InvitationNotFound)?;
-            let row = invitations::lock(conn, organization_id, invitation_id)
-                .await?
-                .ok_or(TenancyError::InvitationNotFound)?;
-            require_live(&row)?;
-            let row = invitations::respond(conn, row.id, InvitationState::Declined, user_id).await?;
-            let details = json!({ "email": row.email, "user_id": user_id });
-            let by = Actor::User(user_id);
-            audit(conn, organization_id, &by, "invitation.declined", target(row.id), details).await?;
-            let data = events::invitation(&row);
-            self.event(conn, organization_id, &by, "invitation.declined", data, &["status"]).await?;
-            Ok::<_, TenancyError>(InvitationView::new(row, name))
-        })
-        .await?;
+        let view = conn
+            .transaction(async |conn| {
+                let name = organizations::lock(conn, organization_id)
+                    .await?
+                    .ok_or(TenancyError::InvitationNotFound)?;
+                let row = invitations::lock(conn, organization_id, invitation_id)
+                    .await?
+                    .ok_or(TenancyError::InvitationNotFound)?;
+                require_live(&row)?;
+                let row = invitations::respond(conn, row.id, InvitationState::Declined, user_id).await?;
+                let details = json!({ "email": row.email, "user_id": user_id });
+                let by = Actor::User(user_id);
+                audit(conn, organization_id, &by, "invitation.declined", target(row.id), details).await?;
+                let data = events::invitation(&row);
+                self.event(conn, organization_id, &by, "invitation.declined", data, &["status"]).await?;
+                Ok::<_, TenancyError>(InvitationView::new(row, name))
+            })
+            .await?;
         self.hint_events();
         Ok(view)
     }
@@ -464,33 +466,36 @@ impl Tenancy {
         caller: &UserInfo,
     ) -> Result<Joined, TenancyError> {
         let mut conn = self.conn().await?;
-        let joined = conn.transaction(async |conn| {
-            lock_quota(conn, organization_id, "members").await?;
-            let name =
-                organizations::lock(conn, organization_id).await?.ok_or(TenancyError::InvitationNotFound)?;
-            let row = invitations::lock(conn, organization_id, invitation_id)
-                .await?
-                .ok_or(TenancyError::InvitationNotFound)?;
-            require_live(&row)?;
-            if memberships::find(conn, organization_id, caller.id).await?.is_some() {
-                return Err(TenancyError::AlreadyMember);
-            }
-            let plan = crate::repo::subscriptions::plan(conn, organization_id).await?;
-            require_seat(conn, organization_id, plan.spec().max_users, Some(row.id)).await?;
-            let membership = memberships::insert(conn, organization_id, caller.id, row.role).await?;
-            let row = invitations::respond(conn, row.id, InvitationState::Accepted, caller.id).await?;
-            let details = json!({ "email": row.email, "role": row.role.as_str(), "user_id": caller.id });
-            let by = Actor::User(caller.id);
-            audit(conn, organization_id, &by, "invitation.accepted", target(row.id), details).await?;
-            let data = events::invitation(&row);
-            self.event(conn, organization_id, &by, "invitation.accepted", data, &["status"]).await?;
-            self.event(conn, organization_id, &by, "member.added", events::member(&membership), &[]).await?;
-            Ok(Joined {
-                invitation: InvitationView::new(row, name),
-                member: MemberView::new(membership, Some(caller)),
+        let joined = conn
+            .transaction(async |conn| {
+                lock_quota(conn, organization_id, "members").await?;
+                let name = organizations::lock(conn, organization_id)
+                    .await?
+                    .ok_or(TenancyError::InvitationNotFound)?;
+                let row = invitations::lock(conn, organization_id, invitation_id)
+                    .await?
+                    .ok_or(TenancyError::InvitationNotFound)?;
+                require_live(&row)?;
+                if memberships::find(conn, organization_id, caller.id).await?.is_some() {
+                    return Err(TenancyError::AlreadyMember);
+                }
+                let plan = crate::repo::subscriptions::plan(conn, organization_id).await?;
+                require_seat(conn, organization_id, plan.spec().max_users, Some(row.id)).await?;
+                let membership = memberships::insert(conn, organization_id, caller.id, row.role).await?;
+                let row = invitations::respond(conn, row.id, InvitationState::Accepted, caller.id).await?;
+                let details = json!({ "email": row.email, "role": row.role.as_str(), "user_id": caller.id });
+                let by = Actor::User(caller.id);
+                audit(conn, organization_id, &by, "invitation.accepted", target(row.id), details).await?;
+                let data = events::invitation(&row);
+                self.event(conn, organization_id, &by, "invitation.accepted", data, &["status"]).await?;
+                self.event(conn, organization_id, &by, "member.added", events::member(&membership), &[])
+                    .await?;
+                Ok(Joined {
+                    invitation: InvitationView::new(row, name),
+                    member: MemberView::new(membership, Some(caller)),
+                })
             })
-        })
-        .await?;
+            .await?;
         self.hint_events();
         Ok(joined)
     }

@@ -107,7 +107,8 @@ impl Tenancy {
         data: serde_json::Value,
         changed_fields: &[&str],
     ) -> Result<(), TenancyError> {
-        Ok(events::record(conn, &self.events, organization_id, actor, event_type, data, changed_fields).await?)
+        Ok(events::record(conn, &self.events, organization_id, actor, event_type, data, changed_fields)
+            .await?)
     }
 
     /// Wakes this process's event relay (after a commit that recorded events; a spare wake-up

@@ -97,27 +97,28 @@ impl Tenancy {
         let (name, slug) = both(validate_name(name), validate_slug(slug))?;
         let mut conn = self.conn().await?;
         let store = &self.idempotency;
-        let answer = conn.transaction(async |conn| {
-            if let Some(stored) = store.begin(conn, key).await? {
-                return Ok(stored.replay());
-            }
-            let result = conn
-                .transaction(async |conn| {
-                    let id = Uuid::now_v7();
-                    let organization =
-                        organizations::insert(conn, id, name, slug).await.map_err(slug_taken)?;
-                    let owner = memberships::insert(conn, id, user_id, Role::Owner).await?;
-                    subscriptions::insert(conn, id, Plan::Free).await?;
-                    let creator = Actor::User(user_id);
-                    let data = events::organization(&organization, Plan::Free);
-                    self.event(conn, id, &creator, "organization.created", data, &[]).await?;
-                    self.event(conn, id, &creator, "member.added", events::member(&owner), &[]).await?;
-                    Ok(MemberOrganization { organization, plan: Plan::Free, role: Role::Owner })
-                })
-                .await;
-            store.finish(conn, key, result, respond).await
-        })
-        .await?;
+        let answer = conn
+            .transaction(async |conn| {
+                if let Some(stored) = store.begin(conn, key).await? {
+                    return Ok(stored.replay());
+                }
+                let result = conn
+                    .transaction(async |conn| {
+                        let id = Uuid::now_v7();
+                        let organization =
+                            organizations::insert(conn, id, name, slug).await.map_err(slug_taken)?;
+                        let owner = memberships::insert(conn, id, user_id, Role::Owner).await?;
+                        subscriptions::insert(conn, id, Plan::Free).await?;
+                        let creator = Actor::User(user_id);
+                        let data = events::organization(&organization, Plan::Free);
+                        self.event(conn, id, &creator, "organization.created", data, &[]).await?;
+                        self.event(conn, id, &creator, "member.added", events::member(&owner), &[]).await?;
+                        Ok(MemberOrganization { organization, plan: Plan::Free, role: Role::Owner })
+                    })
+                    .await;
+                store.finish(conn, key, result, respond).await
+            })
+            .await?;
         self.hint_events();
         answer
     }
@@ -155,37 +156,39 @@ impl Tenancy {
     ) -> Result<MemberOrganization, TenancyError> {
         let (name, slug) = both(name.map(validate_name).transpose(), slug.map(validate_slug).transpose())?;
         let mut conn = self.conn().await?;
-        let updated = conn.transaction(async |conn| {
-            let standing = lock_and_stand(conn, organization_id, actor).await?;
-            standing.require(Role::Owner, "update the organization")?;
-            let organization =
-                organizations::find(conn, organization_id).await?.ok_or(TenancyError::NotAMember)?;
-            let mut current = MemberOrganization { organization, plan: standing.plan, role: standing.role };
-            let before = &current.organization;
-            let mut changed = Map::new();
-            if let Some(name) = name.filter(|n| *n != before.name) {
-                changed.insert("name".into(), json!({ "from": before.name, "to": name }));
-            }
-            if let Some(slug) = slug.filter(|s| *s != before.slug) {
-                changed.insert("slug".into(), json!({ "from": before.slug, "to": slug }));
-            }
-            if changed.is_empty() {
-                return Ok(current);
-            }
-            let changes = OrganizationChanges {
-                name: name.filter(|_| changed.contains_key("name")),
-                slug: slug.filter(|_| changed.contains_key("slug")),
-            };
-            current.organization =
-                organizations::update(conn, organization_id, &changes).await.map_err(slug_taken)?;
-            let target = ("organization", organization_id.to_string());
-            let fields: Vec<&str> = changed.keys().map(String::as_str).collect();
-            let data = events::organization(&current.organization, standing.plan);
-            self.event(conn, organization_id, actor, "organization.updated", data, &fields).await?;
-            audit(conn, organization_id, actor, "org.updated", target, Value::Object(changed)).await?;
-            Ok::<_, TenancyError>(current)
-        })
-        .await?;
+        let updated = conn
+            .transaction(async |conn| {
+                let standing = lock_and_stand(conn, organization_id, actor).await?;
+                standing.require(Role::Owner, "update the organization")?;
+                let organization =
+                    organizations::find(conn, organization_id).await?.ok_or(TenancyError::NotAMember)?;
+                let mut current =
+                    MemberOrganization { organization, plan: standing.plan, role: standing.role };
+                let before = &current.organization;
+                let mut changed = Map::new();
+                if let Some(name) = name.filter(|n| *n != before.name) {
+                    changed.insert("name".into(), json!({ "from": before.name, "to": name }));
+                }
+                if let Some(slug) = slug.filter(|s| *s != before.slug) {
+                    changed.insert("slug".into(), json!({ "from": before.slug, "to": slug }));
+                }
+                if changed.is_empty() {
+                    return Ok(current);
+                }
+                let changes = OrganizationChanges {
+                    name: name.filter(|_| changed.contains_key("name")),
+                    slug: slug.filter(|_| changed.contains_key("slug")),
+                };
+                current.organization =
+                    organizations::update(conn, organization_id, &changes).await.map_err(slug_taken)?;
+                let target = ("organization", organization_id.to_string());
+                let fields: Vec<&str> = changed.keys().map(String::as_str).collect();
+                let data = events::organization(&current.organization, standing.plan);
+                self.event(conn, organization_id, actor, "organization.updated", data, &fields).await?;
+                audit(conn, organization_id, actor, "org.updated", target, Value::Object(changed)).await?;
+                Ok::<_, TenancyError>(current)
+            })
+            .await?;
         self.hint_events();
         Ok(updated)
     }

@@ -105,40 +105,45 @@ impl Tenancy {
         let projects = self.peers.project_count(organization_id).await?;
         let mut conn = self.conn().await?;
         let store = &self.idempotency;
-        let answer = conn.transaction(async |conn| {
-            if let Some(stored) = store.begin(conn, key).await? {
-                return Ok(stored.replay());
-            }
-            let result = conn
-                .transaction(async |conn| {
-                    lock_quota(conn, organization_id, "members").await?;
-                    lock_quota(conn, organization_id, API_KEYS_QUOTA).await?;
-                    lock_and_stand(conn, organization_id, actor)
-                        .await?
-                        .require(Role::Owner, "change the plan")?;
-                    let current = subscriptions::lock_plan(conn, organization_id)
-                        .await?
-                        .ok_or(TenancyError::NotAMember)?;
-                    let users = memberships::count(conn, organization_id).await?;
-                    let api_keys = api_keys::count_active(conn, organization_id).await?;
-                    if plan != current {
-                        let violations = exceeded(plan, users, projects, api_keys);
-                        if !violations.is_empty() {
-                            return Err(TenancyError::PlanLimitExceeded { plan: plan.as_str(), violations });
+        let answer = conn
+            .transaction(async |conn| {
+                if let Some(stored) = store.begin(conn, key).await? {
+                    return Ok(stored.replay());
+                }
+                let result = conn
+                    .transaction(async |conn| {
+                        lock_quota(conn, organization_id, "members").await?;
+                        lock_quota(conn, organization_id, API_KEYS_QUOTA).await?;
+                        lock_and_stand(conn, organization_id, actor)
+                            .await?
+                            .require(Role::Owner, "change the plan")?;
+                        let current = subscriptions::lock_plan(conn, organization_id)
+                            .await?
+                            .ok_or(TenancyError::NotAMember)?;
+                        let users = memberships::count(conn, organization_id).await?;
+                        let api_keys = api_keys::count_active(conn, organization_id).await?;
+                        if plan != current {
+                            let violations = exceeded(plan, users, projects, api_keys);
+                            if !violations.is_empty() {
+                                return Err(TenancyError::PlanLimitExceeded {
+                                    plan: plan.as_str(),
+                                    violations,
+                                });
+                            }
+                            subscriptions::set_plan(conn, organization_id, plan).await?;
+                            let details = json!({ "from": current.as_str(), "to": plan.as_str() });
+                            let target = ("subscription", organization_id.to_string());
+                            audit(conn, organization_id, actor, "plan.changed", target, details).await?;
+                            let data = events::subscription(organization_id, plan, users, projects, api_keys);
+                            self.event(conn, organization_id, actor, "subscription.changed", data, &["plan"])
+                                .await?;
                         }
-                        subscriptions::set_plan(conn, organization_id, plan).await?;
-                        let details = json!({ "from": current.as_str(), "to": plan.as_str() });
-                        let target = ("subscription", organization_id.to_string());
-                        audit(conn, organization_id, actor, "plan.changed", target, details).await?;
-                        let data = events::subscription(organization_id, plan, users, projects, api_keys);
-                        self.event(conn, organization_id, actor, "subscription.changed", data, &["plan"]).await?;
-                    }
-                    Ok(SubscriptionView { plan, users, projects, api_keys })
-                })
-                .await;
-            store.finish(conn, key, result, respond).await
-        })
-        .await?;
+                        Ok(SubscriptionView { plan, users, projects, api_keys })
+                    })
+                    .await;
+                store.finish(conn, key, result, respond).await
+            })
+            .await?;
         self.hint_events();
         answer
     }
