@@ -5,12 +5,15 @@
 //! "late". Latencies go into a per-worker HDR histogram (microseconds) that is merged once at
 //! the end, so the hot loop shares nothing between workers.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::system::{CpuSnapshot, CpuWindow};
 
 use futures::future::BoxFuture;
 use hdrhistogram::Histogram;
+use tokio::sync::RwLock;
 
 /// Largest latency the histograms hold (60 s, in microseconds); longer ones are clamped.
 const MAX_MICROS: u64 = 60_000_000;
@@ -18,6 +21,40 @@ const MAX_MICROS: u64 = 60_000_000;
 const MAX_SAMPLES: usize = 5;
 /// Pause after a failed request, so a dead endpoint is not hammered in a tight loop.
 const ERROR_BACKOFF: Duration = Duration::from_millis(5);
+
+/// Successful requests completed by every worker so far (warm-up included), read around the
+/// window hook so a profiler that starts counting when the hook returns gets the exact number
+/// of requests it saw.
+static COMPLETED: AtomicU64 = AtomicU64::new(0);
+
+/// A command run when the measured window opens (`CMD start LABEL`) and when it closes
+/// (`CMD end LABEL N`, N = successful requests completed between the two calls), awaited each
+/// time: `.ci/profile` uses it to switch callgrind's instrumentation on and off in the suite
+/// and PostgreSQL processes. While it runs no request is in flight (the workers wait at a gate,
+/// and the hook waits for the requests in flight to finish), so N is exact.
+#[derive(Debug, Clone)]
+pub struct WindowHook {
+    pub command: String,
+    pub label: String,
+}
+
+impl WindowHook {
+    async fn run(&self, args: &[&str]) {
+        let script = format!("{} \"$@\"", self.command);
+        let status = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("window-hook")
+            .args(args)
+            .status()
+            .await;
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => eprintln!("window hook {:?} {args:?} failed: {s}", self.command),
+            Err(e) => eprintln!("window hook {:?} {args:?} could not start: {e}", self.command),
+        }
+    }
+}
 
 /// Why one request failed: a short code (HTTP status, gRPC code or `connect`) and the start of
 /// the answer's body or message.
@@ -123,11 +160,14 @@ struct Worker {
     samples: Vec<Failure>,
 }
 
+type Gate = Option<Arc<RwLock<()>>>;
+
 async fn work(
     mut op: Box<dyn Op>,
     start: Instant,
     measure_from: Instant,
     end: Instant,
+    gate: Gate,
 ) -> anyhow::Result<Worker> {
     let mut w = Worker { ok: 0, discarded: 0, errors: 0, hist: new_hist()?, samples: Vec::new() };
     tokio::time::sleep_until(start.into()).await;
@@ -136,7 +176,12 @@ async fn work(
         if t0 >= end {
             break;
         }
+        let pass = match &gate {
+            Some(gate) => Some(gate.read().await),
+            None => None,
+        };
         let result = op.call().await;
+        drop(pass);
         // Counted by completion time: a request that ends inside the window counts, whenever it
         // started (so slow operations such as bcrypt logins are still measured); one that ends
         // after the window is discarded.
@@ -145,6 +190,7 @@ async fn work(
         w.discarded += u64::from(done > end);
         match result {
             Ok(()) => {
+                COMPLETED.fetch_add(1, Ordering::Relaxed);
                 if measured {
                     w.ok += 1;
                     let micros = ((done - t0).as_micros() as u64).clamp(1, MAX_MICROS);
@@ -178,20 +224,36 @@ pub async fn drive(
     timing: Timing,
     pids: &[(String, u32)],
     postgres: Option<u32>,
+    hook: Option<WindowHook>,
 ) -> anyhow::Result<(Measured, Option<Measured>, CpuWindow)> {
     // A short delay so every worker starts at the same instant.
     let start = Instant::now() + Duration::from_millis(50);
     let measure_from = start + timing.warmup;
     let end = measure_from + timing.duration;
     let cpu_pids = pids.to_vec();
+    let gate: Gate = hook.as_ref().map(|_| Arc::new(RwLock::new(())));
+    let hook_gate = gate.clone();
     let cpu = tokio::spawn(async move {
         tokio::time::sleep_until(measure_from.into()).await;
         let before = CpuSnapshot::take(&cpu_pids, postgres);
+        let mut first = 0;
+        if let (Some(hook), Some(gate)) = (&hook, &hook_gate) {
+            let _closed = gate.write().await;
+            hook.run(&["start", &hook.label]).await;
+            first = COMPLETED.load(Ordering::Relaxed);
+        }
         tokio::time::sleep_until(end.into()).await;
+        if let (Some(hook), Some(gate)) = (&hook, &hook_gate) {
+            let _closed = gate.write().await;
+            let n = COMPLETED.load(Ordering::Relaxed) - first;
+            hook.run(&["end", &hook.label, &n.to_string()]).await;
+        }
         before.until(&CpuSnapshot::take(&cpu_pids, postgres))
     });
     let spawn_all = |ops: Vec<Box<dyn Op>>| {
-        ops.into_iter().map(|op| tokio::spawn(work(op, start, measure_from, end))).collect::<Vec<_>>()
+        ops.into_iter()
+            .map(|op| tokio::spawn(work(op, start, measure_from, end, gate.clone())))
+            .collect::<Vec<_>>()
     };
     let main = spawn_all(ops);
     let has_background = !background.is_empty();

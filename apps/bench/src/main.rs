@@ -27,7 +27,7 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 
 use crate::api::Api;
-use crate::driver::{Timing, drive};
+use crate::driver::{Timing, WindowHook, drive};
 use crate::report::{Report, ScenarioResult, Settings, Storm};
 use crate::scenarios::{Credential, Ctx, Scenario, Transport};
 
@@ -112,6 +112,12 @@ struct Cli {
     /// minutes after any 429 — and all bench workers share one address, so this stays below.
     #[arg(long, default_value_t = 16)]
     login_concurrency: usize,
+    /// A shell command run when each measured window opens (`CMD start SCENARIO/TRANSPORT`)
+    /// and closes (`CMD end SCENARIO/TRANSPORT N`, N = successful requests in between); each
+    /// call is awaited while the workers keep running. `.ci/profile` switches callgrind on and
+    /// off with it.
+    #[arg(long)]
+    window_hook: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -352,8 +358,12 @@ async fn measure(
     eprintln!("{} / {}: preparing workers…", scenario.name(), transport.name());
     let workers = ctx.workers(scenario, transport, cli.concurrency, cli.storm_concurrency).await?;
     let concurrency = workers.ops.len();
+    let hook = cli.window_hook.as_ref().map(|command| WindowHook {
+        command: command.clone(),
+        label: format!("{}/{}", scenario.name(), transport.name()),
+    });
     let (measured, storm, cpu) =
-        drive(workers.ops, workers.background, timing, &ctx.pids, ctx.postgres).await?;
+        drive(workers.ops, workers.background, timing, &ctx.pids, ctx.postgres, hook).await?;
     let mut result = ScenarioResult::new(scenario, transport, concurrency, &measured, workers.notes);
     result.set_cpu(cpu);
     let storm_workers = cli.storm_concurrency.min(ctx.login_concurrency);
