@@ -2,7 +2,8 @@
 //! migration runner (each service embeds its own migrations), and a probe that keeps gRPC health
 //! in step with the database.
 //!
-//! Every pooled connection gets a server-side `statement_timeout`, so a stuck query fails instead
+//! Every pooled connection gets a server-side `statement_timeout` (and `plan_cache_mode =
+//! force_generic_plan`, see [`pool`]), so a stuck query fails instead
 //! of holding a request forever; waiting for a connection is bounded by the acquire timeout, so
 //! requests fail fast (503 `DATABASE_UNAVAILABLE`) while PostgreSQL is down, and the pool heals by
 //! itself once it is back (broken connections are discarded on return).
@@ -14,7 +15,7 @@ use diesel::migration::{Migration, MigrationSource};
 use diesel::pg::Pg;
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use futures::FutureExt;
 
@@ -76,10 +77,17 @@ pub fn pool(url: &str, cfg: &DatabaseConfig) -> anyhow::Result<PgPool> {
                 tokio::time::timeout(connect_timeout, AsyncPgConnection::establish(&url))
                     .await
                     .map_err(|_| diesel::ConnectionError::BadConnection("connect timed out".into()))??;
-            diesel::sql_query(format!("SET statement_timeout = {statement_timeout_ms}"))
-                .execute(&mut conn)
-                .await
-                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            // Generic plans for the prepared statements: with the default `auto`, PostgreSQL
+            // keeps re-planning a statement on every execution whenever its custom plans are
+            // estimated cheaper than the generic one (the task lists filtered by status: the
+            // count and the page were planned on every call, planning costing more than running
+            // them; BENCHMARKS.md, "Instructions per request"). Every hot statement is an index
+            // lookup whose plan does not depend on the values.
+            conn.batch_execute(&format!(
+                "SET statement_timeout = {statement_timeout_ms}; SET plan_cache_mode = force_generic_plan"
+            ))
+            .await
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             Ok(conn)
         }
         .boxed()
