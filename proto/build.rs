@@ -34,6 +34,8 @@ const REDACTED: &[&str] = &[
     ".operant.tenancy.v1.CreateApiKeyResponse",
     ".operant.tenancy.v1.AcceptInvitationRequest",
     ".operant.tenancy.v1.ResolveApiKeyRequest",
+    ".operant.events.v1.CreateWebhookResponse",
+    ".operant.events.v1.RotateWebhookSecretResponse",
 ];
 
 fn main() {

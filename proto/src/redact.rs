@@ -6,6 +6,7 @@
 use std::fmt;
 
 use crate::auth::v1 as auth;
+use crate::events::v1 as events;
 use crate::tenancy::v1 as tenancy;
 
 /// What a secret field prints as.
@@ -49,6 +50,8 @@ redacted_debug!(auth::ChangePasswordRequest, "ChangePasswordRequest" {} secret {
 redacted_debug!(tenancy::CreateApiKeyResponse, "CreateApiKeyResponse" { api_key } secret { key });
 redacted_debug!(tenancy::AcceptInvitationRequest, "AcceptInvitationRequest" {} secret { token });
 redacted_debug!(tenancy::ResolveApiKeyRequest, "ResolveApiKeyRequest" { client_ip } secret { digest });
+redacted_debug!(events::CreateWebhookResponse, "CreateWebhookResponse" { webhook } secret { secret });
+redacted_debug!(events::RotateWebhookSecretResponse, "RotateWebhookSecretResponse" { webhook } secret { secret });
 
 #[cfg(test)]
 mod tests {
@@ -82,6 +85,8 @@ mod tests {
             "operant.tenancy.v1.CreateApiKeyResponse",
             "operant.tenancy.v1.AcceptInvitationRequest",
             "operant.tenancy.v1.ResolveApiKeyRequest",
+            "operant.events.v1.CreateWebhookResponse",
+            "operant.events.v1.RotateWebhookSecretResponse",
         ]
         .map(String::from)
         .into();
@@ -144,6 +149,8 @@ mod tests {
                     client_ip: "10.0.0.1".into()
                 }
             ),
+            format!("{:?}", events::CreateWebhookResponse { secret: s(), ..Default::default() }),
+            format!("{:?}", events::RotateWebhookSecretResponse { secret: s(), ..Default::default() }),
         ];
         for line in &printed {
             assert!(!line.contains(SECRET), "{line}");

@@ -208,6 +208,27 @@ pub struct Settings {
     pub master_key: MasterKeyConfig,
     /// `OPERANT_MAIL`, `OPERANT_SMTP_URL`, `OPERANT_MAIL_FROM`: how mail leaves the system.
     pub mail: MailConfig,
+    /// `OPERANT_WEBHOOK_*`: how the events service delivers webhooks.
+    pub webhooks: WebhookConfig,
+}
+
+/// Webhook delivery settings (the events service).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WebhookConfig {
+    /// `OPERANT_WEBHOOK_ALLOW_PRIVATE` (default `true` outside production, `false` in
+    /// production): whether endpoints may be `http://` URLs and may resolve to loopback,
+    /// private, link-local, CGNAT, unique-local or metadata addresses.
+    pub allow_private: bool,
+    /// `OPERANT_WEBHOOK_RETRY_SCALE` (default 1): multiplies every delay of the retry schedule
+    /// and its 24-hour window (0.001 turns 5 s into 5 ms), for tests and drills.
+    pub retry_scale: f64,
+}
+
+impl WebhookConfig {
+    /// The defaults of an environment.
+    pub fn defaults(production: bool) -> Self {
+        WebhookConfig { allow_private: !production, retry_scale: 1.0 }
+    }
 }
 
 /// How outgoing mail is delivered (`OPERANT_MAIL`).
@@ -379,6 +400,10 @@ impl Settings {
             shutdown_grace: Duration::from_secs(parse("OPERANT_SHUTDOWN_GRACE", 20u64)?),
             master_key: MasterKeyConfig::from_lookup(var)?,
             mail: MailConfig::from_env()?,
+            webhooks: WebhookConfig {
+                allow_private: parse("OPERANT_WEBHOOK_ALLOW_PRIVATE", !production)?,
+                retry_scale: parse("OPERANT_WEBHOOK_RETRY_SCALE", 1.0)?,
+            },
         };
         settings.validate()?;
         Ok(settings)
@@ -445,6 +470,7 @@ impl Settings {
             shutdown_grace: Duration::from_secs(5),
             master_key: MasterKeyConfig::random(),
             mail: MailConfig::log(),
+            webhooks: WebhookConfig::defaults(false),
         }
     }
 
@@ -479,6 +505,9 @@ impl Settings {
             if endpoint.starts_with("https://") && self.tls.ca.is_none() {
                 bail!("OPERANT_OTLP_ENDPOINT over https:// needs OPERANT_TLS_CA to verify the collector");
             }
+        }
+        if !(self.webhooks.retry_scale > 0.0 && self.webhooks.retry_scale <= 1.0) {
+            bail!("OPERANT_WEBHOOK_RETRY_SCALE must be within (0, 1], got {}", self.webhooks.retry_scale);
         }
         if self.idempotency_ttl.is_zero() {
             bail!("OPERANT_IDEMPOTENCY_TTL_SECS must be at least 1");

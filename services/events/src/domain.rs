@@ -86,11 +86,19 @@ pub struct Events {
     /// Woken after every ingest commit of this process, so local watchers send at once; watchers
     /// also poll (another replica's ingests).
     accepted: Arc<Notify>,
+    /// Woken when an ingest of this process created webhook deliveries, so a local delivery
+    /// worker sends at once; workers also poll (another replica's ingests, retries).
+    deliveries: Arc<Notify>,
 }
 
 impl Events {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool, accepted: Arc::new(Notify::new()) }
+        Self { pool, accepted: Arc::new(Notify::new()), deliveries: Arc::new(Notify::new()) }
+    }
+
+    /// What ingests that created webhook deliveries notify.
+    pub fn deliveries(&self) -> &Arc<Notify> {
+        &self.deliveries
     }
 
     /// What local ingests notify.
@@ -129,9 +137,12 @@ impl Events {
             return Ok((0, 0));
         }
         let mut conn = db::conn(&self.pool).await?;
-        let accepted = repo::ingest(&mut conn, &batch).await?;
+        let ingested = repo::ingest(&mut conn, &batch).await?;
         self.accepted.notify_waiters();
-        Ok((accepted, batch.len() - accepted))
+        if ingested.deliveries > 0 {
+            self.deliveries.notify_waiters();
+        }
+        Ok((ingested.accepted, batch.len() - ingested.accepted))
     }
 
     /// The feed position every event so far has reached ("now").

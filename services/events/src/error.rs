@@ -10,6 +10,21 @@ pub enum EventsError {
     /// 403 `INSUFFICIENT_ROLE`: the feed is for ADMIN+ of the organization.
     #[error("only an owner or admin of the organization may read its events")]
     NotAdmin,
+    /// 403 `INSUFFICIENT_ROLE`: webhooks are managed by ADMIN+ of the organization.
+    #[error("only an owner or admin of the organization may manage its webhooks")]
+    NotWebhookAdmin,
+    /// 403 `FEATURE_NOT_IN_PLAN`: the plan lacks the `webhooks` feature.
+    #[error("the organization's plan does not include webhooks (upgrade to PRO)")]
+    WebhooksNotInPlan,
+    /// 404 `WEBHOOK_NOT_FOUND`.
+    #[error("no such webhook endpoint in the organization")]
+    WebhookNotFound,
+    /// 409 `WEBHOOK_LIMIT_REACHED`.
+    #[error("the organization already has {0} webhook endpoints, the most it may have")]
+    WebhookLimitReached(i64),
+    /// A sealed secret that does not open (wrong master key, altered row): a 500, logged.
+    #[error("a webhook secret could not be sealed or opened: {0}")]
+    Seal(#[from] operant_seal::SealError),
     /// 422 `VALIDATION_ERROR` naming the fields.
     #[error("invalid request")]
     Validation(Vec<FieldViolation>),
@@ -41,7 +56,13 @@ impl From<EventsError> for ApiError {
             EventsError::Tenancy(status) => ApiError::relayed(status),
             EventsError::Database(e) => from_diesel(e),
             EventsError::Api(e) => e,
-            EventsError::NotAdmin => ApiError::new(ErrorCode::InsufficientRole, e.to_string()),
+            EventsError::NotAdmin | EventsError::NotWebhookAdmin => {
+                ApiError::new(ErrorCode::InsufficientRole, e.to_string())
+            }
+            EventsError::WebhooksNotInPlan => ApiError::new(ErrorCode::FeatureNotInPlan, e.to_string()),
+            EventsError::WebhookNotFound => ApiError::new(ErrorCode::WebhookNotFound, e.to_string()),
+            EventsError::WebhookLimitReached(_) => ApiError::new(ErrorCode::WebhookLimitReached, e.to_string()),
+            EventsError::Seal(e) => ApiError::internal(format!("webhook secret: {e}")),
             EventsError::TenancyUnavailable => {
                 tracing::warn!("tenancy service unreachable");
                 ApiError::new(ErrorCode::ServiceUnavailable, e.to_string())

@@ -9,7 +9,7 @@ use operant_platform::clients::ServiceChannel;
 use operant_platform::error::error_code_of;
 use operant_platform::principal::Actor;
 use operant_proto::tenancy::v1::tenancy_internal_service_client::TenancyInternalServiceClient;
-use operant_proto::tenancy::v1::{AuthorizeRequest, Role};
+use operant_proto::tenancy::v1::{AuthorizeRequest, AuthorizeResponse, Role};
 use uuid::Uuid;
 
 use crate::error::EventsError;
@@ -31,6 +31,24 @@ impl Peers {
     /// `Ok` when the actor is an OWNER or ADMIN of the organization (an API key: its own role);
     /// 403 `INSUFFICIENT_ROLE` for a MEMBER, tenancy's 403 `NOT_A_MEMBER` for outsiders.
     pub async fn require_admin(&self, actor: &Actor, organization_id: Uuid) -> Result<(), EventsError> {
+        match Role::try_from(self.authorize(actor, organization_id).await?.role) {
+            Ok(Role::Owner | Role::Admin) => Ok(()),
+            _ => Err(EventsError::NotAdmin),
+        }
+    }
+
+    /// The features of the organization's plan when the actor is an OWNER or ADMIN of it
+    /// (403 `INSUFFICIENT_ROLE` for a MEMBER, tenancy's `NOT_A_MEMBER` for outsiders).
+    pub async fn admin_features(&self, actor: &Actor, organization_id: Uuid) -> Result<Vec<String>, EventsError> {
+        let answer = self.authorize(actor, organization_id).await?;
+        match Role::try_from(answer.role) {
+            Ok(Role::Owner | Role::Admin) => Ok(answer.features),
+            _ => Err(EventsError::NotWebhookAdmin),
+        }
+    }
+
+    /// Tenancy's `Authorize` answer for the actor in the organization.
+    async fn authorize(&self, actor: &Actor, organization_id: Uuid) -> Result<AuthorizeResponse, EventsError> {
         let message = match actor {
             Actor::User(id) => AuthorizeRequest { user_id: id.to_string(), ..Default::default() },
             Actor::ApiKey(key) => {
@@ -48,9 +66,6 @@ impl Peers {
                 EventsError::TenancyUnavailable
             }
         })?;
-        match Role::try_from(answer.into_inner().role) {
-            Ok(Role::Owner | Role::Admin) => Ok(()),
-            _ => Err(EventsError::NotAdmin),
-        }
+        Ok(answer.into_inner())
     }
 }

@@ -15,7 +15,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{Array, BigInt};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -53,20 +53,47 @@ pub struct NewEvent {
     pub changed_fields: Vec<String>,
 }
 
+/// What one ingest kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ingested {
+    /// Events new to the feed.
+    pub accepted: usize,
+    /// Webhook deliveries created for them (one per new event and subscribed, enabled endpoint).
+    pub deliveries: usize,
+}
+
 /// Accepts `batch` in one transaction under [`INGEST_LOCK`]; events whose id is already kept
-/// are skipped. Returns how many were new.
-pub async fn ingest(conn: &mut AsyncPgConnection, batch: &[NewEvent]) -> QueryResult<usize> {
+/// are skipped. In the same transaction, every new event gets a delivery row for each enabled
+/// webhook endpoint of its organization subscribed to its type: an event acknowledged to its
+/// relay is never without its deliveries.
+pub async fn ingest(conn: &mut AsyncPgConnection, batch: &[NewEvent]) -> QueryResult<Ingested> {
     conn.transaction(async |conn| {
         diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
             .bind::<BigInt, _>(INGEST_LOCK)
             .execute(conn)
             .await?;
-        diesel::insert_into(events::table)
+        let positions: Vec<i64> = diesel::insert_into(events::table)
             .values(batch)
             .on_conflict(events::id)
             .do_nothing()
+            .returning(events::position)
+            .get_results(conn)
+            .await?;
+        let deliveries = if positions.is_empty() {
+            0
+        } else {
+            diesel::sql_query(
+                "INSERT INTO webhook_deliveries (id, endpoint_id, event_position) \
+                 SELECT gen_random_uuid(), w.id, e.position FROM events e \
+                 JOIN webhook_endpoints w ON w.organization_id = e.organization_id \
+                  AND w.enabled AND e.type = ANY (w.event_types) \
+                 WHERE e.position = ANY ($1) ON CONFLICT DO NOTHING",
+            )
+            .bind::<Array<BigInt>, _>(&positions)
             .execute(conn)
-            .await
+            .await?
+        };
+        Ok(Ingested { accepted: positions.len(), deliveries })
     })
     .await
 }

@@ -17,8 +17,11 @@ use operant_proto::tenancy::v1 as pb;
 /// The `audit_log` feature: `ListAuditEvents`.
 pub const AUDIT_LOG: &str = "audit_log";
 
+/// The `webhooks` feature: webhook endpoints (the events service's `WebhookService`).
+pub const WEBHOOKS: &str = "webhooks";
+
 /// Every feature a plan can enable, in the order `ListFeatures` reports them.
-pub const ALL_FEATURES: &[&str] = &[AUDIT_LOG];
+pub const ALL_FEATURES: &[&str] = &[AUDIT_LOG, WEBHOOKS];
 
 /// What a plan allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,9 +38,9 @@ pub struct PlanSpec {
 
 /// FREE: 3 users, 5 projects, 2 API keys, no extra features.
 pub const FREE: PlanSpec = PlanSpec { max_users: 3, max_projects: 5, max_api_keys: 2, features: &[] };
-/// PRO: 50 users, 100 projects, 100 API keys, the audit log.
+/// PRO: 50 users, 100 projects, 100 API keys, the audit log, webhooks.
 pub const PRO: PlanSpec =
-    PlanSpec { max_users: 50, max_projects: 100, max_api_keys: 100, features: &[AUDIT_LOG] };
+    PlanSpec { max_users: 50, max_projects: 100, max_api_keys: 100, features: &[AUDIT_LOG, WEBHOOKS] };
 
 /// A subscription plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
@@ -205,6 +208,7 @@ mod tests {
     fn only_pro_has_the_audit_log() {
         assert!(!Plan::Free.has_feature(AUDIT_LOG));
         assert!(Plan::Pro.has_feature(AUDIT_LOG));
+        assert!(!Plan::Free.has_feature(WEBHOOKS) && Plan::Pro.has_feature(WEBHOOKS));
         assert_eq!((Plan::Free.spec().max_users, Plan::Free.spec().max_projects), (3, 5));
         assert_eq!((Plan::Pro.spec().max_users, Plan::Pro.spec().max_projects), (50, 100));
         assert_eq!((Plan::Free.spec().max_api_keys, Plan::Pro.spec().max_api_keys), (2, 100));

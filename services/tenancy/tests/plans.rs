@@ -89,7 +89,7 @@ async fn only_the_owner_changes_the_plan_and_downgrades_must_fit() {
     assert_eq!(pro.plan(), Plan::Pro);
     assert_eq!(pro.limits, Some(Limits { max_users: 50, max_projects: 100, max_api_keys: 100 }));
     assert_eq!(pro.usage.map(|u| u.users), Some(3));
-    assert_eq!(pro.features, ["audit_log"]);
+    assert_eq!(pro.features, ["audit_log", "webhooks"]);
 
     // A fourth member fits on PRO, and then FREE no longer does.
     let fourth = h.user("fourth").await;
@@ -134,14 +134,15 @@ async fn features_follow_the_plan_and_gate_the_audit_log() {
     };
     let audit = |page| ListAuditEventsRequest { organization_id: org.clone(), page };
 
-    assert_eq!(features(&member).await, [Feature { name: "audit_log".into(), enabled: false }]);
+    let feature = |name: &str, enabled| Feature { name: name.into(), enabled };
+    assert_eq!(features(&member).await, [feature("audit_log", false), feature("webhooks", false)]);
     let status = subs.list_audit_events(as_user(audit(None), &owner)).await.expect_err("FREE");
     assert_eq!(http_status(&status), 403);
     assert_eq!(code::<()>(Err(status)), "FEATURE_NOT_IN_PLAN");
     assert_eq!(code(subs.list_audit_events(as_user(audit(None), &member)).await), "INSUFFICIENT_ROLE");
 
     h.set_plan(&org, &owner, Plan::Pro).await;
-    assert_eq!(features(&member).await, [Feature { name: "audit_log".into(), enabled: true }]);
+    assert_eq!(features(&member).await, [feature("audit_log", true), feature("webhooks", true)]);
     assert_eq!(code(subs.list_audit_events(as_user(audit(None), &member)).await), "INSUFFICIENT_ROLE");
 
     // Every kind of change is logged.

@@ -118,6 +118,9 @@ registry! {
     TaskNotFound = "TASK_NOT_FOUND", NotFound, 404, "no such task in the organization";
     VersionMismatch = "VERSION_MISMATCH", Aborted, 412, "`If-Match` / `expected_version` is stale";
     AssigneeNotMember = "ASSIGNEE_NOT_MEMBER", InvalidArgument, 422, "the assignee is not a member of the organization";
+    // The events service.
+    WebhookNotFound = "WEBHOOK_NOT_FOUND", NotFound, 404, "no such webhook endpoint in the organization";
+    WebhookLimitReached = "WEBHOOK_LIMIT_REACHED", FailedPrecondition, 409, "the organization already has the most webhook endpoints (10)";
     // The REST gateway: its own requests, and upstream failures without error details.
     InvalidJson = "INVALID_JSON", InvalidArgument, 400, "the body is not well-formed JSON (malformed, truncated, duplicate keys)";
     InvalidBody = "INVALID_BODY", InvalidArgument, 400, "the body could not be read";
