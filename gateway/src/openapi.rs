@@ -146,6 +146,7 @@ impl Modify for OperationIds {
         (name = "projects", description = "Projects of the organization in X-Organization-Id"),
         (name = "tasks", description = "Tasks of the organization in X-Organization-Id"),
         (name = "events", description = "The change feed of the organization in X-Organization-Id (ADMIN+)"),
+        (name = "webhooks", description = "Signed webhook endpoints of an organization (ADMIN+, PRO feature `webhooks`)"),
         (name = "system", description = "Health"),
     )
 )]

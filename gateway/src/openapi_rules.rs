@@ -92,6 +92,24 @@ fn date_input() -> Value {
     json!({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]})
 }
 
+/// A webhook URL the events service accepts outside production: `http(s)://`, a host name whose
+/// labels start with a letter (an all-digit label would be read as an IPv4 address), an
+/// optional path. Production also refuses `http://` (stated in the field's description).
+pub const WEBHOOK_URL_PATTERN: &str = r"^https?://[a-z][a-z0-9]{0,20}(\.[a-z][a-z0-9]{0,20}){0,4}(/[A-Za-z0-9._~-]{0,40}){0,5}$";
+
+fn webhook_url() -> Value {
+    json!({"pattern": WEBHOOK_URL_PATTERN, "minLength": 8, "maxLength": 2048})
+}
+
+fn event_types() -> Value {
+    json!({"minItems": 1, "maxItems": 50,
+        "items": {"type": "string", "pattern": r"^[a-z_]{1,40}\.[a-z_]{1,40}$"}})
+}
+
+fn webhook_description() -> Value {
+    json!({"pattern": NO_NUL_PATTERN, "maxLength": 500})
+}
+
 /// (schema, property, what to add, null).
 fn body_rules() -> Vec<(&'static str, &'static str, Value, Null)> {
     use Null::{Keep, Refuse};
@@ -134,6 +152,13 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value, Null)> {
         ("CreateTaskBody", "assignee_id", uuid(), Keep),
         ("UpdateTaskBody", "assignee_id", uuid(), Keep),
         ("TransferOwnershipBody", "user_id", uuid(), Refuse),
+        ("CreateWebhookBody", "url", webhook_url(), Refuse),
+        ("CreateWebhookBody", "event_types", event_types(), Refuse),
+        ("CreateWebhookBody", "description", webhook_description(), Refuse),
+        ("UpdateWebhookBody", "url", webhook_url(), Refuse),
+        ("UpdateWebhookBody", "event_types", event_types(), Refuse),
+        ("UpdateWebhookBody", "enabled", json!({}), Refuse),
+        ("UpdateWebhookBody", "description", webhook_description(), Refuse),
     ]
 }
 
@@ -148,6 +173,9 @@ fn order_by(path: &str) -> Option<&'static [&'static str]> {
         // Always newest first.
         "/api/v1/organizations/{id}/api-keys" | "/api/v1/organizations/{id}/audit-log" => &["-created_at"],
         "/api/v1/projects" => &["created_at", "updated_at", "name"],
+        // Always oldest first / newest first.
+        "/api/v1/organizations/{id}/webhooks" => &["created_at"],
+        "/api/v1/organizations/{id}/webhooks/{webhook_id}/deliveries" => &["-attempted_at"],
         "/api/v1/tasks" => &["created_at", "updated_at", "due_date", "priority", "title"],
         _ => return None,
     })
@@ -198,6 +226,8 @@ fn apply_value(doc: &mut Value) {
                     "q" => json!({"type": "string", "pattern": NO_NUL_PATTERN, "maxLength": 200}),
                     "order_by" => match order_by(path) {
                         Some(["-created_at"]) => json!({"type": "string", "pattern": "^(-created_at)?$"}),
+                        Some(["-attempted_at"]) => json!({"type": "string", "pattern": "^(-attempted_at)?$"}),
+                        Some(["created_at"]) => json!({"type": "string", "pattern": r"^(\+?created_at)?$"}),
                         Some(names) => json!({"type": "string",
                             "pattern": format!("^([+-]?({}))?$", names.join("|"))}),
                         None => continue,

@@ -110,6 +110,7 @@ fn main() -> anyhow::Result<()> {
                 for (owner, columns) in [
                     (ServiceDatabase::Auth, operant_auth::SEALED_COLUMNS),
                     (ServiceDatabase::Tenancy, operant_tenancy::SEALED_COLUMNS),
+                    (ServiceDatabase::Events, operant_events::SEALED_COLUMNS),
                 ] {
                     resealed +=
                         operant_platform::sealed::rotate_master_key(&settings, owner, columns).await?;

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod events;
 pub mod tenancy;
+pub mod webhooks;
 pub mod work;
 
 use chrono::{DateTime, Utc};

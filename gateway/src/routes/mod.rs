@@ -18,6 +18,7 @@ pub mod projects;
 pub mod subscription;
 pub mod tasks;
 pub mod users;
+pub mod webhooks;
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
@@ -39,6 +40,7 @@ pub fn api() -> (Router<AppState>, serde_json::Value) {
         .merge(projects::router())
         .merge(tasks::router())
         .merge(events::router())
+        .merge(webhooks::router())
         .routes(routes!(health::health))
         .split_for_parts();
     crate::openapi::finish(&mut doc);

@@ -16,6 +16,7 @@ use operant_proto::auth::v1::user_service_client::UserServiceClient;
 use operant_proto::common::v1::PageRequest;
 use operant_proto::events::v1::event_service_client::EventServiceClient;
 use operant_proto::events::v1::events_internal_service_client::EventsInternalServiceClient;
+use operant_proto::events::v1::webhook_service_client::WebhookServiceClient;
 use operant_proto::tenancy::v1::api_key_service_client::ApiKeyServiceClient;
 use operant_proto::tenancy::v1::invitation_service_client::InvitationServiceClient;
 use operant_proto::tenancy::v1::member_service_client::MemberServiceClient;
@@ -54,6 +55,8 @@ pub struct Clients {
     /// The change feed (`EventService`) and its service-only ingest.
     pub events: EventServiceClient<Channel>,
     pub events_internal: EventsInternalServiceClient<ServiceChannel>,
+    /// Webhook endpoints (`WebhookService`).
+    pub webhooks: WebhookServiceClient<Channel>,
     pub service_token: String,
     /// The mail tenancy delivered (invitations), when tenancy runs in the test's process.
     pub mailbox: Mailbox,
@@ -94,6 +97,7 @@ impl Clients {
             tasks: TaskServiceClient::new(work.clone()),
             work_internal: WorkInternalServiceClient::with_interceptor(work, credentials()),
             events: EventServiceClient::new(events.clone()),
+            webhooks: WebhookServiceClient::new(events.clone()),
             events_internal: EventsInternalServiceClient::with_interceptor(events, credentials()),
             service_token: service_token.to_owned(),
             mailbox,

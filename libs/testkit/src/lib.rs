@@ -448,6 +448,7 @@ pub mod health;
 pub mod lone;
 mod mailbox;
 pub mod proxy;
+pub mod receiver;
 mod replica;
 pub mod rest;
 pub mod smtp;

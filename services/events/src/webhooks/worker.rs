@@ -1,0 +1,360 @@
+//! The delivery worker: claims due deliveries ([`repo::claim`], safe with any number of workers
+//! on any number of replicas), POSTs each event to its endpoint as the Standard Webhooks
+//! specification says, logs the attempt, and schedules the next one.
+//!
+//! - Headers: `webhook-id` (the event id), `webhook-timestamp` (unix seconds),
+//!   `webhook-signature` (`v1,<base64 HMAC-SHA256>`, plus the previous key's during a rotation's
+//!   overlap, space-separated); the body is the event as the feed shows it.
+//! - A 2xx answer delivers. Any other status, a timeout ([`TIMEOUT`]) or a connection error is
+//!   retried: at once, then after 5 s, 30 s, 2 min, 10 min, 1 h, 6 h and every 6 h, each delay
+//!   with ±10 % jitter, as long as the retry falls within 24 h of the delivery's creation
+//!   ([`SCHEDULE`]; `OPERANT_WEBHOOK_RETRY_SCALE` scales delays and window).
+//! - A 410 disables the endpoint at once; an endpoint whose every attempt failed for the window
+//!   is disabled too. Either way a `webhook_endpoint.disabled` event says so (in the transaction
+//!   that disables it).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use operant_platform::config::WebhookConfig;
+use operant_platform::db::{self, PgPool};
+use operant_platform::shutdown::Shutdown;
+use operant_seal::Keyring;
+use rand::Rng;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::repo::{self, AttemptRow, Claimed, EndpointRow};
+use super::signing::{PREVIOUS_SECRET_COLUMN, SECRET_COLUMN, SigningKey};
+use super::ssrf::{self, CheckedResolver};
+use crate::domain::Events;
+use crate::error::EventsError;
+use crate::repo::{EventRow, NewEvent};
+
+/// How long one delivery request may take.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a claim holds a delivery: more than a request can take, so a live worker always
+/// finishes first; a killed worker's deliveries are due again after it.
+pub const LEASE: Duration = Duration::from_secs(30);
+/// Delays before the retries after the first, second, ... failed attempt; the last repeats.
+pub const SCHEDULE: &[Duration] = &[
+    Duration::ZERO,
+    Duration::from_secs(5),
+    Duration::from_secs(30),
+    Duration::from_secs(120),
+    Duration::from_secs(600),
+    Duration::from_secs(3600),
+    Duration::from_secs(6 * 3600),
+];
+/// How long a delivery is retried, and how long an endpoint may fail before it is disabled.
+pub const WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// Deliveries claimed (and sent concurrently) at once by one worker.
+const BATCH: i64 = 64;
+/// How often an idle worker looks for due deliveries (others' ingests, retries).
+const POLL: Duration = Duration::from_millis(200);
+/// Most bytes of an error kept in the log.
+const MAX_ERROR: usize = 300;
+
+/// The delay before the retry that follows failed attempt number `attempt` (1-based), scaled
+/// and jittered.
+pub fn retry_delay(attempt: i32, scale: f64) -> Duration {
+    let index = usize::try_from(attempt.max(1) - 1).unwrap_or(0).min(SCHEDULE.len() - 1);
+    let base = SCHEDULE[index].as_secs_f64() * scale;
+    let jitter = if base > 0.0 { rand::thread_rng().gen_range(0.9..1.1) } else { 1.0 };
+    Duration::from_secs_f64(base * jitter)
+}
+
+/// The event as the feed and the webhook body show it.
+pub fn event_json(e: &EventRow) -> serde_json::Value {
+    json!({
+        "id": e.id,
+        "type": e.event_type,
+        "organization_id": e.organization_id,
+        "actor": {"type": e.actor_type, "id": e.actor_id},
+        "occurred_at": e.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "data": e.data,
+        "changed_fields": e.changed_fields,
+    })
+}
+
+/// What one attempt came to.
+enum Outcome {
+    Delivered(u16),
+    /// 410: the receiver says the endpoint is gone for good.
+    Gone,
+    Failed { status: Option<u16>, error: String },
+}
+
+/// Sends deliveries.
+#[derive(Clone)]
+pub struct Worker {
+    pool: PgPool,
+    events: Events,
+    keyring: Arc<Keyring>,
+    client: reqwest::Client,
+    config: WebhookConfig,
+}
+
+impl Worker {
+    pub fn new(pool: PgPool, events: Events, keyring: Arc<Keyring>, config: WebhookConfig) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .connect_timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .user_agent("Operant-Webhooks/1")
+            .dns_resolver(Arc::new(CheckedResolver { allow_private: config.allow_private }))
+            .build()?;
+        Ok(Self { pool, events, keyring, client, config })
+    }
+
+    /// Runs the worker until `shutdown`.
+    pub fn spawn(self, shutdown: Shutdown) {
+        tokio::spawn(async move {
+            loop {
+                let notify = self.events.deliveries().clone();
+                let woken = notify.notified();
+                tokio::pin!(woken);
+                woken.as_mut().enable();
+                match self.run_once().await {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "webhook delivery round failed"),
+                }
+                tokio::select! {
+                    _ = &mut woken => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = shutdown.wait() => return,
+                }
+            }
+        });
+    }
+
+    /// Claims and sends one batch of due deliveries; how many were claimed.
+    pub async fn run_once(&self) -> Result<usize, EventsError> {
+        let claim = Uuid::new_v4();
+        let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+        let mut conn = db::conn(&self.pool).await?;
+        let claimed = repo::claim(&mut conn, claim, BATCH, lease_ms).await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let positions: Vec<i64> = claimed.iter().map(|c| c.event_position).collect();
+        let endpoint_ids: Vec<Uuid> = claimed.iter().map(|c| c.endpoint_id).collect();
+        let events: HashMap<i64, EventRow> =
+            repo::events_at(&mut conn, &positions).await?.into_iter().map(|e| (e.position, e)).collect();
+        let endpoints: HashMap<Uuid, EndpointRow> =
+            repo::by_ids(&mut conn, &endpoint_ids).await?.into_iter().map(|e| (e.id, e)).collect();
+        drop(conn);
+        let sends = claimed.iter().filter_map(|c| {
+            let event = events.get(&c.event_position)?;
+            let endpoint = endpoints.get(&c.endpoint_id)?;
+            Some(self.deliver(c, claim, event, endpoint))
+        });
+        for result in futures::future::join_all(sends).await {
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "recording a webhook attempt failed");
+            }
+        }
+        Ok(claimed.len())
+    }
+
+    /// The `webhook-signature` header: the current key's signature, and the previous key's while
+    /// its overlap lasts.
+    fn signatures(&self, endpoint: &EndpointRow, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, EventsError> {
+        let current = SigningKey::open(&self.keyring, &SECRET_COLUMN, endpoint.id, &endpoint.secret)?;
+        let mut header = current.sign(msg_id, timestamp, body);
+        if let (Some(sealed), Some(until)) = (&endpoint.previous_secret, endpoint.previous_secret_expires_at)
+            && until > Utc::now()
+        {
+            let previous = SigningKey::open(&self.keyring, &PREVIOUS_SECRET_COLUMN, endpoint.id, sealed)?;
+            header.push(' ');
+            header.push_str(&previous.sign(msg_id, timestamp, body));
+        }
+        Ok(header)
+    }
+
+    async fn send(&self, endpoint: &EndpointRow, event: &EventRow) -> Result<Outcome, EventsError> {
+        if let Err(why) = ssrf::check_url(&endpoint.url, self.config.allow_private) {
+            return Ok(Outcome::Failed { status: None, error: format!("url refused: {why}") });
+        }
+        let body = serde_json::to_vec(&event_json(event)).map_err(|e| EventsError::Api(operant_platform::error::ApiError::internal(e)))?;
+        let msg_id = event.id.to_string();
+        let timestamp = Utc::now().timestamp();
+        let signature = self.signatures(endpoint, &msg_id, timestamp, &body)?;
+        let sent = self
+            .client
+            .post(&endpoint.url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &msg_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+            .await;
+        Ok(match sent {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                // The body is not needed; dropping the response closes or reuses the connection.
+                drop(response);
+                match status {
+                    200..=299 => Outcome::Delivered(status),
+                    410 => Outcome::Gone,
+                    _ => Outcome::Failed { status: Some(status), error: format!("HTTP {status}") },
+                }
+            }
+            Err(e) => Outcome::Failed { status: None, error: describe(e) },
+        })
+    }
+
+    async fn deliver(
+        &self,
+        claimed: &Claimed,
+        claim: Uuid,
+        event: &EventRow,
+        endpoint: &EndpointRow,
+    ) -> Result<(), EventsError> {
+        let attempted_at = Utc::now();
+        let started = Instant::now();
+        let outcome = self.send(endpoint, event).await?;
+        let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let now = Utc::now();
+        let window = chrono::Duration::from_std(WINDOW.mul_f64(self.config.retry_scale))
+            .unwrap_or_else(|_| chrono::Duration::hours(24));
+        let (status, error, delivered) = match &outcome {
+            Outcome::Delivered(s) => (Some(*s), None, true),
+            Outcome::Gone => (Some(410), Some("HTTP 410: endpoint gone, disabled".to_owned()), false),
+            Outcome::Failed { status, error } => (*status, Some(error.clone()), false),
+        };
+        let next = match outcome {
+            Outcome::Failed { .. } => {
+                let delay = chrono::Duration::from_std(retry_delay(claimed.attempts, self.config.retry_scale))
+                    .unwrap_or_else(|_| chrono::Duration::hours(6));
+                Some(now + delay).filter(|at| *at <= claimed.created_at + window)
+            }
+            _ => None,
+        };
+        let attempt = AttemptRow {
+            id: Uuid::now_v7(),
+            delivery_id: claimed.id,
+            endpoint_id: endpoint.id,
+            event_id: event.id,
+            event_type: event.event_type.clone(),
+            attempt: claimed.attempts,
+            attempted_at,
+            status_code: status.map(i32::from),
+            latency_ms,
+            error: error.map(|e| truncate(e, MAX_ERROR)),
+            delivered,
+            next_retry_at: next,
+        };
+        let state = match (delivered, next) {
+            (true, _) => "DELIVERED",
+            (false, Some(_)) => "PENDING",
+            (false, None) => "FAILED",
+        };
+        let gone = status == Some(410);
+        let giving_up = state == "FAILED" && !gone;
+        let mut conn = db::conn(&self.pool).await?;
+        let disabled = conn
+            .transaction(async |conn| {
+                repo::log_attempt(conn, &attempt).await?;
+                if !repo::finish(conn, claimed.id, claim, state, next).await? {
+                    // The lease ran out and another worker took the delivery over.
+                    return Ok(false);
+                }
+                if delivered {
+                    repo::mark_healthy(conn, endpoint.id).await?;
+                    return Ok(false);
+                }
+                let since = repo::mark_failing(conn, endpoint.id, attempted_at).await?;
+                let reason = if gone {
+                    Some("gone")
+                } else if now - since >= window || (giving_up && since <= claimed.created_at + chrono::Duration::minutes(1)) {
+                    Some("failing")
+                } else {
+                    None
+                };
+                match reason {
+                    Some(reason) => disable(conn, endpoint.id, reason).await,
+                    None => Ok(false),
+                }
+            })
+            .await?;
+        if disabled {
+            self.events.deliveries().notify_waiters();
+            self.events.accepted().notify_waiters();
+            tracing::info!(endpoint = %endpoint.id, "webhook endpoint disabled");
+        }
+        Ok(())
+    }
+}
+
+/// Disables the endpoint and records `webhook_endpoint.disabled` (in the caller's transaction);
+/// whether it was enabled until now.
+async fn disable(conn: &mut AsyncPgConnection, id: Uuid, reason: &str) -> Result<bool, EventsError> {
+    let Some(row) = repo::disable(conn, id, reason).await? else { return Ok(false) };
+    let event = NewEvent {
+        id: Uuid::now_v7(),
+        organization_id: row.organization_id,
+        event_type: "webhook_endpoint.disabled".into(),
+        actor_type: "SYSTEM".into(),
+        actor_id: None,
+        occurred_at: Utc::now(),
+        data: json!({"id": row.id, "url": row.url, "reason": reason, "enabled": false}),
+        changed_fields: vec!["enabled".into()],
+    };
+    crate::repo::ingest(conn, &[event]).await?;
+    Ok(true)
+}
+
+/// A failed request in a few words: never the URL (it may carry a token), never the body.
+fn describe(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else if e.is_redirect() {
+        "redirect"
+    } else {
+        "request"
+    };
+    let mut text = kind.to_owned();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_is_at_once_then_5s_30s_2min_10min_1h_6h_and_every_6h() {
+        let secs = |attempt| retry_delay(attempt, 1.0).as_secs_f64();
+        assert_eq!(secs(1), 0.0);
+        for (attempt, base) in [(2, 5.0), (3, 30.0), (4, 120.0), (5, 600.0), (6, 3600.0), (7, 21600.0), (12, 21600.0)] {
+            let got = secs(attempt);
+            assert!((base * 0.9..=base * 1.1).contains(&got), "attempt {attempt}: {got}");
+        }
+        assert!(retry_delay(2, 0.01).as_secs_f64() <= 0.055);
+    }
+}
