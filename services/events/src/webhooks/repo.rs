@@ -16,7 +16,7 @@ use operant_platform::paging::Cursor;
 use uuid::Uuid;
 
 use crate::repo::EventRow;
-use crate::schema::{events, webhook_attempts, webhook_deliveries, webhook_endpoints};
+use crate::schema::{events, webhook_attempts, webhook_endpoints};
 
 /// An endpoint as stored (secrets sealed).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -266,7 +266,7 @@ pub async fn claim(
            WHERE d.state = 'PENDING' AND d.next_attempt_at <= now() \
            ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED) \
          UPDATE webhook_deliveries d \
-            SET next_attempt_at = now() + make_interval(secs => $2 / 1000.0), \
+            SET next_attempt_at = now() + interval '1 millisecond' * $2, \
                 attempts = d.attempts + 1, claim = $3 \
            FROM due WHERE d.id = due.id \
          RETURNING d.id, d.endpoint_id, d.event_position, d.attempts, d.created_at",

@@ -35,7 +35,7 @@ impl SigningKey {
     /// A fresh random key.
     pub fn generate() -> Result<Self, SealError> {
         let mut key = Zeroizing::new(vec![0u8; KEY_LEN]);
-        SystemRandom::new().fill(&mut key).map_err(|_| SealError::SealFailed)?;
+        SystemRandom::new().fill(&mut key[..]).map_err(|_| SealError::SealFailed)?;
         Ok(Self(key))
     }
 

@@ -13,7 +13,7 @@
 //! Redirects are never followed (a 3xx is a failed attempt), so a public endpoint cannot bounce
 //! a delivery to a private address either.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use operant_platform::config::WebhookConfig;
 use operant_platform::db::{self, PgPool};
