@@ -39,7 +39,7 @@ async fn webhooks_over_rest() {
     let receiver = Receiver::start().await;
     let base = format!("/api/v1/organizations/{org}/webhooks");
     let body = json!({"url": receiver.url(), "event_types": ["task.created"], "description": "CI"});
-    let post = |user, body: &Value| api.authed(Method::POST, &base, &user).json(body).send();
+    let post = |user: String, body: &Value| api.authed(Method::POST, &base, &user).json(body).send();
 
     // FREE: a clear 403 naming the feature.
     let free = expect_error(post(owner.access.clone(), &body).await.unwrap(), 403, "FEATURE_NOT_IN_PLAN").await;
@@ -95,7 +95,15 @@ async fn webhooks_over_rest() {
     assert_eq!(event["data"]["id"], task["id"]);
     assert_eq!(event["actor"], json!({"type": "USER", "id": member.id}));
 
-    let log = api.call(Method::GET, &format!("{one}/deliveries"), &owner, None, None, 200).await;
+    // The attempt is logged once the receiver has answered.
+    let mut log = Value::Null;
+    for _ in 0..100 {
+        log = api.call(Method::GET, &format!("{one}/deliveries"), &owner, None, None, 200).await;
+        if log["total"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let first = &log["items"][0];
     assert_eq!((first["status_code"].clone(), first["delivered"].clone()), (json!(200), json!(true)));
     assert_eq!(first["event_id"], event["id"]);
