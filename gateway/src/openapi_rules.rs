@@ -95,7 +95,8 @@ fn date_input() -> Value {
 /// A webhook URL the events service accepts outside production: `http(s)://`, a host name whose
 /// labels start with a letter (an all-digit label would be read as an IPv4 address), an
 /// optional path. Production also refuses `http://` (stated in the field's description).
-pub const WEBHOOK_URL_PATTERN: &str = r"^https?://[a-z][a-z0-9]{0,20}(\.[a-z][a-z0-9]{0,20}){0,4}(/[A-Za-z0-9._~-]{0,40}){0,5}$";
+pub const WEBHOOK_URL_PATTERN: &str =
+    r"^https?://[a-z][a-z0-9]{0,20}(\.[a-z][a-z0-9]{0,20}){0,4}(/[A-Za-z0-9._~-]{0,40}){0,5}$";
 
 fn webhook_url() -> Value {
     json!({"pattern": WEBHOOK_URL_PATTERN, "minLength": 8, "maxLength": 2048})

@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use base64::Engine;
+use operant_testkit::TestApp;
 use operant_testkit::receiver::{Received, Receiver};
 use operant_testkit::rest::{expect_error, expect_json, violated_field};
-use operant_testkit::TestApp;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -33,7 +33,8 @@ fn verifies(secret: &str, r: &Received) -> bool {
 async fn webhooks_over_rest() {
     let app = TestApp::spawn().await;
     let api = app.api();
-    let (owner, member, outsider) = (api.user("owner").await, api.user("member").await, api.user("outsider").await);
+    let (owner, member, outsider) =
+        (api.user("owner").await, api.user("member").await, api.user("outsider").await);
     let org = api.create_org(&owner, &format!("hooks-{}", &owner.id[..8])).await;
     api.join(&org, &owner, &member, "MEMBER").await;
     let receiver = Receiver::start().await;
@@ -42,7 +43,8 @@ async fn webhooks_over_rest() {
     let post = |user: String, body: &Value| api.authed(Method::POST, &base, &user).json(body).send();
 
     // FREE: a clear 403 naming the feature.
-    let free = expect_error(post(owner.access.clone(), &body).await.unwrap(), 403, "FEATURE_NOT_IN_PLAN").await;
+    let free =
+        expect_error(post(owner.access.clone(), &body).await.unwrap(), 403, "FEATURE_NOT_IN_PLAN").await;
     assert!(free["detail"].as_str().unwrap().contains("webhooks"), "{free}");
     assert_eq!(free["status_code"], 403);
     let sub = format!("/api/v1/organizations/{org}/subscription");
@@ -79,9 +81,11 @@ async fn webhooks_over_rest() {
     expect_error(r, 404, "WEBHOOK_NOT_FOUND").await;
     let r = api.authed(Method::GET, &one, &member.access).send().await.unwrap();
     expect_error(r, 403, "INSUFFICIENT_ROLE").await;
-    let r = api.authed(Method::PATCH, &one, &owner.access).json(&json!({"enabled": null})).send().await.unwrap();
+    let r =
+        api.authed(Method::PATCH, &one, &owner.access).json(&json!({"enabled": null})).send().await.unwrap();
     assert_eq!(violated_field(&expect_error(r, 422, "VALIDATION_ERROR").await), "enabled");
-    let patched = api.call(Method::PATCH, &one, &owner, None, Some(json!({"description": "Tasks"})), 200).await;
+    let patched =
+        api.call(Method::PATCH, &one, &owner, None, Some(json!({"description": "Tasks"})), 200).await;
     assert_eq!((patched["description"].as_str(), patched["enabled"].as_bool()), (Some("Tasks"), Some(true)));
 
     // A task created through REST reaches the receiver, signed.
@@ -109,7 +113,10 @@ async fn webhooks_over_rest() {
     assert_eq!(first["event_id"], event["id"]);
     assert_eq!((first["error"].clone(), first["next_retry_at"].clone()), (Value::Null, Value::Null));
     assert!(first["latency_ms"].as_i64().unwrap() >= 0);
-    let r = api.authed(Method::GET, &format!("{one}/deliveries?order_by=attempted_at"), &owner.access).send().await;
+    let r = api
+        .authed(Method::GET, &format!("{one}/deliveries?order_by=attempted_at"), &owner.access)
+        .send()
+        .await;
     assert_eq!(violated_field(&expect_error(r.unwrap(), 422, "VALIDATION_ERROR").await), "order_by");
 
     let rotated = api.call(Method::POST, &format!("{one}/rotate-secret"), &owner, None, None, 200).await;

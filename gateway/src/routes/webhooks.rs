@@ -166,7 +166,11 @@ pub async fn update(
         (status = 403, description = "`NOT_A_MEMBER` / `INSUFFICIENT_ROLE`", body = ApiErrorBody),
         (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ApiErrorBody),
     ))]
-pub async fn delete_one(State(state): State<AppState>, fwd: Forward, path: PathParams) -> HttpResult<StatusCode> {
+pub async fn delete_one(
+    State(state): State<AppState>,
+    fwd: Forward,
+    path: PathParams,
+) -> HttpResult<StatusCode> {
     let (organization_id, webhook_id) = ids(&path)?;
     let request = pb::DeleteWebhookRequest { organization_id, webhook_id };
     state.upstream().call(client(&state).delete_webhook(fwd.request(state.upstream(), request))).await?;

@@ -61,7 +61,9 @@ impl From<EventsError> for ApiError {
             }
             EventsError::WebhooksNotInPlan => ApiError::new(ErrorCode::FeatureNotInPlan, e.to_string()),
             EventsError::WebhookNotFound => ApiError::new(ErrorCode::WebhookNotFound, e.to_string()),
-            EventsError::WebhookLimitReached(_) => ApiError::new(ErrorCode::WebhookLimitReached, e.to_string()),
+            EventsError::WebhookLimitReached(_) => {
+                ApiError::new(ErrorCode::WebhookLimitReached, e.to_string())
+            }
             EventsError::Seal(e) => ApiError::internal(format!("webhook secret: {e}")),
             EventsError::TenancyUnavailable => {
                 tracing::warn!("tenancy service unreachable");

@@ -26,6 +26,7 @@ use operant_platform::config::{ServiceDatabase, Settings};
 use operant_platform::db;
 use operant_platform::grpc::{ServerSpec, serve};
 use operant_platform::keysync;
+use operant_platform::paging::PageTokens;
 use operant_platform::principal::{Authenticator, default_access};
 use operant_platform::shutdown::Shutdown;
 use operant_platform::tokens::TokenVerifier;
@@ -33,7 +34,6 @@ use operant_proto::auth::v1::auth_internal_service_client::AuthInternalServiceCl
 use operant_proto::events::v1::event_service_server::EventServiceServer;
 use operant_proto::events::v1::events_internal_service_server::EventsInternalServiceServer;
 use operant_proto::events::v1::webhook_service_server::WebhookServiceServer;
-use operant_platform::paging::PageTokens;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
 use tonic::service::Routes;

@@ -39,7 +39,11 @@ impl Peers {
 
     /// The features of the organization's plan when the actor is an OWNER or ADMIN of it
     /// (403 `INSUFFICIENT_ROLE` for a MEMBER, tenancy's `NOT_A_MEMBER` for outsiders).
-    pub async fn admin_features(&self, actor: &Actor, organization_id: Uuid) -> Result<Vec<String>, EventsError> {
+    pub async fn admin_features(
+        &self,
+        actor: &Actor,
+        organization_id: Uuid,
+    ) -> Result<Vec<String>, EventsError> {
         let answer = self.authorize(actor, organization_id).await?;
         match Role::try_from(answer.role) {
             Ok(Role::Owner | Role::Admin) => Ok(answer.features),
@@ -48,7 +52,11 @@ impl Peers {
     }
 
     /// Tenancy's `Authorize` answer for the actor in the organization.
-    async fn authorize(&self, actor: &Actor, organization_id: Uuid) -> Result<AuthorizeResponse, EventsError> {
+    async fn authorize(
+        &self,
+        actor: &Actor,
+        organization_id: Uuid,
+    ) -> Result<AuthorizeResponse, EventsError> {
         let message = match actor {
             Actor::User(id) => AuthorizeRequest { user_id: id.to_string(), ..Default::default() },
             Actor::ApiKey(key) => {

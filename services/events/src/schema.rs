@@ -67,4 +67,9 @@ diesel::table! {
 
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_deliveries -> events (event_position));
-diesel::allow_tables_to_appear_in_same_query!(events, webhook_endpoints, webhook_deliveries, webhook_attempts);
+diesel::allow_tables_to_appear_in_same_query!(
+    events,
+    webhook_endpoints,
+    webhook_deliveries,
+    webhook_attempts
+);

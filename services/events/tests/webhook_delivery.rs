@@ -43,7 +43,8 @@ async fn production_mode_refuses_private_targets_at_create_update_and_send() {
     ] {
         assert_invalid(hooks.create_webhook(owner.req(request(url))).await, "url");
     }
-    let ok = hooks.create_webhook(owner.req(request("https://example.com/hook"))).await.expect("public https");
+    let ok =
+        hooks.create_webhook(owner.req(request("https://example.com/hook"))).await.expect("public https");
     let id = ok.into_inner().webhook.expect("w").id;
     for url in ["http://example.com/hook", "https://127.0.0.1/x", "https://[::1]:8443/"] {
         let update = UpdateWebhookRequest {

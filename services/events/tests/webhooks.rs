@@ -53,7 +53,8 @@ async fn a_signed_delivery_is_retried_after_two_500s_and_logged() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.received().len(), 3, "delivered: no fourth attempt");
     let log = deliveries(&c, &owner, &webhook.id).await;
-    let attempts: Vec<(i32, i32, bool)> = log.iter().map(|d| (d.attempt, d.status_code, d.delivered)).collect();
+    let attempts: Vec<(i32, i32, bool)> =
+        log.iter().map(|d| (d.attempt, d.status_code, d.delivered)).collect();
     assert_eq!(attempts, [(3, 200, true), (2, 500, false), (1, 500, false)], "newest first");
     assert!(log[0].error.is_empty() && log[0].next_retry_at.is_none());
     assert_eq!(log[1].error, "HTTP 500");
@@ -82,7 +83,8 @@ async fn endpoints_are_for_admins_of_pro_organizations_up_to_ten() {
     c.upgrade(&owner).await;
     let as_member = hooks.create_webhook(member.req(request("http://127.0.0.1:9/a"))).await;
     assert_error(as_member, Code::PermissionDenied, "INSUFFICIENT_ROLE", 403);
-    let as_outsider = hooks.create_webhook(outsider.in_org(owner.org).req(request("http://127.0.0.1:9/a"))).await;
+    let as_outsider =
+        hooks.create_webhook(outsider.in_org(owner.org).req(request("http://127.0.0.1:9/a"))).await;
     assert_error(as_outsider, Code::PermissionDenied, "NOT_A_MEMBER", 403);
     assert_invalid(hooks.create_webhook(admin.req(request("not a url"))).await, "url");
     let mut bad_types = request("http://127.0.0.1:9/a");
@@ -108,7 +110,10 @@ async fn endpoints_are_for_admins_of_pro_organizations_up_to_ten() {
     assert_eq!(info.total, 10);
     let token = info.next_page_token;
     let second = hooks.list_webhooks(owner.req(list(operant_testkit::page_after(&token, 4, "")))).await;
-    assert_eq!(second.expect("page 2").into_inner().webhooks.iter().map(|w| w.id.clone()).collect::<Vec<_>>(), ids[4..8]);
+    assert_eq!(
+        second.expect("page 2").into_inner().webhooks.iter().map(|w| w.id.clone()).collect::<Vec<_>>(),
+        ids[4..8]
+    );
     let as_member = hooks.list_webhooks(member.req(list(None))).await;
     assert_error(as_member, Code::PermissionDenied, "INSUFFICIENT_ROLE", 403);
 
@@ -125,10 +130,20 @@ async fn endpoints_are_for_admins_of_pro_organizations_up_to_ten() {
     let updated = updated.webhook.expect("webhook");
     assert!(!updated.enabled);
     assert_eq!((updated.description.as_str(), updated.url.as_str()), ("paused", "http://127.0.0.1:9/0"));
-    let bad_mask = UpdateWebhookRequest { update_mask: operant_testkit::field_mask(&["secret"]), ..update.clone() };
+    let bad_mask =
+        UpdateWebhookRequest { update_mask: operant_testkit::field_mask(&["secret"]), ..update.clone() };
     assert_invalid(hooks.update_webhook(admin.req(bad_mask)).await, "update_mask");
     let get = GetWebhookRequest { organization_id: owner.org.to_string(), webhook_id: ids[0].clone() };
-    assert!(!hooks.get_webhook(owner.req(get.clone())).await.expect("get").into_inner().webhook.expect("w").enabled);
+    assert!(
+        !hooks
+            .get_webhook(owner.req(get.clone()))
+            .await
+            .expect("get")
+            .into_inner()
+            .webhook
+            .expect("w")
+            .enabled
+    );
     let theirs = GetWebhookRequest { organization_id: outsider.org.to_string(), webhook_id: ids[0].clone() };
     c.upgrade(&outsider).await;
     assert_error(hooks.get_webhook(outsider.req(theirs)).await, Code::NotFound, "WEBHOOK_NOT_FOUND", 404);
@@ -155,8 +170,10 @@ async fn after_a_rotation_both_secrets_sign_until_the_overlap_ends() {
     let receiver = Receiver::start().await;
     let created = create(&c, &owner, &receiver.url(), &["project.created"]).await;
     let id = created.webhook.clone().expect("webhook").id;
-    let rotate = RotateWebhookSecretRequest { organization_id: owner.org.to_string(), webhook_id: id.clone() };
-    let rotated = c.webhooks.clone().rotate_webhook_secret(owner.req(rotate)).await.expect("rotate").into_inner();
+    let rotate =
+        RotateWebhookSecretRequest { organization_id: owner.org.to_string(), webhook_id: id.clone() };
+    let rotated =
+        c.webhooks.clone().rotate_webhook_secret(owner.req(rotate)).await.expect("rotate").into_inner();
     assert_ne!(rotated.secret, created.secret);
     let until = rotated.webhook.expect("webhook").previous_secret_expires_at.expect("overlap end");
     let hours = (until.seconds - chrono::Utc::now().timestamp()) as f64 / 3600.0;
@@ -201,16 +218,21 @@ async fn a_410_disables_the_endpoint_at_once_and_an_event_says_so() {
     ingest(&c, vec![event(owner.org, "task.created")]).await;
     receiver.wait_for(1, Duration::from_secs(10)).await;
     assert!(
-        operant_testkit::eventually(Duration::from_secs(5), || async { disabled_events(&c, &owner).await.len() == 1 }).await,
+        operant_testkit::eventually(Duration::from_secs(5), || async {
+            disabled_events(&c, &owner).await.len() == 1
+        })
+        .await,
         "a webhook_endpoint.disabled event"
     );
     let get = GetWebhookRequest { organization_id: owner.org.to_string(), webhook_id: id.clone() };
-    let webhook = c.webhooks.clone().get_webhook(owner.req(get)).await.expect("get").into_inner().webhook.expect("w");
+    let webhook =
+        c.webhooks.clone().get_webhook(owner.req(get)).await.expect("get").into_inner().webhook.expect("w");
     assert!(!webhook.enabled);
     assert_eq!(webhook.disabled_reason, "gone");
     let event = &disabled_events(&c, &owner).await[0];
     assert_eq!(event.actor.as_ref().map(|a| a.r#type.as_str()), Some("SYSTEM"));
-    let data = serde_json::Value::Object(operant_proto::json::from_struct(event.data.as_ref().expect("data")));
+    let data =
+        serde_json::Value::Object(operant_proto::json::from_struct(event.data.as_ref().expect("data")));
     assert_eq!((data["id"].as_str(), data["reason"].as_str()), (Some(id.as_str()), Some("gone")));
 
     // Nothing more is sent to a disabled endpoint, not even a retry.
@@ -240,11 +262,15 @@ async fn an_endpoint_failing_for_the_whole_window_is_disabled() {
     let id = create(&c, &owner, &receiver.url(), &["task.created"]).await.webhook.expect("w").id;
     ingest(&c, vec![event(owner.org, "task.created")]).await;
     assert!(
-        operant_testkit::eventually(Duration::from_secs(20), || async { disabled_events(&c, &owner).await.len() == 1 }).await,
+        operant_testkit::eventually(Duration::from_secs(20), || async {
+            disabled_events(&c, &owner).await.len() == 1
+        })
+        .await,
         "disabled once the window is over"
     );
     let get = GetWebhookRequest { organization_id: owner.org.to_string(), webhook_id: id.clone() };
-    let webhook = c.webhooks.clone().get_webhook(owner.req(get)).await.expect("get").into_inner().webhook.expect("w");
+    let webhook =
+        c.webhooks.clone().get_webhook(owner.req(get)).await.expect("get").into_inner().webhook.expect("w");
     assert_eq!((webhook.enabled, webhook.disabled_reason.as_str()), (false, "failing"));
     let log = deliveries(&c, &owner, &id).await;
     assert!(log.len() >= 8, "retried through the window: {} attempts", log.len());

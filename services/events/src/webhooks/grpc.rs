@@ -82,7 +82,9 @@ fn patch(m: &pb::UpdateWebhookRequest) -> Result<WebhookPatch, EventsError> {
             other => {
                 return Err(EventsError::invalid(
                     "update_mask",
-                    format!("unknown or read-only field `{other}`; updatable: url, event_types, enabled, description"),
+                    format!(
+                        "unknown or read-only field `{other}`; updatable: url, event_types, enabled, description"
+                    ),
                 ));
             }
         }
@@ -116,7 +118,9 @@ impl WebhookService for WebhookApi {
         let org = id("organization_id", &m.organization_id)?;
         let page = Page::<EndpointSort>::parse(m.page.as_ref(), self.webhooks.page_tokens(), &org)?;
         if page.sort.descending {
-            return Err(EventsError::invalid("order_by", "webhooks are listed oldest first (created_at)").into());
+            return Err(
+                EventsError::invalid("order_by", "webhooks are listed oldest first (created_at)").into()
+            );
         }
         let paged = self.webhooks.list(&actor, org, &page).await?;
         Ok(Response::new(pb::ListWebhooksResponse {
@@ -182,7 +186,11 @@ impl WebhookService for WebhookApi {
         let (org, wid) = (id("organization_id", &m.organization_id)?, id("webhook_id", &m.webhook_id)?);
         let page = Page::<AttemptSort>::parse(m.page.as_ref(), self.webhooks.page_tokens(), &(org, wid))?;
         if !page.sort.descending {
-            return Err(EventsError::invalid("order_by", "deliveries are listed newest first (-attempted_at)").into());
+            return Err(EventsError::invalid(
+                "order_by",
+                "deliveries are listed newest first (-attempted_at)",
+            )
+            .into());
         }
         let paged = self.webhooks.deliveries(&actor, org, wid, &page).await?;
         Ok(Response::new(pb::ListWebhookDeliveriesResponse {

@@ -102,7 +102,13 @@ pub struct Webhooks {
 }
 
 impl Webhooks {
-    pub fn new(pool: PgPool, peers: Peers, keyring: Arc<Keyring>, tokens: PageTokens, config: WebhookConfig) -> Self {
+    pub fn new(
+        pool: PgPool,
+        peers: Peers,
+        keyring: Arc<Keyring>,
+        tokens: PageTokens,
+        config: WebhookConfig,
+    ) -> Self {
         Self { pool, peers, keyring, tokens, config }
     }
 
@@ -172,7 +178,12 @@ impl Webhooks {
         Ok(page.paged(rows, total, |row, _| Cursor::time(row.created_at, row.id)))
     }
 
-    pub async fn get(&self, actor: &Actor, organization_id: Uuid, id: Uuid) -> Result<EndpointRow, EventsError> {
+    pub async fn get(
+        &self,
+        actor: &Actor,
+        organization_id: Uuid,
+        id: Uuid,
+    ) -> Result<EndpointRow, EventsError> {
         self.admit(actor, organization_id, false).await?;
         let mut conn = db::conn(&self.pool).await?;
         repo::find(&mut conn, organization_id, id).await?.ok_or(EventsError::WebhookNotFound)
@@ -221,7 +232,12 @@ impl Webhooks {
 
     /// A new secret; the current one becomes the previous one, signing alongside for
     /// [`ROTATION_OVERLAP`] (a previous one still in its overlap is dropped).
-    pub async fn rotate(&self, actor: &Actor, organization_id: Uuid, id: Uuid) -> Result<WithSecret, EventsError> {
+    pub async fn rotate(
+        &self,
+        actor: &Actor,
+        organization_id: Uuid,
+        id: Uuid,
+    ) -> Result<WithSecret, EventsError> {
         self.admit(actor, organization_id, true).await?;
         let key = SigningKey::generate()?;
         let sealed = key.seal(&self.keyring, &SECRET_COLUMN, id)?;
@@ -229,10 +245,13 @@ impl Webhooks {
         let keyring = self.keyring.clone();
         let endpoint = conn
             .transaction(async |conn| {
-                let current = repo::find(conn, organization_id, id).await?.ok_or(EventsError::WebhookNotFound)?;
+                let current =
+                    repo::find(conn, organization_id, id).await?.ok_or(EventsError::WebhookNotFound)?;
                 let old = SigningKey::open(&keyring, &SECRET_COLUMN, id, &current.secret)?;
                 let previous = old.seal(&keyring, &PREVIOUS_SECRET_COLUMN, id)?;
-                Ok::<_, EventsError>(repo::rotate(conn, id, &sealed, &previous, Utc::now() + ROTATION_OVERLAP).await?)
+                Ok::<_, EventsError>(
+                    repo::rotate(conn, id, &sealed, &previous, Utc::now() + ROTATION_OVERLAP).await?,
+                )
             })
             .await?;
         Ok(WithSecret { endpoint, secret: key.shown() })
@@ -248,7 +267,8 @@ impl Webhooks {
         self.admit(actor, organization_id, false).await?;
         let mut conn = db::conn(&self.pool).await?;
         repo::find(&mut conn, organization_id, id).await?.ok_or(EventsError::WebhookNotFound)?;
-        let (rows, total) = repo::attempts_page(&mut conn, id, page.after.as_ref(), page.skip, page.fetch()).await?;
+        let (rows, total) =
+            repo::attempts_page(&mut conn, id, page.after.as_ref(), page.skip, page.fetch()).await?;
         Ok(page.paged(rows, total, |row, _| Cursor::time(row.attempted_at, row.id)))
     }
 }
@@ -258,7 +278,10 @@ fn event_types(values: &[String]) -> Result<Vec<String>, FieldViolation> {
     let mut types: Vec<String> = Vec::new();
     for t in values.iter().map(|t| t.trim()) {
         if !is_event_type(t) {
-            return Err(FieldViolation::new("event_types", format!("{t:?} is not an event type (`resource.verb`)")));
+            return Err(FieldViolation::new(
+                "event_types",
+                format!("{t:?} is not an event type (`resource.verb`)"),
+            ));
         }
         if !types.iter().any(|k| k == t) {
             types.push(t.to_owned());
@@ -272,7 +295,10 @@ fn event_types(values: &[String]) -> Result<Vec<String>, FieldViolation> {
 
 fn description(value: &str) -> Result<String, FieldViolation> {
     if value.chars().count() > MAX_DESCRIPTION {
-        return Err(FieldViolation::new("description", format!("must be at most {MAX_DESCRIPTION} characters")));
+        return Err(FieldViolation::new(
+            "description",
+            format!("must be at most {MAX_DESCRIPTION} characters"),
+        ));
     }
     if value.contains('\0') {
         return Err(FieldViolation::new("description", "must not contain NUL characters"));
@@ -288,6 +314,8 @@ fn collect3<A, B, C>(
 ) -> Result<(A, B, C), EventsError> {
     match (a, b, c) {
         (Ok(a), Ok(b), Ok(c)) => Ok((a, b, c)),
-        (a, b, c) => Err(EventsError::Validation([a.err(), b.err(), c.err()].into_iter().flatten().collect())),
+        (a, b, c) => {
+            Err(EventsError::Validation([a.err(), b.err(), c.err()].into_iter().flatten().collect()))
+        }
     }
 }

@@ -107,7 +107,11 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewEndpoint) -> QueryRes
         .await
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, organization_id: Uuid, id: Uuid) -> QueryResult<Option<EndpointRow>> {
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<EndpointRow>> {
     webhook_endpoints::table
         .filter(webhook_endpoints::organization_id.eq(organization_id))
         .filter(webhook_endpoints::id.eq(id))
@@ -324,7 +328,11 @@ pub async fn mark_healthy(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult
 }
 
 /// A failure: the endpoint is failing since its first failure in a row; returns that time.
-pub async fn mark_failing(conn: &mut AsyncPgConnection, id: Uuid, at: DateTime<Utc>) -> QueryResult<DateTime<Utc>> {
+pub async fn mark_failing(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> QueryResult<DateTime<Utc>> {
     #[derive(QueryableByName)]
     struct Since {
         #[diesel(sql_type = Timestamptz)]
@@ -342,9 +350,15 @@ pub async fn mark_failing(conn: &mut AsyncPgConnection, id: Uuid, at: DateTime<U
 }
 
 /// Disables an enabled endpoint with `reason`; the row when it was enabled until now.
-pub async fn disable(conn: &mut AsyncPgConnection, id: Uuid, reason: &str) -> QueryResult<Option<EndpointRow>> {
+pub async fn disable(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    reason: &str,
+) -> QueryResult<Option<EndpointRow>> {
     diesel::update(
-        webhook_endpoints::table.filter(webhook_endpoints::id.eq(id)).filter(webhook_endpoints::enabled.eq(true)),
+        webhook_endpoints::table
+            .filter(webhook_endpoints::id.eq(id))
+            .filter(webhook_endpoints::enabled.eq(true)),
     )
     .set((
         webhook_endpoints::enabled.eq(false),

@@ -56,7 +56,12 @@ impl SigningKey {
     }
 
     /// Opened from `column` of the endpoint `id`.
-    pub fn open(keyring: &Keyring, column: &SealedColumn, id: Uuid, sealed: &[u8]) -> Result<Self, SealError> {
+    pub fn open(
+        keyring: &Keyring,
+        column: &SealedColumn,
+        id: Uuid,
+        sealed: &[u8],
+    ) -> Result<Self, SealError> {
         keyring.open(&column.aad(&id.to_string()), sealed).map(Self)
     }
 

@@ -117,7 +117,9 @@ impl Resolve for CheckedResolver {
                 return Err(format!("{host} has no address").into());
             }
             if !allow_private && let Some(bad) = addrs.iter().find(|a| is_forbidden(a.ip())) {
-                return Err(format!("{host} resolves to {}, an address webhooks may not reach", bad.ip()).into());
+                return Err(
+                    format!("{host} resolves to {}, an address webhooks may not reach", bad.ip()).into()
+                );
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
@@ -135,9 +137,24 @@ mod tests {
     #[test]
     fn private_and_special_addresses_are_forbidden() {
         for bad in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-            "0.0.0.0", "255.255.255.255", "224.0.0.1", "::1", "::", "fd00:ec2::254", "fc00::1",
-            "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "fd00:ec2::254",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
         ] {
             assert!(is_forbidden(ip(bad)), "{bad}");
         }

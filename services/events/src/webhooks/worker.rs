@@ -85,7 +85,10 @@ enum Outcome {
     Delivered(u16),
     /// 410: the receiver says the endpoint is gone for good.
     Gone,
-    Failed { status: Option<u16>, error: String },
+    Failed {
+        status: Option<u16>,
+        error: String,
+    },
 }
 
 /// Sends deliveries.
@@ -99,7 +102,12 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(pool: PgPool, events: Events, keyring: Arc<Keyring>, config: WebhookConfig) -> anyhow::Result<Self> {
+    pub fn new(
+        pool: PgPool,
+        events: Events,
+        keyring: Arc<Keyring>,
+        config: WebhookConfig,
+    ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .connect_timeout(TIMEOUT)
@@ -164,7 +172,13 @@ impl Worker {
 
     /// The `webhook-signature` header: the current key's signature, and the previous key's while
     /// its overlap lasts.
-    fn signatures(&self, endpoint: &EndpointRow, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, EventsError> {
+    fn signatures(
+        &self,
+        endpoint: &EndpointRow,
+        msg_id: &str,
+        timestamp: i64,
+        body: &[u8],
+    ) -> Result<String, EventsError> {
         let current = SigningKey::open(&self.keyring, &SECRET_COLUMN, endpoint.id, &endpoint.secret)?;
         let mut header = current.sign(msg_id, timestamp, body);
         if let (Some(sealed), Some(until)) = (&endpoint.previous_secret, endpoint.previous_secret_expires_at)
@@ -181,7 +195,8 @@ impl Worker {
         if let Err(why) = ssrf::check_url(&endpoint.url, self.config.allow_private) {
             return Ok(Outcome::Failed { status: None, error: format!("url refused: {why}") });
         }
-        let body = serde_json::to_vec(&event_json(event)).map_err(|e| EventsError::Api(operant_platform::error::ApiError::internal(e)))?;
+        let body = serde_json::to_vec(&event_json(event))
+            .map_err(|e| EventsError::Api(operant_platform::error::ApiError::internal(e)))?;
         let msg_id = event.id.to_string();
         let timestamp = Utc::now().timestamp();
         let signature = self.signatures(endpoint, &msg_id, timestamp, &body)?;
@@ -231,8 +246,9 @@ impl Worker {
         };
         let next = match outcome {
             Outcome::Failed { .. } => {
-                let delay = chrono::Duration::from_std(retry_delay(claimed.attempts, self.config.retry_scale))
-                    .unwrap_or_else(|_| chrono::Duration::hours(6));
+                let delay =
+                    chrono::Duration::from_std(retry_delay(claimed.attempts, self.config.retry_scale))
+                        .unwrap_or_else(|_| chrono::Duration::hours(6));
                 Some(now + delay).filter(|at| *at <= claimed.created_at + window)
             }
             _ => None,
@@ -273,7 +289,9 @@ impl Worker {
                 let since = repo::mark_failing(conn, endpoint.id, attempted_at).await?;
                 let reason = if gone {
                     Some("gone")
-                } else if now - since >= window || (giving_up && since <= claimed.created_at + chrono::Duration::minutes(1)) {
+                } else if now - since >= window
+                    || (giving_up && since <= claimed.created_at + chrono::Duration::minutes(1))
+                {
                     Some("failing")
                 } else {
                     None
@@ -351,7 +369,9 @@ mod tests {
     fn the_schedule_is_at_once_then_5s_30s_2min_10min_1h_6h_and_every_6h() {
         let secs = |attempt| retry_delay(attempt, 1.0).as_secs_f64();
         assert_eq!(secs(1), 0.0);
-        for (attempt, base) in [(2, 5.0), (3, 30.0), (4, 120.0), (5, 600.0), (6, 3600.0), (7, 21600.0), (12, 21600.0)] {
+        for (attempt, base) in
+            [(2, 5.0), (3, 30.0), (4, 120.0), (5, 600.0), (6, 3600.0), (7, 21600.0), (12, 21600.0)]
+        {
             let got = secs(attempt);
             assert!((base * 0.9..=base * 1.1).contains(&got), "attempt {attempt}: {got}");
         }

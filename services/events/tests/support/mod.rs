@@ -29,7 +29,12 @@ pub fn event(org: Uuid, event_type: &str) -> Event {
 }
 
 pub async fn ingest(c: &Clients, events: Vec<Event>) -> IngestEventsResponse {
-    c.events_internal.clone().ingest_events(IngestEventsRequest { events }).await.expect("ingest").into_inner()
+    c.events_internal
+        .clone()
+        .ingest_events(IngestEventsRequest { events })
+        .await
+        .expect("ingest")
+        .into_inner()
 }
 
 /// Creates an endpoint of the actor's organization.
@@ -50,7 +55,13 @@ pub async fn deliveries(c: &Clients, who: &OrgActor, webhook_id: &str) -> Vec<We
         webhook_id: webhook_id.into(),
         page: operant_testkit::page(0, 100, ""),
     };
-    c.webhooks.clone().list_webhook_deliveries(who.req(request)).await.expect("deliveries").into_inner().deliveries
+    c.webhooks
+        .clone()
+        .list_webhook_deliveries(who.req(request))
+        .await
+        .expect("deliveries")
+        .into_inner()
+        .deliveries
 }
 
 /// Whether one of the request's `v1,` signatures is HMAC-SHA256 of `id.timestamp.body` under
