@@ -15,6 +15,7 @@ from .create_invitation_body_role import CreateInvitationBodyRole
 from .create_organization_body import CreateOrganizationBody
 from .create_project_body import CreateProjectBody
 from .create_task_body import CreateTaskBody
+from .create_webhook_body import CreateWebhookBody
 from .created_api_key_response import CreatedApiKeyResponse
 from .event_actor import EventActor
 from .event_page import EventPage
@@ -48,6 +49,10 @@ from .page_project_response import PageProjectResponse
 from .page_project_response_items_item import PageProjectResponseItemsItem
 from .page_task_response import PageTaskResponse
 from .page_task_response_items_item import PageTaskResponseItemsItem
+from .page_webhook_delivery_response import PageWebhookDeliveryResponse
+from .page_webhook_delivery_response_items_item import PageWebhookDeliveryResponseItemsItem
+from .page_webhook_response import PageWebhookResponse
+from .page_webhook_response_items_item import PageWebhookResponseItemsItem
 from .password_reset_confirm_body import PasswordResetConfirmBody
 from .password_reset_request_body import PasswordResetRequestBody
 from .plan import Plan
@@ -69,8 +74,12 @@ from .update_organization_body import UpdateOrganizationBody
 from .update_project_body import UpdateProjectBody
 from .update_subscription_body import UpdateSubscriptionBody
 from .update_task_body import UpdateTaskBody
+from .update_webhook_body import UpdateWebhookBody
 from .usage_response import UsageResponse
 from .user_response import UserResponse
+from .webhook_delivery_response import WebhookDeliveryResponse
+from .webhook_response import WebhookResponse
+from .webhook_with_secret_response import WebhookWithSecretResponse
 
 __all__ = (
     "AcceptedInvitationResponse",
@@ -89,6 +98,7 @@ __all__ = (
     "CreateOrganizationBody",
     "CreateProjectBody",
     "CreateTaskBody",
+    "CreateWebhookBody",
     "EventActor",
     "EventPage",
     "EventResponse",
@@ -121,6 +131,10 @@ __all__ = (
     "PageProjectResponseItemsItem",
     "PageTaskResponse",
     "PageTaskResponseItemsItem",
+    "PageWebhookDeliveryResponse",
+    "PageWebhookDeliveryResponseItemsItem",
+    "PageWebhookResponse",
+    "PageWebhookResponseItemsItem",
     "PasswordResetConfirmBody",
     "PasswordResetRequestBody",
     "Plan",
@@ -142,6 +156,10 @@ __all__ = (
     "UpdateProjectBody",
     "UpdateSubscriptionBody",
     "UpdateTaskBody",
+    "UpdateWebhookBody",
     "UsageResponse",
     "UserResponse",
+    "WebhookDeliveryResponse",
+    "WebhookResponse",
+    "WebhookWithSecretResponse",
 )
