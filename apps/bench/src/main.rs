@@ -19,6 +19,7 @@ mod rest;
 mod scenarios;
 mod setup;
 mod system;
+mod webhook;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -66,7 +67,8 @@ struct Cli {
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     warmup: Duration,
     /// `all` or a comma-separated list of: users_me, list_projects, list_tasks_todo,
-    /// first_page, deep_page, create_task, create_task_idempotent, refresh_chain, login, mixed.
+    /// first_page, deep_page, create_task, create_task_idempotent, create_task_webhook,
+    /// refresh_chain, login, mixed.
     #[arg(long, default_value = "all")]
     scenarios: String,
     #[arg(long, value_enum, default_value_t = Transports::Both)]
@@ -290,8 +292,36 @@ async fn run(mut cli: Cli) -> anyhow::Result<()> {
                     }
                 };
             }
+            let subscription = if scenario == Scenario::CreateTaskWebhook {
+                match webhook::Subscription::start(&ctx.rest, &ctx.token, &ctx.fx.organization_id).await {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        notes.push(format!("{} / {}: {e:#}", scenario.name(), transport.name()));
+                        None
+                    }
+                }
+            } else {
+                None
+            };
             let mut result = measure(&ctx, scenario, transport, &cli, timing).await?;
             result.baseline_p99_ms = baseline;
+            if let Some(subscription) = subscription {
+                match subscription.finish(&ctx.rest, &ctx.token).await {
+                    Ok((deliveries, p50_ms, p99_ms, max_ms)) => {
+                        result.notes.push(format!(
+                            "webhook deliveries (warm-up included): {deliveries}, latency from occurred_at p50 {p50_ms:?} ms, p99 {p99_ms:?} ms, max {max_ms:?} ms"
+                        ));
+                        eprintln!(
+                            "{}: {}",
+                            scenario.name(),
+                            result.notes.last().map(String::as_str).unwrap_or("")
+                        );
+                        result.webhook_delivery =
+                            Some(report::WebhookDelivery { deliveries, p50_ms, p99_ms, max_ms });
+                    }
+                    Err(e) => result.notes.push(format!("webhook: {e:#}")),
+                }
+            }
             results.push(result);
         }
     }
@@ -405,7 +435,8 @@ mod tests {
         let pids = parse_pids("operant=12, pg=34").ok();
         assert_eq!(pids, Some(vec![("operant".to_owned(), 12), ("pg".to_owned(), 34)]));
         assert!(parse_pids("nonsense").is_err());
-        assert_eq!(parse_scenarios("all").map(|v| v.len()).ok(), Some(11));
+        assert_eq!(parse_scenarios("all").map(|v| v.len()).ok(), Some(12));
+        assert!(parse_scenarios("create_task,create_task_webhook").is_ok());
         assert!(parse_scenarios("create_task,create_task_idempotent").is_ok());
         assert!(parse_scenarios("users_me,mixed").is_ok());
         assert!(parse_scenarios("nope").is_err());

@@ -21,6 +21,16 @@ pub struct Storm {
     pub p99_ms: Option<f64>,
 }
 
+/// `create_task_webhook`: the deliveries the in-process receiver got (warm-up included) and
+/// their latency, receipt time minus the event's `occurred_at`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookDelivery {
+    pub deliveries: usize,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioResult {
     pub scenario: String,
@@ -46,6 +56,8 @@ pub struct ScenarioResult {
     /// `mixed` only: the storm, and `users_me`'s p99 without it (same transport, this run).
     pub storm: Option<Storm>,
     pub baseline_p99_ms: Option<f64>,
+    /// `create_task_webhook` only.
+    pub webhook_delivery: Option<WebhookDelivery>,
     /// CPU used during the measured window.
     pub cpu: CpuWindow,
     /// Machine CPU µs per successful request (suite + PostgreSQL + load tool).
@@ -86,6 +98,7 @@ impl ScenarioResult {
             notes,
             storm: None,
             baseline_p99_ms: None,
+            webhook_delivery: None,
             cpu: CpuWindow::default(),
             machine_cpu_us_per_req: None,
             process_cpu_us_per_req: BTreeMap::new(),

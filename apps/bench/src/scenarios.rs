@@ -28,6 +28,7 @@ pub enum Scenario {
     ListTasksTodo,
     CreateTask,
     CreateTaskIdempotent,
+    CreateTaskWebhook,
     RefreshChain,
     Login,
     Mixed,
@@ -36,7 +37,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 12] = [
         Self::UsersMe,
         Self::ListProjects,
         Self::ListProjectsApiKey,
@@ -45,6 +46,7 @@ impl Scenario {
         Self::DeepPage,
         Self::CreateTask,
         Self::CreateTaskIdempotent,
+        Self::CreateTaskWebhook,
         Self::RefreshChain,
         Self::Login,
         Self::Mixed,
@@ -58,6 +60,7 @@ impl Scenario {
             Self::ListTasksTodo => "list_tasks_todo",
             Self::CreateTask => "create_task",
             Self::CreateTaskIdempotent => "create_task_idempotent",
+            Self::CreateTaskWebhook => "create_task_webhook",
             Self::RefreshChain => "refresh_chain",
             Self::Login => "login",
             Self::Mixed => "mixed",
@@ -83,6 +86,12 @@ impl Scenario {
             (Self::CreateTask, Transport::Grpc) => "TaskService/CreateTask",
             (Self::CreateTaskIdempotent, Transport::Rest) => "POST /tasks with a fresh Idempotency-Key",
             (Self::CreateTaskIdempotent, Transport::Grpc) => "TaskService/CreateTask with a fresh request_id",
+            (Self::CreateTaskWebhook, Transport::Rest) => {
+                "POST /tasks with a webhook endpoint subscribed to task.created"
+            }
+            (Self::CreateTaskWebhook, Transport::Grpc) => {
+                "TaskService/CreateTask with a webhook endpoint subscribed to task.created"
+            }
             (Self::RefreshChain, Transport::Rest) => "POST /auth/refresh (per-worker chain)",
             (Self::RefreshChain, Transport::Grpc) => "AuthService/RefreshToken (per-worker chain)",
             (Self::Login, Transport::Rest) => "POST /auth/login",
@@ -430,13 +439,13 @@ impl Ctx {
                         ..Default::default()
                     },
                 }),
-                (Scenario::CreateTask, Transport::Rest) => self.rest_op(
+                (Scenario::CreateTask | Scenario::CreateTaskWebhook, Transport::Rest) => self.rest_op(
                     Method::POST,
                     "/tasks",
                     Some(json!({"project_id": fx.sink_project_id, "title": "bench load task", "priority": "HIGH"})),
                     StatusCode::CREATED,
                 )?,
-                (Scenario::CreateTask, Transport::Grpc) => Box::new(GrpcCreateTask {
+                (Scenario::CreateTask | Scenario::CreateTaskWebhook, Transport::Grpc) => Box::new(GrpcCreateTask {
                     client: TaskClient::new(self.channels.work(i)),
                     md: md.clone(),
                     message: work::CreateTaskRequest {
