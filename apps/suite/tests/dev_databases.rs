@@ -24,16 +24,12 @@ async fn tables(client: &tokio_postgres::Client) -> BTreeSet<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dev_gives_each_service_its_own_database_on_the_private_postgres() {
-    let dir = std::env::temp_dir().join(format!("operant-dev-dbs-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    // The private PostgreSQL runs as the postgres user when the test runs as root.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+fn log_of(dir: &std::path::Path) -> String {
+    std::fs::read_to_string(dir.join("operant.log")).unwrap_or_default()
+}
+
+/// Starts `operant dev --database-per-service` on ten fresh ports; the child and the gateway's.
+async fn spawn_dev(dir: &std::path::Path) -> (tokio::process::Child, u16) {
     let mut ports = Vec::new();
     for _ in 0..10 {
         ports.push(free_port().await);
@@ -61,9 +57,9 @@ async fn dev_gives_each_service_its_own_database_on_the_private_postgres() {
     ] {
         dev.env_remove(var);
     }
-    let mut dev = dev
+    let dev = dev
         .args(["dev", "--database-per-service"])
-        .env("OPERANT_DATA_DIR", &dir)
+        .env("OPERANT_DATA_DIR", dir)
         .env("OPERANT_BCRYPT_COST", "4")
         .env("OPERANT_DB_POOL_SIZE", "4")
         .env("OPERANT_AUTH_LISTEN", auth.to_string())
@@ -86,21 +82,60 @@ async fn dev_gives_each_service_its_own_database_on_the_private_postgres() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let log = || std::fs::read_to_string(dir.join("operant.log")).unwrap_or_default();
+    (dev, gateway.port())
+}
 
-    let http = reqwest::Client::new();
-    let base = format!("http://{gateway}");
+/// Waits for the gateway's `/health`; the log when the child exited first (or after 120 s).
+async fn wait_healthy(
+    http: &reqwest::Client,
+    dev: &mut tokio::process::Child,
+    gateway: u16,
+    dir: &std::path::Path,
+) -> Result<(), String> {
     let started = Instant::now();
     loop {
-        if let Ok(r) = http.get(format!("{base}/health")).send().await
+        if let Ok(r) = http.get(format!("http://127.0.0.1:{gateway}/health")).send().await
             && r.status() == 200
         {
-            break;
+            return Ok(());
         }
-        assert!(dev.try_wait().unwrap().is_none(), "operant dev exited:\n{}", log());
-        assert!(started.elapsed() < Duration::from_secs(120), "not healthy within 120 s:\n{}", log());
+        if dev.try_wait().unwrap().is_some() {
+            return Err(format!("operant dev exited:\n{}", log_of(dir)));
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err(format!("not healthy within 120 s:\n{}", log_of(dir)));
+        }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_gives_each_service_its_own_database_on_the_private_postgres() {
+    let dir = std::env::temp_dir().join(format!("operant-dev-dbs-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The private PostgreSQL runs as the postgres user when the test runs as root.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // `operant dev` binds ten ports chosen a moment earlier with free_port(); another test
+    // process may take one in between. Then the child exits with "Address already in use", and it
+    // is started again on ten new ports (as TestApp does for the services it runs in-process).
+    let http = reqwest::Client::new();
+    let mut attempt = 0;
+    let (mut dev, gateway) = loop {
+        attempt += 1;
+        let (mut dev, gateway) = spawn_dev(&dir).await;
+        match wait_healthy(&http, &mut dev, gateway, &dir).await {
+            Ok(()) => break (dev, gateway),
+            Err(log) if attempt < 3 && log.contains("Address already in use") => {
+                eprintln!("operant dev could not bind a port (attempt {attempt}); again on new ports");
+            }
+            Err(log) => panic!("operant dev did not become healthy:\n{log}"),
+        }
+    };
+    let base = format!("http://127.0.0.1:{gateway}");
     let registered = http
         .post(format!("{base}/api/v1/auth/register"))
         .json(
@@ -148,7 +183,7 @@ async fn dev_gives_each_service_its_own_database_on_the_private_postgres() {
     let pid = dev.id().unwrap().to_string();
     assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
     let status = tokio::time::timeout(Duration::from_secs(30), dev.wait()).await.expect("stopped").unwrap();
-    assert!(status.success(), "{status:?}\n{}", log());
+    assert!(status.success(), "{status:?}\n{}", log_of(&dir));
     assert!(!dir.join("postgres/postmaster.pid").exists(), "the private PostgreSQL still runs");
     let _ = std::fs::remove_dir_all(&dir);
 }
