@@ -237,10 +237,17 @@ async fn a_database_migrated_before_the_split_upgrades_with_its_data() {
     let after = applied_versions(&client).await;
     let new: Vec<_> = after.difference(&before).collect();
     // Besides the new half of the split migration, only what came after the split: the change
-    // feed (events), work's and tenancy's outboxes, and the webhook tables.
+    // feed (events), work's and tenancy's outboxes, and the webhook tables and their index.
     assert_eq!(
         new,
-        ["20261201000023", "20261201000030", "20261201000031", "20261201000041", "20261202000040"],
+        [
+            "20261201000023",
+            "20261201000030",
+            "20261201000031",
+            "20261201000041",
+            "20261202000040",
+            "20261202000042"
+        ],
         "only the migrations newer than the combined set ran"
     );
     let all: BTreeSet<_> = SERVICE_MIGRATIONS.iter().flat_map(|set| versions(set)).collect();
