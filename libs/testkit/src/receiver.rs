@@ -41,6 +41,8 @@ struct Inner {
     received: Mutex<Vec<Received>>,
     script: Mutex<VecDeque<u16>>,
     default: Mutex<u16>,
+    /// How long each answer waits after the request was recorded.
+    delay: Mutex<Duration>,
     arrived: Notify,
 }
 
@@ -72,6 +74,10 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
         received_at: chrono::Utc::now(),
     });
     inner.arrived.notify_waiters();
+    let delay = *inner.delay.lock().expect("delay");
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
 }
 
@@ -108,6 +114,11 @@ impl Receiver {
     /// The answer once the script is used up.
     pub fn answer(&self, status: u16) {
         *self.inner.default.lock().expect("default") = status;
+    }
+
+    /// How long each answer waits after the request arrived (recorded at once).
+    pub fn delay(&self, delay: Duration) {
+        *self.inner.delay.lock().expect("delay") = delay;
     }
 
     /// Everything received so far.

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use operant_platform::db::Prepared;
 use uuid::Uuid;
 
 use crate::schema::events;
@@ -65,36 +66,96 @@ pub struct Ingested {
 /// Accepts `batch` in one transaction under [`INGEST_LOCK`]; events whose id is already kept
 /// are skipped. In the same transaction, every new event gets a delivery row for each enabled
 /// webhook endpoint of its organization subscribed to its type: an event acknowledged to its
-/// relay is never without its deliveries.
+/// relay is never without its deliveries. A new `subscription.changed` to a plan without the
+/// `webhooks` feature disables the organization's endpoints (reason `plan`), each with its
+/// `webhook_endpoint.disabled` event, in that transaction too.
 pub async fn ingest(conn: &mut AsyncPgConnection, batch: &[NewEvent]) -> QueryResult<Ingested> {
     conn.transaction(async |conn| {
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<BigInt, _>(INGEST_LOCK)
+        Prepared(diesel::sql_query("SELECT pg_advisory_xact_lock($1)").bind::<BigInt, _>(INGEST_LOCK))
             .execute(conn)
             .await?;
-        let positions: Vec<i64> = diesel::insert_into(events::table)
+        let accepted: Vec<(i64, Uuid)> = diesel::insert_into(events::table)
             .values(batch)
             .on_conflict(events::id)
             .do_nothing()
-            .returning(events::position)
+            .returning((events::position, events::id))
             .get_results(conn)
             .await?;
-        let deliveries = if positions.is_empty() {
-            0
-        } else {
-            diesel::sql_query(
-                "INSERT INTO webhook_deliveries (id, endpoint_id, event_position) \
-                 SELECT gen_random_uuid(), w.id, e.position FROM events e \
-                 JOIN webhook_endpoints w ON w.organization_id = e.organization_id \
-                  AND w.enabled AND e.type = ANY (w.event_types) \
-                 WHERE e.position = ANY ($1) ON CONFLICT DO NOTHING",
-            )
-            .bind::<Array<BigInt>, _>(&positions)
-            .execute(conn)
-            .await?
-        };
-        Ok(Ingested { accepted: positions.len(), deliveries })
+        let positions: Vec<i64> = accepted.iter().map(|(p, _)| *p).collect();
+        let mut deliveries = create_deliveries(conn, &positions).await?;
+        let downgraded: Vec<Uuid> = batch
+            .iter()
+            .filter(|e| accepted.iter().any(|(_, id)| *id == e.id) && drops_webhooks(e))
+            .map(|e| e.organization_id)
+            .collect();
+        for organization_id in downgraded {
+            let disabled = disable_for_plan(conn, organization_id).await?;
+            if !disabled.is_empty() {
+                let positions: Vec<i64> = diesel::insert_into(events::table)
+                    .values(&disabled)
+                    .returning(events::position)
+                    .get_results(conn)
+                    .await?;
+                deliveries += create_deliveries(conn, &positions).await?;
+            }
+        }
+        Ok(Ingested { accepted: accepted.len(), deliveries })
     })
+    .await
+}
+
+/// Whether `event` moves its organization to a plan without the `webhooks` feature.
+fn drops_webhooks(event: &NewEvent) -> bool {
+    event.event_type == "subscription.changed"
+        && event
+            .data
+            .get("features")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|features| !features.iter().any(|f| f.as_str() == Some(crate::webhooks::FEATURE)))
+}
+
+/// Disables the organization's enabled endpoints (reason `plan`); their
+/// `webhook_endpoint.disabled` events, to be accepted by the caller.
+async fn disable_for_plan(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<Vec<NewEvent>> {
+    use crate::schema::webhook_endpoints as w;
+    let rows: Vec<(Uuid, String)> =
+        diesel::update(w::table.filter(w::organization_id.eq(organization_id)).filter(w::enabled.eq(true)))
+            .set((w::enabled.eq(false), w::disabled_reason.eq(Some("plan")), w::updated_at.eq(Utc::now())))
+            .returning((w::id, w::url))
+            .get_results(conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, url)| NewEvent {
+            id: Uuid::now_v7(),
+            organization_id,
+            event_type: "webhook_endpoint.disabled".into(),
+            actor_type: "SYSTEM".into(),
+            actor_id: None,
+            occurred_at: Utc::now(),
+            data: serde_json::json!({"id": id, "url": url, "reason": "plan", "enabled": false}),
+            changed_fields: vec!["enabled".into()],
+        })
+        .collect())
+}
+
+/// A delivery row for each event at `positions` and each enabled endpoint of its organization
+/// subscribed to its type; how many were created.
+async fn create_deliveries(conn: &mut AsyncPgConnection, positions: &[i64]) -> QueryResult<usize> {
+    if positions.is_empty() {
+        return Ok(0);
+    }
+    Prepared(
+        diesel::sql_query(
+            "INSERT INTO webhook_deliveries (id, endpoint_id, event_position) \
+             SELECT gen_random_uuid(), w.id, e.position FROM events e \
+             JOIN webhook_endpoints w ON w.organization_id = e.organization_id \
+              AND w.enabled AND e.type = ANY (w.event_types) \
+             WHERE e.position = ANY ($1) ON CONFLICT DO NOTHING",
+        )
+        .bind::<Array<BigInt>, _>(positions),
+    )
+    .execute(conn)
     .await
 }
 

@@ -1,7 +1,8 @@
 //! Webhook delivery under the production rules and at volume: SSRF refusals (at create/update
 //! for the scheme and IP literals, at send time for names resolving to private addresses), and
 //! 1,000 events through two events-service replicas (two delivery workers on one database),
-//! each delivered exactly once.
+//! each delivered exactly once; a worker killed mid-delivery (its database connection lost)
+//! leaves the delivery to the next round.
 
 mod support;
 
@@ -127,5 +128,51 @@ async fn a_thousand_events_through_two_replicas_are_each_delivered_exactly_once(
     assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1), row.get::<_, i64>(2)), (1000, 1000, 1000));
     trigger.trigger();
     let _ = tokio::time::timeout(Duration::from_secs(15), replica).await;
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_delivery_leaves_it_to_the_next_round() {
+    let app = TestApp::spawn().await;
+    let c = app.clients();
+    let owner = c.owner("owner").await;
+    c.upgrade(&owner).await;
+    let receiver = Receiver::start().await;
+    receiver.delay(Duration::from_secs(3));
+    let id = create(&c, &owner, &receiver.url(), &["task.created"]).await.webhook.expect("w").id;
+    let sent = event(owner.org, "task.created");
+    ingest(&c, vec![sent.clone()]).await;
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+
+    // The worker now waits for the answer, its round's transaction open with the delivery
+    // locked. Its connection is cut, as when its process is killed: PostgreSQL rolls the round
+    // back and releases the row.
+    let db = app.sql().await;
+    let killed: i64 = db
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND state = 'idle in transaction' \
+               AND query LIKE '%webhook_endpoints%' AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .expect("terminate")
+        .get(0);
+    assert_eq!(killed, 1, "one round in flight");
+    receiver.delay(Duration::ZERO);
+
+    let got = receiver.wait_for(2, Duration::from_secs(15)).await;
+    assert!(got.iter().all(|r| r.id == sent.id), "the same event, sent again");
+    let delivered = operant_testkit::eventually(Duration::from_secs(10), || async {
+        db.query_one("SELECT state FROM webhook_deliveries", &[])
+            .await
+            .map(|row| row.get::<_, String>(0) == "DELIVERED")
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(delivered, "the delivery is recorded by the round that finished");
+    let log = deliveries(&c, &owner, &id).await;
+    assert_eq!(log.len(), 1, "the killed round's attempt went with its transaction: {log:?}");
+    assert!(log[0].delivered && log[0].attempt == 1);
     app.shutdown().await;
 }

@@ -1,16 +1,17 @@
 //! Queries on `webhook_endpoints`, `webhook_deliveries` and `webhook_attempts`.
 //!
-//! **Claiming.** A worker claims due deliveries with `FOR UPDATE SKIP LOCKED` (so two workers
-//! never take the same row) and, in the same statement, moves each one's `next_attempt_at`
-//! forward by the lease and stamps it with a fresh claim id: the claim is committed before the
-//! request goes out, so no other worker sees the row as due while it is being sent. A worker
-//! killed mid-delivery leaves the row due again once the lease has run out, and another worker
-//! sends it. A result is written only while the row still carries the writer's claim.
+//! **Claiming.** A worker claims due deliveries with `FOR UPDATE SKIP LOCKED` inside a
+//! transaction that it keeps open while it sends them and records the outcomes: two workers
+//! never take the same row (the second skips it), and a worker killed mid-delivery loses its
+//! connection, so PostgreSQL rolls its transaction back, releases the rows, and another worker
+//! claims them on its next round. Nothing is written to claim a row, so a delivery costs one
+//! insert (at ingest), one update (its outcome) and its attempt's row.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Int4, Int8, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Int4, Int8, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use operant_platform::db::Prepared;
 use operant_platform::keyset;
 use operant_platform::paging::Cursor;
 use uuid::Uuid;
@@ -256,28 +257,19 @@ pub struct Claimed {
     pub created_at: DateTime<Utc>,
 }
 
-/// Claims up to `limit` due deliveries of enabled endpoints for `lease_ms` (see the module doc).
-pub async fn claim(
-    conn: &mut AsyncPgConnection,
-    claim: Uuid,
-    limit: i64,
-    lease_ms: i64,
-) -> QueryResult<Vec<Claimed>> {
-    diesel::sql_query(
-        "WITH due AS ( \
-           SELECT d.id FROM webhook_deliveries d \
-           JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled \
-           WHERE d.state = 'PENDING' AND d.next_attempt_at <= now() \
-           ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED) \
-         UPDATE webhook_deliveries d \
-            SET next_attempt_at = now() + interval '1 millisecond' * $2, \
-                attempts = d.attempts + 1, claim = $3 \
-           FROM due WHERE d.id = due.id \
-         RETURNING d.id, d.endpoint_id, d.event_position, d.attempts, d.created_at",
+/// Locks up to `limit` due deliveries of enabled endpoints (see the module doc); call it in the
+/// transaction that records their outcomes.
+pub async fn claim(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<Claimed>> {
+    Prepared(
+        diesel::sql_query(
+            "SELECT d.id, d.endpoint_id, d.event_position, d.attempts + 1 AS attempts, d.created_at \
+               FROM webhook_deliveries d \
+               JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled \
+              WHERE d.state = 'PENDING' AND d.next_attempt_at <= now() \
+              ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED",
+        )
+        .bind::<BigInt, _>(limit),
     )
-    .bind::<BigInt, _>(limit)
-    .bind::<BigInt, _>(lease_ms)
-    .bind::<SqlUuid, _>(claim)
     .load(conn)
     .await
 }
@@ -287,44 +279,85 @@ pub async fn events_at(conn: &mut AsyncPgConnection, positions: &[i64]) -> Query
     events::table.filter(events::position.eq_any(positions)).select(EventRow::as_select()).load(conn).await
 }
 
-/// Writes a claimed delivery's outcome when the claim is still the row's: `next` = `Some`
-/// → due again then, `None` → `state` for good. Returns whether it was written.
+/// Writes a claimed delivery's failed attempt: `next` = `Some` → due again then, `None` →
+/// `state` (`FAILED`) for good.
 pub async fn finish(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    claim: Uuid,
     state: &str,
     next: Option<DateTime<Utc>>,
-) -> QueryResult<bool> {
-    diesel::sql_query(
-        "UPDATE webhook_deliveries SET state = $3, claim = NULL, \
-            next_attempt_at = COALESCE($4, next_attempt_at) \
-          WHERE id = $1 AND claim = $2",
+) -> QueryResult<()> {
+    Prepared(
+        diesel::sql_query(
+            "UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1, \
+                next_attempt_at = COALESCE($3, next_attempt_at) \
+              WHERE id = $1",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<Text, _>(state)
+        .bind::<Nullable<Timestamptz>, _>(next),
     )
-    .bind::<SqlUuid, _>(id)
-    .bind::<SqlUuid, _>(claim)
-    .bind::<Text, _>(state)
-    .bind::<Nullable<Timestamptz>, _>(next)
     .execute(conn)
     .await
-    .map(|n| n == 1)
+    .map(|_| ())
+}
+
+/// Writes the outcome of claimed deliveries that were all delivered, in ONE statement: the
+/// attempts logged, the deliveries marked `DELIVERED`, and their endpoints no longer failing.
+pub async fn finish_delivered(conn: &mut AsyncPgConnection, attempts: &[AttemptRow]) -> QueryResult<usize> {
+    let mut ids = Vec::with_capacity(attempts.len());
+    let mut deliveries = Vec::with_capacity(attempts.len());
+    let mut endpoints = Vec::with_capacity(attempts.len());
+    let mut events = Vec::with_capacity(attempts.len());
+    let mut types = Vec::with_capacity(attempts.len());
+    let mut numbers = Vec::with_capacity(attempts.len());
+    let mut at = Vec::with_capacity(attempts.len());
+    let mut statuses = Vec::with_capacity(attempts.len());
+    let mut latencies = Vec::with_capacity(attempts.len());
+    for a in attempts {
+        ids.push(a.id);
+        deliveries.push(a.delivery_id);
+        endpoints.push(a.endpoint_id);
+        events.push(a.event_id);
+        types.push(a.event_type.as_str());
+        numbers.push(a.attempt);
+        at.push(a.attempted_at);
+        statuses.push(a.status_code.unwrap_or(200));
+        latencies.push(a.latency_ms);
+    }
+    Prepared(
+        diesel::sql_query(
+            "WITH logged AS ( \
+               INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, event_type, attempt, \
+                 attempted_at, status_code, latency_ms, error, delivered, next_retry_at) \
+               SELECT a.id, a.delivery_id, a.endpoint_id, a.event_id, a.event_type, a.attempt, \
+                 a.attempted_at, a.status_code, a.latency_ms, NULL, true, NULL \
+               FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::int4[], \
+                 $7::timestamptz[], $8::int4[], $9::int8[]) \
+                 AS a(id, delivery_id, endpoint_id, event_id, event_type, attempt, attempted_at, \
+                 status_code, latency_ms)), \
+             healthy AS ( \
+               UPDATE webhook_endpoints SET failing_since = NULL \
+                WHERE id = ANY ($3) AND failing_since IS NOT NULL) \
+             UPDATE webhook_deliveries SET state = 'DELIVERED', attempts = attempts + 1 \
+              WHERE id = ANY ($2)",
+        )
+        .bind::<Array<SqlUuid>, _>(&ids)
+        .bind::<Array<SqlUuid>, _>(&deliveries)
+        .bind::<Array<SqlUuid>, _>(&endpoints)
+        .bind::<Array<SqlUuid>, _>(&events)
+        .bind::<Array<Text>, _>(&types)
+        .bind::<Array<Int4>, _>(&numbers)
+        .bind::<Array<Timestamptz>, _>(&at)
+        .bind::<Array<Int4>, _>(&statuses)
+        .bind::<Array<Int8>, _>(&latencies),
+    )
+    .execute(conn)
+    .await
 }
 
 pub async fn log_attempt(conn: &mut AsyncPgConnection, attempt: &AttemptRow) -> QueryResult<()> {
     diesel::insert_into(webhook_attempts::table).values(attempt).execute(conn).await.map(|_| ())
-}
-
-/// A success: the endpoint is no longer failing.
-pub async fn mark_healthy(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
-    diesel::update(
-        webhook_endpoints::table
-            .filter(webhook_endpoints::id.eq(id))
-            .filter(webhook_endpoints::failing_since.is_not_null()),
-    )
-    .set(webhook_endpoints::failing_since.eq(None::<DateTime<Utc>>))
-    .execute(conn)
-    .await
-    .map(|_| ())
 }
 
 /// A failure: the endpoint is failing since its first failure in a row; returns that time.

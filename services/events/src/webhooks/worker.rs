@@ -2,6 +2,11 @@
 //! on any number of replicas), POSTs each event to its endpoint as the Standard Webhooks
 //! specification says, logs the attempt, and schedules the next one.
 //!
+//! - A round is one transaction: claim up to [`BATCH`] due deliveries (row locks, `SKIP
+//!   LOCKED`), send them concurrently, record the successes in one statement and each failure
+//!   after it, commit. A worker killed mid-round leaves its rows to the next round of any worker.
+//!   Each replica runs [`LOOPS`] rounds at a time, each on one pooled connection.
+//!
 //! - Headers: `webhook-id` (the event id), `webhook-timestamp` (unix seconds),
 //!   `webhook-signature` (`v1,<base64 HMAC-SHA256>`, plus the previous key's during a rotation's
 //!   overlap, space-separated); the body is the event as the feed shows it.
@@ -36,9 +41,6 @@ use crate::repo::{EventRow, NewEvent};
 
 /// How long one delivery request may take.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a claim holds a delivery: more than a request can take, so a live worker always
-/// finishes first; a killed worker's deliveries are due again after it.
-pub const LEASE: Duration = Duration::from_secs(30);
 /// Delays before the retries after the first, second, ... failed attempt; the last repeats.
 pub const SCHEDULE: &[Duration] = &[
     Duration::ZERO,
@@ -51,8 +53,10 @@ pub const SCHEDULE: &[Duration] = &[
 ];
 /// How long a delivery is retried, and how long an endpoint may fail before it is disabled.
 pub const WINDOW: Duration = Duration::from_secs(24 * 3600);
-/// Deliveries claimed (and sent concurrently) at once by one worker.
+/// Deliveries claimed (and sent concurrently) by one round.
 const BATCH: i64 = 64;
+/// Rounds run at once by one replica's worker (each holds one pooled connection while it runs).
+pub const LOOPS: usize = 2;
 /// How often an idle worker looks for due deliveries (others' ingests, retries).
 const POLL: Duration = Duration::from_millis(200);
 /// Most bytes of an error kept in the log.
@@ -119,8 +123,14 @@ impl Worker {
         Ok(Self { pool, events, keyring, client, config })
     }
 
-    /// Runs the worker until `shutdown`.
+    /// Runs the worker ([`LOOPS`] rounds at a time) until `shutdown`.
     pub fn spawn(self, shutdown: Shutdown) {
+        for _ in 0..LOOPS {
+            self.clone().spawn_loop(shutdown.clone());
+        }
+    }
+
+    fn spawn_loop(self, shutdown: Shutdown) {
         tokio::spawn(async move {
             loop {
                 let notify = self.events.deliveries().clone();
@@ -141,65 +151,93 @@ impl Worker {
         });
     }
 
-    /// Claims and sends one batch of due deliveries; how many were claimed.
+    /// Claims, sends and records one batch of due deliveries, in one transaction that holds the
+    /// claimed rows locked throughout (see [`repo`]); how many were claimed.
     pub async fn run_once(&self) -> Result<usize, EventsError> {
-        let claim = Uuid::new_v4();
-        let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
         let mut conn = db::conn(&self.pool).await?;
-        let claimed = repo::claim(&mut conn, claim, BATCH, lease_ms).await?;
-        if claimed.is_empty() {
-            return Ok(0);
+        let (claimed, disabled) = conn
+            .transaction(async |conn| {
+                let claimed = repo::claim(conn, BATCH).await?;
+                if claimed.is_empty() {
+                    return Ok::<_, EventsError>((0, false));
+                }
+                let positions: Vec<i64> = claimed.iter().map(|c| c.event_position).collect();
+                let mut endpoint_ids: Vec<Uuid> = claimed.iter().map(|c| c.endpoint_id).collect();
+                endpoint_ids.sort_unstable();
+                endpoint_ids.dedup();
+                let events: HashMap<i64, EventRow> =
+                    repo::events_at(conn, &positions).await?.into_iter().map(|e| (e.position, e)).collect();
+                let mut endpoints = HashMap::new();
+                for endpoint in repo::by_ids(conn, &endpoint_ids).await? {
+                    // Each endpoint's keys are opened once per round, not once per delivery.
+                    match self.keys(&endpoint) {
+                        Ok(keys) => {
+                            endpoints.insert(endpoint.id, (endpoint, keys));
+                        }
+                        Err(e) => {
+                            tracing::warn!(endpoint = %endpoint.id, error = %e, "webhook keys do not open")
+                        }
+                    }
+                }
+                let sends = claimed.iter().filter_map(|c| {
+                    let event = events.get(&c.event_position)?;
+                    let (endpoint, keys) = endpoints.get(&c.endpoint_id)?;
+                    Some(self.attempt(c, event, endpoint, keys))
+                });
+                let mut delivered = Vec::new();
+                let mut failed = Vec::new();
+                for done in futures::future::join_all(sends).await {
+                    if done.attempt.delivered {
+                        delivered.push(done.attempt);
+                    } else {
+                        failed.push(done);
+                    }
+                }
+                if !delivered.is_empty() {
+                    repo::finish_delivered(conn, &delivered).await?;
+                }
+                let mut disabled = false;
+                for done in failed {
+                    disabled |= record_failure(conn, done).await?;
+                }
+                Ok((claimed.len(), disabled))
+            })
+            .await?;
+        if disabled {
+            self.events.deliveries().notify_waiters();
+            self.events.accepted().notify_waiters();
         }
-        let positions: Vec<i64> = claimed.iter().map(|c| c.event_position).collect();
-        let endpoint_ids: Vec<Uuid> = claimed.iter().map(|c| c.endpoint_id).collect();
-        let events: HashMap<i64, EventRow> =
-            repo::events_at(&mut conn, &positions).await?.into_iter().map(|e| (e.position, e)).collect();
-        let endpoints: HashMap<Uuid, EndpointRow> =
-            repo::by_ids(&mut conn, &endpoint_ids).await?.into_iter().map(|e| (e.id, e)).collect();
-        drop(conn);
-        let sends = claimed.iter().filter_map(|c| {
-            let event = events.get(&c.event_position)?;
-            let endpoint = endpoints.get(&c.endpoint_id)?;
-            Some(self.deliver(c, claim, event, endpoint))
-        });
-        for result in futures::future::join_all(sends).await {
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "recording a webhook attempt failed");
-            }
-        }
-        Ok(claimed.len())
+        Ok(claimed)
     }
 
-    /// The `webhook-signature` header: the current key's signature, and the previous key's while
-    /// its overlap lasts.
-    fn signatures(
-        &self,
-        endpoint: &EndpointRow,
-        msg_id: &str,
-        timestamp: i64,
-        body: &[u8],
-    ) -> Result<String, EventsError> {
+    /// The endpoint's signing keys: the current one, and the previous one while its overlap
+    /// lasts.
+    fn keys(&self, endpoint: &EndpointRow) -> Result<Keys, EventsError> {
         let current = SigningKey::open(&self.keyring, &SECRET_COLUMN, endpoint.id, &endpoint.secret)?;
-        let mut header = current.sign(msg_id, timestamp, body);
-        if let (Some(sealed), Some(until)) = (&endpoint.previous_secret, endpoint.previous_secret_expires_at)
-            && until > Utc::now()
-        {
-            let previous = SigningKey::open(&self.keyring, &PREVIOUS_SECRET_COLUMN, endpoint.id, sealed)?;
-            header.push(' ');
-            header.push_str(&previous.sign(msg_id, timestamp, body));
-        }
-        Ok(header)
+        let previous = match (&endpoint.previous_secret, endpoint.previous_secret_expires_at) {
+            (Some(sealed), Some(until)) if until > Utc::now() => {
+                Some(SigningKey::open(&self.keyring, &PREVIOUS_SECRET_COLUMN, endpoint.id, sealed)?)
+            }
+            _ => None,
+        };
+        Ok(Keys { current, previous })
     }
 
-    async fn send(&self, endpoint: &EndpointRow, event: &EventRow) -> Result<Outcome, EventsError> {
+    async fn send(&self, endpoint: &EndpointRow, keys: &Keys, event: &EventRow) -> Outcome {
         if let Err(why) = ssrf::check_url(&endpoint.url, self.config.allow_private) {
-            return Ok(Outcome::Failed { status: None, error: format!("url refused: {why}") });
+            return Outcome::Failed { status: None, error: format!("url refused: {why}") };
         }
-        let body = serde_json::to_vec(&event_json(event))
-            .map_err(|e| EventsError::Api(operant_platform::error::ApiError::internal(e)))?;
+        let body = match serde_json::to_vec(&event_json(event)) {
+            Ok(body) => body,
+            Err(e) => return Outcome::Failed { status: None, error: format!("encoding the event: {e}") },
+        };
         let msg_id = event.id.to_string();
         let timestamp = Utc::now().timestamp();
-        let signature = self.signatures(endpoint, &msg_id, timestamp, &body)?;
+        let mut signature = keys.current.sign(&msg_id, timestamp, &body);
+        if let Some(previous) = &keys.previous {
+            signature.push(' ');
+            signature.push_str(&previous.sign(&msg_id, timestamp, &body));
+        }
         let sent = self
             .client
             .post(&endpoint.url)
@@ -210,7 +248,7 @@ impl Worker {
             .body(body)
             .send()
             .await;
-        Ok(match sent {
+        match sent {
             Ok(response) => {
                 let status = response.status().as_u16();
                 // The body is not needed; dropping the response closes or reuses the connection.
@@ -222,19 +260,20 @@ impl Worker {
                 }
             }
             Err(e) => Outcome::Failed { status: None, error: describe(e) },
-        })
+        }
     }
 
-    async fn deliver(
+    /// Sends one claimed delivery and says what to record.
+    async fn attempt(
         &self,
         claimed: &Claimed,
-        claim: Uuid,
         event: &EventRow,
         endpoint: &EndpointRow,
-    ) -> Result<(), EventsError> {
+        keys: &Keys,
+    ) -> Done {
         let attempted_at = Utc::now();
         let started = Instant::now();
-        let outcome = self.send(endpoint, event).await?;
+        let outcome = self.send(endpoint, keys, event).await;
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let now = Utc::now();
         let window = chrono::Duration::from_std(WINDOW.mul_f64(self.config.retry_scale))
@@ -267,48 +306,51 @@ impl Worker {
             delivered,
             next_retry_at: next,
         };
-        let state = match (delivered, next) {
-            (true, _) => "DELIVERED",
-            (false, Some(_)) => "PENDING",
-            (false, None) => "FAILED",
-        };
-        let gone = status == Some(410);
-        let giving_up = state == "FAILED" && !gone;
-        let mut conn = db::conn(&self.pool).await?;
-        let disabled = conn
-            .transaction(async |conn| {
-                repo::log_attempt(conn, &attempt).await?;
-                if !repo::finish(conn, claimed.id, claim, state, next).await? {
-                    // The lease ran out and another worker took the delivery over.
-                    return Ok(false);
-                }
-                if delivered {
-                    repo::mark_healthy(conn, endpoint.id).await?;
-                    return Ok(false);
-                }
-                let since = repo::mark_failing(conn, endpoint.id, attempted_at).await?;
-                let reason = if gone {
-                    Some("gone")
-                } else if now - since >= window
-                    || (giving_up && since <= claimed.created_at + chrono::Duration::minutes(1))
-                {
-                    Some("failing")
-                } else {
-                    None
-                };
-                match reason {
-                    Some(reason) => disable(conn, endpoint.id, reason).await,
-                    None => Ok(false),
-                }
-            })
-            .await?;
-        if disabled {
-            self.events.deliveries().notify_waiters();
-            self.events.accepted().notify_waiters();
-            tracing::info!(endpoint = %endpoint.id, "webhook endpoint disabled");
-        }
-        Ok(())
+        Done { attempt, created_at: claimed.created_at, now, window }
     }
+}
+
+/// Records a failed attempt in the worker's transaction: logged, the delivery due again or
+/// given up, the endpoint failing since its first failure in a row, and disabled after a 410 or
+/// a whole window of failures. Whether it disabled the endpoint.
+async fn record_failure(conn: &mut AsyncPgConnection, done: Done) -> Result<bool, EventsError> {
+    let Done { attempt, created_at, now, window } = done;
+    let next = attempt.next_retry_at;
+    let state = if next.is_some() { "PENDING" } else { "FAILED" };
+    let gone = attempt.status_code == Some(410);
+    let giving_up = next.is_none() && !gone;
+    repo::log_attempt(conn, &attempt).await?;
+    repo::finish(conn, attempt.delivery_id, state, next).await?;
+    let since = repo::mark_failing(conn, attempt.endpoint_id, attempt.attempted_at).await?;
+    let reason = if gone {
+        Some("gone")
+    } else if now - since >= window || (giving_up && since <= created_at + chrono::Duration::minutes(1)) {
+        Some("failing")
+    } else {
+        None
+    };
+    let Some(reason) = reason else { return Ok(false) };
+    let disabled = disable(conn, attempt.endpoint_id, reason).await?;
+    if disabled {
+        tracing::info!(endpoint = %attempt.endpoint_id, reason, "webhook endpoint disabled");
+    }
+    Ok(disabled)
+}
+
+/// An endpoint's opened signing keys.
+struct Keys {
+    current: SigningKey,
+    /// The previous key, while a rotation's overlap lasts.
+    previous: Option<SigningKey>,
+}
+
+/// An attempt made, to be recorded.
+struct Done {
+    attempt: AttemptRow,
+    /// The delivery's creation (the retry window runs from it).
+    created_at: chrono::DateTime<Utc>,
+    now: chrono::DateTime<Utc>,
+    window: chrono::Duration,
 }
 
 /// Disables the endpoint and records `webhook_endpoint.disabled` (in the caller's transaction);
