@@ -43,12 +43,16 @@ pub struct WebhookResponse {
     pub description: String,
     /// Whether deliveries are made.
     pub enabled: bool,
-    /// Why the service disabled it: `gone` (the endpoint answered 410) or `failing` (every
-    /// attempt failed for 24 hours); `null` otherwise.
+    /// Why the service disabled it: `gone` (the endpoint answered 410), `failing` (every
+    /// attempt failed for 24 hours) or `plan` (the organization moved to a plan without
+    /// webhooks); `null` otherwise.
     pub disabled_reason: Option<String>,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub updated_at: DateTime<Utc>,
     /// After a rotation: until when the previous secret still signs alongside the new one.
+    #[serde(serialize_with = "super::rfc3339::write_opt")]
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
 }
 
@@ -87,6 +91,7 @@ pub struct WebhookDeliveryResponse {
     pub event_type: String,
     /// 1 for the event's first attempt, then 2, 3, ...
     pub attempt: i32,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub attempted_at: DateTime<Utc>,
     /// The HTTP status answered; `null` when no answer came (see `error`).
     pub status_code: Option<i32>,
@@ -95,6 +100,7 @@ pub struct WebhookDeliveryResponse {
     /// Why the attempt failed (`HTTP 500`, `timeout`, `connect: ...`); `null` when delivered.
     pub error: Option<String>,
     /// When the next attempt is due; `null` when delivered or given up.
+    #[serde(serialize_with = "super::rfc3339::write_opt")]
     pub next_retry_at: Option<DateTime<Utc>>,
     /// Whether this attempt delivered the event (a 2xx answer).
     pub delivered: bool,

@@ -296,3 +296,43 @@ async fn an_endpoint_failing_for_the_whole_window_is_disabled() {
     receiver.wait_for(before + 1, Duration::from_secs(10)).await;
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_downgrade_to_free_disables_the_endpoints_and_nothing_more_is_sent() {
+    let app = TestApp::spawn().await;
+    let c = app.clients();
+    let owner = c.owner("owner").await;
+    c.upgrade(&owner).await;
+    let receiver = Receiver::start().await;
+    let id = create(&c, &owner, &receiver.url(), &["task.created"]).await.webhook.expect("w").id;
+    let project = c.project(&owner, "hooked").await;
+    c.task(&owner, &project, "while PRO").await;
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+
+    // The plan change reaches the events service as `subscription.changed` (tenancy's outbox);
+    // its ingest disables the organization's endpoints, and says so with an event.
+    c.set_plan(&owner.org.to_string(), &owner.user, operant_proto::tenancy::v1::Plan::Free).await;
+    assert!(
+        operant_testkit::eventually(Duration::from_secs(5), || async {
+            disabled_events(&c, &owner).await.len() == 1
+        })
+        .await,
+        "a webhook_endpoint.disabled event"
+    );
+    let data = serde_json::Value::Object(operant_proto::json::from_struct(
+        disabled_events(&c, &owner).await[0].data.as_ref().expect("data"),
+    ));
+    assert_eq!((data["id"].as_str(), data["reason"].as_str()), (Some(id.as_str()), Some("plan")));
+    let admin = app.sql_of(operant_platform::config::ServiceDatabase::Events).await;
+    let row = admin
+        .query_one("SELECT enabled, disabled_reason FROM webhook_endpoints WHERE id = $1::text::uuid", &[&id])
+        .await
+        .expect("endpoint");
+    assert_eq!((row.get::<_, bool>(0), row.get::<_, Option<String>>(1)), (false, Some("plan".into())));
+
+    c.task(&owner, &project, "after the downgrade").await;
+    app.events_relayed().await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(receiver.received().len(), 1, "nothing is sent after the downgrade");
+    app.shutdown().await;
+}

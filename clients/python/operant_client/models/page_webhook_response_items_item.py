@@ -34,9 +34,10 @@ class PageWebhookResponseItemsItem:
             organization_id (str):
             updated_at (datetime.datetime):
             url (str):
-            disabled_reason (None | str | Unset): Why the service disabled it: `gone` (the endpoint answered 410) or
-                `failing` (every
-                attempt failed for 24 hours); `null` otherwise.
+            disabled_reason (None | str | Unset): Why the service disabled it: `gone` (the endpoint answered 410), `failing`
+                (every
+                attempt failed for 24 hours) or `plan` (the organization moved to a plan without
+                webhooks); `null` otherwise.
             previous_secret_expires_at (datetime.datetime | None | Unset): After a rotation: until when the previous secret
                 still signs alongside the new one.
      """

@@ -35,9 +35,10 @@ class WebhookWithSecretResponse:
             updated_at (datetime.datetime):
             url (str):
             secret (str): `whsec_` + base64 of the 32-byte signing key. Store it now; it is never shown again.
-            disabled_reason (None | str | Unset): Why the service disabled it: `gone` (the endpoint answered 410) or
-                `failing` (every
-                attempt failed for 24 hours); `null` otherwise.
+            disabled_reason (None | str | Unset): Why the service disabled it: `gone` (the endpoint answered 410), `failing`
+                (every
+                attempt failed for 24 hours) or `plan` (the organization moved to a plan without
+                webhooks); `null` otherwise.
             previous_secret_expires_at (datetime.datetime | None | Unset): After a rotation: until when the previous secret
                 still signs alongside the new one.
      """

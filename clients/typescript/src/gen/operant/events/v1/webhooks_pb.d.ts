@@ -62,7 +62,8 @@ export declare type Webhook = Message<"operant.events.v1.Webhook"> & {
 
   /**
    * Why the service disabled it (`gone`: the endpoint answered 410; `failing`: every attempt
-   * failed for 24 hours); empty when enabled, or disabled by a caller.
+   * failed for 24 hours; `plan`: the organization moved to a plan without webhooks); empty
+   * when enabled, or disabled by a caller.
    *
    * @generated from field: string disabled_reason = 7;
    */
