@@ -34,13 +34,19 @@ use crate::clients::ServiceChannel;
 use crate::db::{self, PgPool, Prepared};
 use crate::shutdown::Shutdown;
 
-/// Rows sent per `IngestEvents` call.
-pub const BATCH: i64 = 100;
+/// Most rows sent per `IngestEvents` call (the events service's limit): one call carries
+/// whatever accumulated while the previous one was in flight, so a relay that falls behind
+/// catches up in large batches.
+pub const BATCH: i64 = 500;
 /// How often the relay looks for rows when nobody wakes it (another replica's, or left by a
 /// failed attempt).
 pub const POLL: Duration = Duration::from_millis(500);
 /// Wait after a failed attempt (the events service or the database unreachable).
 const RETRY: Duration = Duration::from_secs(1);
+/// Largest `IngestEvents` message the relay sends (gRPC servers take at most 4 MiB): a claimed
+/// batch of large events (a task description is up to 10,000 characters, 40 KB) goes in several
+/// calls.
+pub const MAX_CALL_BYTES: usize = 1 << 20;
 /// Longest one `IngestEvents` call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -207,10 +213,12 @@ impl Outbox {
                 return Ok(0);
             }
             let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-            let events = rows.into_iter().map(OutboxEvent::into_proto).collect();
-            let mut request = tonic::Request::new(pb::IngestEventsRequest { events });
-            request.set_timeout(CALL_TIMEOUT);
-            client.clone().ingest_events(request).await?;
+            let events: Vec<pb::Event> = rows.into_iter().map(OutboxEvent::into_proto).collect();
+            for chunk in chunks(events, MAX_CALL_BYTES) {
+                let mut request = tonic::Request::new(pb::IngestEventsRequest { events: chunk });
+                request.set_timeout(CALL_TIMEOUT);
+                client.clone().ingest_events(request).await?;
+            }
             Prepared(diesel::sql_query(&sql.delete).bind::<Array<SqlUuid>, _>(&ids)).execute(conn).await?;
             Ok(ids.len())
         })
@@ -257,5 +265,58 @@ impl Outbox {
                 }
             }
         });
+    }
+}
+
+/// `events` in order, cut into runs whose encoded size stays within `max_bytes` (an event larger
+/// than that alone goes alone).
+pub fn chunks(events: Vec<pb::Event>, max_bytes: usize) -> Vec<Vec<pb::Event>> {
+    use prost::Message;
+    let mut out: Vec<Vec<pb::Event>> = Vec::new();
+    let mut size = 0;
+    for event in events {
+        // Each repeated field entry costs its length plus a tag and a length prefix.
+        let len = event.encoded_len() + 8;
+        match out.last_mut() {
+            Some(last) if size + len <= max_bytes => last.push(event),
+            _ => {
+                out.push(vec![event]);
+                size = 0;
+            }
+        }
+        size += len;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::*;
+
+    fn event(bytes: usize) -> pb::Event {
+        pb::Event { id: "x".repeat(bytes), ..Default::default() }
+    }
+
+    #[test]
+    fn chunks_keep_order_and_stay_within_the_limit() {
+        let events: Vec<pb::Event> = (0..50).map(|i| event(100 + i * 40)).collect();
+        let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+        let chunks = chunks(events, 4096);
+        assert!(chunks.len() > 1);
+        for chunk in &chunks {
+            let request = pb::IngestEventsRequest { events: chunk.clone() };
+            assert!(request.encoded_len() <= 4096, "{}", request.encoded_len());
+        }
+        let again: Vec<String> = chunks.into_iter().flatten().map(|e| e.id).collect();
+        assert_eq!(again, ids);
+    }
+
+    #[test]
+    fn an_event_over_the_limit_goes_alone() {
+        let chunks = chunks(vec![event(10), event(5000), event(10)], 4096);
+        assert_eq!(chunks.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1, 1]);
+        assert!(super::chunks(vec![], 4096).is_empty());
     }
 }

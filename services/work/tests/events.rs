@@ -264,3 +264,33 @@ async fn a_late_commit_reaches_a_reader_that_passed_a_later_event() {
     assert_eq!(watched, [read[0].id.clone(), early.to_string()]);
     app.shutdown().await;
 }
+
+/// A backlog larger than one gRPC message allows (gRPC servers take 4 MiB): 120 tasks with
+/// descriptions of 10,000 four-byte characters (~40 KB each, ~5 MB in all) created while the
+/// events service is down all reach the feed, in several `IngestEvents` calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_larger_than_one_message_is_relayed_in_several_calls() {
+    let mut app = TestApp::spawn().await;
+    let c = app.clients();
+    let owner = c.owner("owner").await;
+    let project = c.project(&owner, "Large").await;
+    app.events_relayed().await;
+    app.stop(Svc::Events).await;
+    let description = "\u{1D11E}".repeat(10_000);
+    for i in 0..120 {
+        let request = CreateTaskRequest {
+            project_id: project.id.clone(),
+            title: format!("Large {i}"),
+            description: Some(description.clone()),
+            ..Default::default()
+        };
+        c.tasks.clone().create_task(owner.req(request)).await.unwrap();
+    }
+    assert_eq!(outbox_rows(&app).await, 120);
+    app.start(Svc::Events).await;
+    app.events_relayed().await;
+    let events = feed_of(&c, &owner, 121).await;
+    assert_eq!(events.len(), 121, "project.created and the 120 task.created");
+    assert!(events[1..].iter().all(|e| data(e)["description"].as_str() == Some(description.as_str())));
+    app.shutdown().await;
+}
