@@ -58,9 +58,38 @@ impl Tasks {
         check(violations)?;
         self.check_assignee(who, new.assignee_id).await?;
         let mut conn = db::conn(&self.pool).await?;
-        // The composite foreign key (organization_id, project_id) refuses a project that does not
-        // exist in this organization, race-free, in the same statement as the insert. The
-        // `task.created` event is written with it, in the same transaction.
+        // The task is made whole here (its id and times; PostgreSQL keeps microseconds), so it and
+        // its `task.created` event are written by ONE statement. The composite foreign key
+        // (organization_id, project_id) refuses a project that does not exist in this
+        // organization, race-free, in that same statement.
+        let task = whole_task(who, &new);
+        let event = OutboxEvent::new(who, "task.created".into(), events::task_data(&task), vec![]);
+        let Some(key) = key else {
+            match repo::insert_with_event(&mut conn, &task, &event).await {
+                Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
+                    return Err(WorkError::ProjectNotFound);
+                }
+                other => other?,
+            }
+            self.relay.hint();
+            return Ok(Answer { message: respond(task), replayed: false });
+        };
+        let store = &self.idempotency;
+        // The fast path of a fresh key: the task's answer encoded, and task, key, answer and event
+        // written by one statement. A key already taken or a refused insert fall through to the
+        // general path.
+        if let Some(sql) = &self.claimed_insert {
+            let message = respond(task.clone());
+            let body = message.encode_to_vec();
+            match repo::insert_claimed(&mut conn, sql, store, key, &task, &body, &event).await {
+                Ok(true) => {
+                    self.relay.hint();
+                    return Ok(Answer { message, replayed: false });
+                }
+                Ok(false) | Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         let insert = async |conn: &mut diesel_async::AsyncPgConnection| {
             let task =
                 match repo::insert(conn, who.organization_id, (who.actor_id, who.actor_type), &new).await {
@@ -73,45 +102,6 @@ impl Tasks {
             events::record(conn, &event).await?;
             Ok(task)
         };
-        let Some(key) = key else {
-            let task = conn.transaction(async |conn| insert(conn).await).await?;
-            self.relay.hint();
-            return Ok(Answer { message: respond(task), replayed: false });
-        };
-        let store = &self.idempotency;
-        // The fast path of a fresh key: the task made whole here (its id and times; PostgreSQL
-        // keeps microseconds), its answer encoded, and task, key and answer written by one
-        // statement. A key already taken or a refused insert fall through to the general path.
-        if let Some(sql) = &self.claimed_insert {
-            let now = micros(Utc::now());
-            let task = Task {
-                id: Uuid::now_v7(),
-                organization_id: who.organization_id,
-                project_id: new.project_id,
-                title: new.title.clone(),
-                description: new.description.clone(),
-                status: new.status.as_db().to_owned(),
-                priority: new.priority.as_db(),
-                assignee_id: new.assignee_id,
-                due_date: new.due_date.map(micros),
-                created_by: who.actor_id,
-                created_at: now,
-                updated_at: now,
-                version: 1,
-                actor_type: who.actor_type.to_owned(),
-            };
-            let message = respond(task.clone());
-            let body = message.encode_to_vec();
-            let event = OutboxEvent::new(who, "task.created".into(), events::task_data(&task), vec![]);
-            match repo::insert_claimed(&mut conn, sql, store, key, &task, &body, &event).await {
-                Ok(true) => {
-                    self.relay.hint();
-                    return Ok(Answer { message, replayed: false });
-                }
-                Ok(false) | Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
         let answer = conn
             .transaction(async |conn| {
                 if let Some(stored) = store.begin(conn, Some(key)).await? {
@@ -196,4 +186,26 @@ versioned!(Task, TaskChanges, tasks, WorkError::TaskNotFound, "task", events::ta
 fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
     use chrono::Timelike;
     t.with_nanosecond(t.nanosecond() / 1_000 * 1_000).unwrap_or(t)
+}
+
+/// The task `new` becomes when `who` creates it now: a fresh UUIDv7, version 1, its times at
+/// microsecond precision (what PostgreSQL keeps), as the insert's `RETURNING` would show it.
+fn whole_task(who: &Standing, new: &NewTask) -> Task {
+    let now = micros(Utc::now());
+    Task {
+        id: Uuid::now_v7(),
+        organization_id: who.organization_id,
+        project_id: new.project_id,
+        title: new.title.clone(),
+        description: new.description.clone(),
+        status: new.status.as_db().to_owned(),
+        priority: new.priority.as_db(),
+        assignee_id: new.assignee_id,
+        due_date: new.due_date.map(micros),
+        created_by: who.actor_id,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        actor_type: who.actor_type.to_owned(),
+    }
 }

@@ -96,6 +96,44 @@ pub async fn insert(
         .await
 }
 
+/// [`insert_with_event`]'s statement: the task and its `task.created` outbox row.
+const INSERT_WITH_EVENT: &str = "WITH inserted AS (INSERT INTO tasks (id, organization_id, project_id, title, \
+     description, status, priority, assignee_id, due_date, created_by, created_at, updated_at, version, \
+     actor_type) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12) RETURNING id) \
+     INSERT INTO work_event_outbox (id, organization_id, type, actor_type, actor_id, occurred_at, data, \
+     changed_fields) SELECT $13, $2, $14, $15, $16, $17, $18, '{}' FROM inserted";
+
+/// Inserts `task` (made whole by the caller, `version` 1) and its `task.created` outbox `event`
+/// in ONE statement: atomic without a transaction, one round trip. A project that is not the
+/// organization's fails it with the foreign-key violation, as [`insert`] does.
+pub async fn insert_with_event(
+    conn: &mut AsyncPgConnection,
+    task: &Task,
+    event: &crate::events::OutboxEvent,
+) -> QueryResult<()> {
+    use diesel::sql_types::{Int2, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    let query = diesel::sql_query(INSERT_WITH_EVENT)
+        .bind::<SqlUuid, _>(task.id)
+        .bind::<SqlUuid, _>(task.organization_id)
+        .bind::<SqlUuid, _>(task.project_id)
+        .bind::<Text, _>(&task.title)
+        .bind::<Nullable<Text>, _>(task.description.as_deref())
+        .bind::<Text, _>(&task.status)
+        .bind::<Int2, _>(task.priority)
+        .bind::<Nullable<SqlUuid>, _>(task.assignee_id)
+        .bind::<Nullable<Timestamptz>, _>(task.due_date)
+        .bind::<SqlUuid, _>(task.created_by)
+        .bind::<Timestamptz, _>(task.created_at)
+        .bind::<Text, _>(&task.actor_type)
+        .bind::<SqlUuid, _>(event.id)
+        .bind::<Text, _>(&event.event_type)
+        .bind::<Text, _>(&event.actor_type)
+        .bind::<Nullable<SqlUuid>, _>(event.actor_id)
+        .bind::<Timestamptz, _>(event.occurred_at)
+        .bind::<Jsonb, _>(&event.data);
+    Prepared(query).execute(conn).await.map(|_| ())
+}
+
 /// The statement of [`insert_claimed`] for `store` (built once, when the service starts): its
 /// key claim ([`idempotency::Store::claim_sql`]) in front of the task's insert. `None` when the
 /// store has no such fast path.
