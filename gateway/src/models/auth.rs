@@ -77,7 +77,9 @@ pub struct UserResponse {
     pub full_name: Option<String>,
     pub email_verified: bool,
     pub is_active: bool,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -127,7 +129,9 @@ impl From<pb::TokenPair> for TokenResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionResponse {
     pub id: Uuid,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::rfc3339::write_opt")]
     pub last_used_at: Option<DateTime<Utc>>,
     pub user_agent: String,
     pub ip_address: String,

@@ -30,6 +30,7 @@ pub struct EventResponse {
     pub event_type: String,
     pub organization_id: String,
     pub actor: EventActor,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub occurred_at: DateTime<Utc>,
     /// The resource after the change, as its own routes return it (a deletion: `{"id"}`).
     #[schema(value_type = Object)]

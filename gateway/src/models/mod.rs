@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod events;
+pub mod rfc3339;
 pub mod tenancy;
 pub mod webhooks;
 pub mod work;

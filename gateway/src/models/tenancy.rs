@@ -43,7 +43,9 @@ pub struct OrganizationResponse {
     pub plan: Option<Plan>,
     /// The caller's role.
     pub role: Option<Role>,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -82,6 +84,7 @@ pub struct MemberResponse {
     pub email: String,
     pub full_name: Option<String>,
     pub role: Option<Role>,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub joined_at: DateTime<Utc>,
 }
 
@@ -174,6 +177,7 @@ pub struct AuditEventResponse {
     /// Details as a JSON object.
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -232,7 +236,9 @@ pub struct InvitationResponse {
     pub status: Option<InvitationStatus>,
     /// UUID of the user who invited.
     pub invited_by: String,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -276,9 +282,12 @@ pub struct ApiKeyResponse {
     /// The user (or API key, see `created_by_type`) that created it.
     pub created_by: String,
     pub created_by_type: Option<ActorType>,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::rfc3339::write_opt")]
     pub expires_at: Option<DateTime<Utc>>,
     /// Last use, coarse (written at most once a minute).
+    #[serde(serialize_with = "super::rfc3339::write_opt")]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 

@@ -45,7 +45,9 @@ pub struct ProjectResponse {
     /// The user (or organization API key, see `actor_type`) who created it.
     pub created_by: String,
     pub actor_type: Option<ActorType>,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub updated_at: DateTime<Utc>,
     /// Incremented by every change; send it back in `If-Match`.
     pub version: i64,
@@ -126,11 +128,14 @@ pub struct TaskResponse {
     pub status: Option<TaskStatus>,
     pub priority: Option<TaskPriority>,
     pub assignee_id: Option<String>,
+    #[serde(serialize_with = "super::rfc3339::write_opt")]
     pub due_date: Option<DateTime<Utc>>,
     /// The user (or organization API key, see `actor_type`) who created it.
     pub created_by: String,
     pub actor_type: Option<ActorType>,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub updated_at: DateTime<Utc>,
     /// Incremented by every change; send it back in `If-Match`.
     pub version: i64,
