@@ -252,6 +252,37 @@ pub fn targets(report: &Report) -> Vec<Target> {
             keyed.zip(plain).map(|(k, p)| k <= 1.3 * p),
         );
     }
+    // Webhooks (issue 15): throughput with a subscribed endpoint ≥ 0.8 × without, and every
+    // delivery within 1 s at p99 under that load.
+    for t in [Transport::Rest, Transport::Grpc] {
+        let plain = find(results, Scenario::CreateTask, t);
+        let hooked = find(results, Scenario::CreateTaskWebhook, t);
+        let measured = match (hooked, plain) {
+            (Some(h), Some(p)) => format!(
+                "{:.0} vs 0.8 × {:.0} = {:.0} req/s ({:.2}×)",
+                h.req_per_sec,
+                p.req_per_sec,
+                0.8 * p.req_per_sec,
+                h.req_per_sec / p.req_per_sec.max(1e-9)
+            ),
+            _ => "—".to_owned(),
+        };
+        push(
+            format!("POST /tasks with a subscribed webhook ({}) ≥ 0.8 × without", t.name()),
+            measured,
+            hooked.zip(plain).map(|(h, p)| h.req_per_sec >= 0.8 * p.req_per_sec),
+        );
+        let delivery = hooked.and_then(|h| h.webhook_delivery.as_ref());
+        let p99 = delivery.and_then(|d| d.p99_ms);
+        push(
+            format!("webhook delivery latency p99 under that load ({}) ≤ 1 s", t.name()),
+            match (delivery, p99) {
+                (Some(d), Some(p)) => format!("{p:.1} ms ({} deliveries)", d.deliveries),
+                _ => "—".to_owned(),
+            },
+            p99.map(|p| p <= 1000.0),
+        );
+    }
     let ceiling = report.bcrypt.as_ref().map(|b| b.logins_per_sec);
     for t in [Transport::Rest, Transport::Grpc] {
         let r = find(results, Scenario::Login, t);
@@ -432,7 +463,7 @@ pub fn markdown(r: &Report) -> String {
     let with_errors: Vec<_> =
         r.results.iter().filter(|x| !x.error_samples.is_empty() || !x.notes.is_empty()).collect();
     if !with_errors.is_empty() {
-        let _ = writeln!(s, "\n### Errors\n");
+        let _ = writeln!(s, "\n### Notes and errors\n");
         for x in with_errors {
             for e in x.notes.iter().chain(&x.error_samples) {
                 let _ = writeln!(s, "- {} / {}: `{}`", x.scenario, x.transport, e.replace('`', "'"));
