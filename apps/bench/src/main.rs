@@ -293,8 +293,14 @@ async fn run(mut cli: Cli) -> anyhow::Result<()> {
                 };
             }
             let subscription = if scenario == Scenario::CreateTaskWebhook {
-                match webhook::Subscription::start(&ctx.rest, &ctx.token, &ctx.fx.organization_id, &ctx.fx.sink_project_id)
-                    .await {
+                match webhook::Subscription::start(
+                    &ctx.rest,
+                    &ctx.token,
+                    &ctx.fx.organization_id,
+                    &ctx.fx.sink_project_id,
+                )
+                .await
+                {
                     Ok(s) => Some(s),
                     Err(e) => {
                         notes.push(format!("{} / {}: {e:#}", scenario.name(), transport.name()));

@@ -47,7 +47,12 @@ impl Subscription {
     /// sends in commit order, so the events of earlier scenarios have been ingested by then (they
     /// came before the endpoint and get no deliveries) and the load starts on an idle pipeline.
     /// What the probe's wait received is not counted.
-    pub async fn start(rest: &Arc<RestTarget>, token: &str, org: &str, project: &str) -> anyhow::Result<Self> {
+    pub async fn start(
+        rest: &Arc<RestTarget>,
+        token: &str,
+        org: &str,
+        project: &str,
+    ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}/hook", listener.local_addr()?);
         let latencies_ms = Arc::new(Mutex::new(Vec::new()));
@@ -65,11 +70,22 @@ impl Subscription {
         let webhook_id = created["id"].as_str().unwrap_or_default().to_owned();
         anyhow::ensure!(!webhook_id.is_empty(), "create webhook: no id in {created}");
         let probe = json!({"project_id": project, "title": "operant-bench webhook probe"});
-        let create = Prepared::new(rest, Method::POST, "/tasks", Some(token), Some(org), Some(&probe), StatusCode::CREATED)?;
+        let create = Prepared::new(
+            rest,
+            Method::POST,
+            "/tasks",
+            Some(token),
+            Some(org),
+            Some(&probe),
+            StatusCode::CREATED,
+        )?;
         RestConn::new(rest.clone()).send(&create).await.map_err(|e| failure("create probe task", e))?;
         let started = Instant::now();
         while latencies_ms.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty() {
-            anyhow::ensure!(started.elapsed() < Duration::from_secs(120), "the probe task was not delivered within 120 s");
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(120),
+                "the probe task was not delivered within 120 s"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         latencies_ms.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
