@@ -176,3 +176,26 @@ async fn a_worker_killed_mid_delivery_leaves_it_to_the_next_round() {
     assert!(log[0].delivered && log[0].attempt == 1);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_endpoint_whose_key_does_not_open_fails_on_the_schedule_instead_of_spinning() {
+    let app = TestApp::spawn().await;
+    let c = app.clients();
+    let owner = c.owner("owner").await;
+    c.upgrade(&owner).await;
+    let receiver = Receiver::start().await;
+    let id = create(&c, &owner, &receiver.url(), &["task.created"]).await.webhook.expect("w").id;
+    // A sealed secret that no master key opens (a damaged row, a wrong key after a restore).
+    let db = app.sql().await;
+    db.execute("UPDATE webhook_endpoints SET secret = '\\x0102'::bytea WHERE id = $1::text::uuid", &[&id])
+        .await
+        .expect("damage the secret");
+    ingest(&c, vec![event(owner.org, "task.created")]).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(receiver.received().is_empty(), "nothing unsigned is sent");
+    // Failed attempts on the schedule (at once, then after 5 s), not a claim in every round.
+    let log = deliveries(&c, &owner, &id).await;
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(log.iter().all(|a| !a.delivered && a.error.contains("signing key") && a.next_retry_at.is_some()));
+    app.shutdown().await;
+}

@@ -169,21 +169,25 @@ impl Worker {
                     repo::events_at(conn, &positions).await?.into_iter().map(|e| (e.position, e)).collect();
                 let mut endpoints = HashMap::new();
                 for endpoint in repo::by_ids(conn, &endpoint_ids).await? {
-                    // Each endpoint's keys are opened once per round, not once per delivery.
-                    match self.keys(&endpoint) {
-                        Ok(keys) => {
-                            endpoints.insert(endpoint.id, (endpoint, keys));
+                    // Each endpoint's keys are opened once per round, not once per delivery. Keys
+                    // that do not open make every attempt a failure (retried on the schedule),
+                    // never a delivery left due for the next round at once.
+                    let keys = self.keys(&endpoint).inspect_err(|e| {
+                        tracing::warn!(endpoint = %endpoint.id, error = %e, "webhook signing keys do not open");
+                    });
+                    endpoints.insert(endpoint.id, (endpoint, keys.ok()));
+                }
+                let mut sends = Vec::with_capacity(claimed.len());
+                for c in &claimed {
+                    match (events.get(&c.event_position), endpoints.get(&c.endpoint_id)) {
+                        (Some(event), Some((endpoint, keys))) => {
+                            sends.push(self.attempt(c, event, endpoint, keys.as_ref()))
                         }
-                        Err(e) => {
-                            tracing::warn!(endpoint = %endpoint.id, error = %e, "webhook keys do not open")
-                        }
+                        // Cannot happen while the row is locked (deleting the endpoint or purging
+                        // the event cascades to it and waits); given up rather than claimed again.
+                        _ => repo::finish(conn, c.id, "FAILED", None).await?,
                     }
                 }
-                let sends = claimed.iter().filter_map(|c| {
-                    let event = events.get(&c.event_position)?;
-                    let (endpoint, keys) = endpoints.get(&c.endpoint_id)?;
-                    Some(self.attempt(c, event, endpoint, keys))
-                });
                 let mut delivered = Vec::new();
                 let mut failed = Vec::new();
                 for done in futures::future::join_all(sends).await {
@@ -269,11 +273,17 @@ impl Worker {
         claimed: &Claimed,
         event: &EventRow,
         endpoint: &EndpointRow,
-        keys: &Keys,
+        keys: Option<&Keys>,
     ) -> Done {
         let attempted_at = Utc::now();
         let started = Instant::now();
-        let outcome = self.send(endpoint, keys, event).await;
+        let outcome = match keys {
+            Some(keys) => self.send(endpoint, keys, event).await,
+            None => Outcome::Failed {
+                status: None,
+                error: "the endpoint's signing key does not open with the master key".to_owned(),
+            },
+        };
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let now = Utc::now();
         let window = chrono::Duration::from_std(WINDOW.mul_f64(self.config.retry_scale))
