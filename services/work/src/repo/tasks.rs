@@ -96,12 +96,40 @@ pub async fn insert(
         .await
 }
 
+/// Binds `task` (made whole, `version` 1) and its `task.created` `event` after whatever `query`
+/// binds already: the task's twelve columns, then the event's id, type, time and data (its actor
+/// is the task's creator, bound with the task). The parameters of [`INSERT_WITH_EVENT`] and of
+/// [`claimed_insert_sql`] after the key's.
+macro_rules! bind_task_and_event {
+    ($query:expr, $task:expr, $event:expr) => {{
+        use diesel::sql_types::{Int2, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+        let (task, event) = ($task, $event);
+        $query
+            .bind::<SqlUuid, _>(task.id)
+            .bind::<SqlUuid, _>(task.organization_id)
+            .bind::<SqlUuid, _>(task.project_id)
+            .bind::<Text, _>(&task.title)
+            .bind::<Nullable<Text>, _>(task.description.as_deref())
+            .bind::<Text, _>(&task.status)
+            .bind::<Int2, _>(task.priority)
+            .bind::<Nullable<SqlUuid>, _>(task.assignee_id)
+            .bind::<Nullable<Timestamptz>, _>(task.due_date)
+            .bind::<SqlUuid, _>(task.created_by)
+            .bind::<Timestamptz, _>(task.created_at)
+            .bind::<Text, _>(&task.actor_type)
+            .bind::<SqlUuid, _>(event.id)
+            .bind::<Text, _>(&event.event_type)
+            .bind::<Timestamptz, _>(event.occurred_at)
+            .bind::<Jsonb, _>(&event.data)
+    }};
+}
+
 /// [`insert_with_event`]'s statement: the task and its `task.created` outbox row.
 const INSERT_WITH_EVENT: &str = "WITH inserted AS (INSERT INTO tasks (id, organization_id, project_id, title, \
      description, status, priority, assignee_id, due_date, created_by, created_at, updated_at, version, \
      actor_type) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12) RETURNING id) \
      INSERT INTO work_event_outbox (id, organization_id, type, actor_type, actor_id, occurred_at, data, \
-     changed_fields) SELECT $13, $2, $14, $15, $16, $17, $18, '{}' FROM inserted";
+     changed_fields) SELECT $13, $2, $14, $12, $10, $15, $16, '{}' FROM inserted";
 
 /// Inserts `task` (made whole by the caller, `version` 1) and its `task.created` outbox `event`
 /// in ONE statement: atomic without a transaction, one round trip. A project that is not the
@@ -111,26 +139,7 @@ pub async fn insert_with_event(
     task: &Task,
     event: &crate::events::OutboxEvent,
 ) -> QueryResult<()> {
-    use diesel::sql_types::{Int2, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-    let query = diesel::sql_query(INSERT_WITH_EVENT)
-        .bind::<SqlUuid, _>(task.id)
-        .bind::<SqlUuid, _>(task.organization_id)
-        .bind::<SqlUuid, _>(task.project_id)
-        .bind::<Text, _>(&task.title)
-        .bind::<Nullable<Text>, _>(task.description.as_deref())
-        .bind::<Text, _>(&task.status)
-        .bind::<Int2, _>(task.priority)
-        .bind::<Nullable<SqlUuid>, _>(task.assignee_id)
-        .bind::<Nullable<Timestamptz>, _>(task.due_date)
-        .bind::<SqlUuid, _>(task.created_by)
-        .bind::<Timestamptz, _>(task.created_at)
-        .bind::<Text, _>(&task.actor_type)
-        .bind::<SqlUuid, _>(event.id)
-        .bind::<Text, _>(&event.event_type)
-        .bind::<Text, _>(&event.actor_type)
-        .bind::<Nullable<SqlUuid>, _>(event.actor_id)
-        .bind::<Timestamptz, _>(event.occurred_at)
-        .bind::<Jsonb, _>(&event.data);
+    let query = bind_task_and_event!(diesel::sql_query(INSERT_WITH_EVENT), task, event);
     Prepared(query).execute(conn).await.map(|_| ())
 }
 
@@ -163,25 +172,7 @@ pub async fn insert_claimed(
     body: &[u8],
     event: &crate::events::OutboxEvent,
 ) -> QueryResult<bool> {
-    use diesel::sql_types::{Int2, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-    let query = store
-        .claim(sql.to_owned(), key, body)
-        .bind::<SqlUuid, _>(task.id)
-        .bind::<SqlUuid, _>(task.organization_id)
-        .bind::<SqlUuid, _>(task.project_id)
-        .bind::<Text, _>(&task.title)
-        .bind::<Nullable<Text>, _>(task.description.as_deref())
-        .bind::<Text, _>(&task.status)
-        .bind::<Int2, _>(task.priority)
-        .bind::<Nullable<SqlUuid>, _>(task.assignee_id)
-        .bind::<Nullable<Timestamptz>, _>(task.due_date)
-        .bind::<SqlUuid, _>(task.created_by)
-        .bind::<Timestamptz, _>(task.created_at)
-        .bind::<Text, _>(&task.actor_type)
-        .bind::<SqlUuid, _>(event.id)
-        .bind::<Text, _>(&event.event_type)
-        .bind::<Timestamptz, _>(event.occurred_at)
-        .bind::<Jsonb, _>(&event.data);
+    let query = bind_task_and_event!(store.claim(sql.to_owned(), key, body), task, event);
     Ok(Prepared(query).execute(conn).await? == 1)
 }
 
