@@ -3,8 +3,10 @@
 // Reads its parameters from the query string (gateway, tenancy, work, email, password), logs in
 // through the REST gateway with fetch, then over grpc-web (connect-web's transport, messages from
 // protoc-gen-es) finds the caller's organization on the tenancy service and lists its projects
-// and tasks on the work service (messages from the committed TypeScript client, clients/typescript). Renders the names into #projects and a one-line verdict into #status,
-// which .ci/clients reads from the DOM that headless Chromium dumps.
+// and tasks on the work service (messages from the committed TypeScript client,
+// clients/typescript). Renders the names into #projects and a one-line verdict into #status and,
+// once everything has settled, POSTs the final DOM to /report on its own origin
+// (.ci/clients.d/web/serve.py), which .ci/clients waits for and checks.
 import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { OrganizationService } from "./gen/operant/tenancy/v1/tenancy_pb.js";
@@ -52,6 +54,10 @@ async function main() {
     `OK: ${res.projects.length} projects of ${org.slug} (total ${res.page?.total}), ${taskPage.tasks.length} tasks`;
 }
 
-main().catch((err) => {
-  statusEl.textContent = `FAILED: ${err && err.message ? err.message : err}`;
-});
+main()
+  .catch((err) => {
+    statusEl.textContent = `FAILED: ${err && err.message ? err.message : err}`;
+  })
+  .finally(() =>
+    fetch("/report", { method: "POST", body: document.documentElement.outerHTML }),
+  );
