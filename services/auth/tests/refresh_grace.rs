@@ -2,7 +2,7 @@
 //! rotation, the just-rotated token returns the same successor pair (a retry after a lost
 //! answer, or parallel refreshes of one token); after the window, or with an older token, it is
 //! reuse and the family is revoked. The kept pair is sealed, never in plaintext, and re-sealed by
-//! the master-key rotation.
+//! the master-key rotation; one kept by the previous version is still returned.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -206,6 +206,47 @@ async fn the_kept_pair_is_sealed_bound_to_its_row_and_resealed_by_the_master_key
     let rows = kept(&app, &user.id).await;
     let plain = Keyring::new(new, None).open(&aad(&rows[0].0), &rows[0].1).unwrap();
     assert!(contains(&plain, second.refresh_token.as_bytes()));
+
+    app.shutdown().await;
+}
+
+/// A pair kept by a version before the one-statement rotation (the signed pair itself, written by
+/// a second statement) is still returned by a retry within the grace: an upgrade inside the
+/// window logs nobody out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_kept_by_the_previous_version_is_still_returned() {
+    let app = TestApp::spawn().await;
+    let mut c = app.clients();
+    let (user, first) = c.user_with_tokens("upgrade").await;
+    let second = c.refresh(&first.refresh_token).await.unwrap();
+    let rows = kept(&app, &user.id).await;
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0].0;
+
+    let now = chrono::Utc::now().timestamp();
+    let legacy = serde_json::json!({
+        "refresh_token": second.refresh_token,
+        "access_token": second.access_token,
+        "access_expires_at": now + 600,
+        "refresh_expires_at": now + 3600,
+    });
+    let keyring = Keyring::new(app.settings.master_key.current.clone().unwrap(), None);
+    let aad = Aad { table: "refresh_tokens", column: "successor_sealed", row };
+    let sealed = keyring.seal(&aad, legacy.to_string().as_bytes()).unwrap();
+    app.sql()
+        .await
+        .execute(
+            "UPDATE refresh_tokens SET successor_sealed = $1 WHERE token_hash::text = $2",
+            &[&sealed, row],
+        )
+        .await
+        .unwrap();
+
+    let again = c.refresh(&first.refresh_token).await.unwrap();
+    assert_eq!(again.refresh_token, second.refresh_token);
+    assert_eq!(again.access_token, second.access_token);
+    assert!((595..=600).contains(&again.expires_in), "{again:?}");
+    assert_eq!(c.me(&again.access_token).await.unwrap().id, user.id);
 
     app.shutdown().await;
 }

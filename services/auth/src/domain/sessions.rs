@@ -7,15 +7,18 @@
 //!
 //! Except for the refresh grace (`OPERANT_REFRESH_REUSE_GRACE_SECS`): a client whose answer was
 //! lost retries with the token it still holds, and parallel refreshes of one token race. So the
-//! rotation keeps the successor pair, sealed with the master key, on the spent token; presenting
-//! the just-rotated token again within the window (its successor not yet spent) returns that
-//! same pair. After the window, or with an older token, it is reuse as before.
+//! rotation statement itself keeps, sealed with the master key on the spent token, the successor
+//! refresh token and the id and issue time of the access token that goes with it ([`Kept`]);
+//! presenting the just-rotated token again within the window (its successor not yet spent)
+//! returns that same pair: the refresh token as kept, the access token signed again from the same
+//! claims, which EdDSA makes the same bytes. After the window, or with an older token, it is
+//! reuse as before.
 //!
 //! Every revocation commits together with its NOTIFY (see `revocations`), which is what makes
 //! logout instant in every service.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -30,7 +33,7 @@ use crate::repo::refresh_tokens;
 use crate::repo::sessions::{self as sessions_repo, NewSession, RevokeReason, SessionRow};
 use crate::reseal::REFRESH_SUCCESSORS;
 use crate::secrets;
-use crate::state::AuthState;
+use crate::state::{AccessStamp, AuthState};
 
 /// What login and refresh return.
 #[derive(Debug)]
@@ -96,53 +99,63 @@ pub async fn refresh(state: &AuthState, presented: &str) -> AuthResult<TokenPair
     let new_hash = secrets::hash_token(&successor);
     let (expires_at, refresh_expires_in) = refresh_expiry(state);
     let grace = state.settings.tokens.refresh_reuse_grace;
+    let stamp = AccessStamp::now();
+    // Sealed before the rotation, which stores it: a retry can only come after the answer was
+    // (or was not) received, and the answer comes after the commit.
+    let kept = if grace.is_zero() {
+        None
+    } else {
+        let kept = Kept {
+            refresh_token: successor.clone(),
+            access: stamp,
+            refresh_expires_at: expires_at.timestamp(),
+        };
+        Some(kept.seal(state, &old_hash)?)
+    };
     let mut conn = state.conn().await?;
-    if let Some(rotated) = refresh_tokens::rotate(&mut conn, &old_hash, &new_hash, expires_at).await? {
+    if let Some(rotated) =
+        refresh_tokens::rotate(&mut conn, &old_hash, &new_hash, expires_at, kept.as_deref()).await?
+    {
         drop(conn);
-        let access = state.access_token(rotated.user_id, rotated.session_id).await?;
-        let pair = TokenPair {
+        let access = state.access_token_stamped(rotated.user_id, rotated.session_id, &stamp).await?;
+        return Ok(TokenPair {
             access_token: access.token,
             refresh_token: successor,
             expires_in: access.expires_in,
             refresh_expires_in,
-        };
-        if !grace.is_zero() {
-            // Before answering: a retry can only come after the answer was (or was not) received.
-            let sealed = Kept::new(&pair).seal(state, &old_hash)?;
-            refresh_tokens::keep_successor(&mut *state.conn().await?, &old_hash, &sealed).await?;
-        }
-        return Ok(pair);
+        });
     }
-    // Not rotated: find out why. A parallel refresh that rotated this token may still be
-    // signing its access token; wait a little for the pair it keeps (without holding a
-    // connection, which that refresh may need).
-    let waiting_since = Instant::now();
-    let token = loop {
-        let Some(token) = refresh_tokens::inspect(&mut conn, &old_hash, grace.as_secs_f64()).await? else {
-            return Err(AuthError::InvalidRefreshToken);
-        };
-        let retry = token.used
-            && token.in_grace
-            && !token.session_revoked
-            && !token.session_expired
-            && token.user_active;
-        if !retry {
-            break token;
-        }
-        if let Some(sealed) = &token.successor_sealed {
-            tracing::info!(session_id = %token.session_id, "refresh retried within the grace: same successor returned");
-            return Kept::open(state, &old_hash, sealed).map(Kept::into_pair);
-        }
-        if waiting_since.elapsed() > KEEP_WAIT {
-            return Err(ApiError::database_unavailable(
-                "the refresh that rotated this token did not keep its successor",
-            )
-            .into());
-        }
-        drop(conn);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        conn = state.conn().await?;
+    // Not rotated: find out why.
+    let Some(token) = refresh_tokens::inspect(&mut conn, &old_hash, grace.as_secs_f64()).await? else {
+        return Err(AuthError::InvalidRefreshToken);
     };
+    drop(conn);
+    let retry =
+        token.used && token.in_grace && !token.session_revoked && !token.session_expired && token.user_active;
+    // A token spent while the grace was off keeps nothing: its retry is reuse.
+    if let (true, Some(sealed)) = (retry, &token.successor_sealed) {
+        tracing::info!(session_id = %token.session_id, "refresh retried within the grace: same successor returned");
+        let now = Utc::now().timestamp();
+        return Ok(match Kept::open(state, &old_hash, sealed)? {
+            AnyKept::Stamped(kept) => {
+                let access =
+                    state.access_token_stamped(token.user_id, token.session_id, &kept.access).await?;
+                TokenPair {
+                    access_token: access.token,
+                    refresh_token: kept.refresh_token,
+                    expires_in: (kept.access.iat + access.expires_in - now).clamp(0, access.expires_in),
+                    refresh_expires_in: (kept.refresh_expires_at - now).max(0),
+                }
+            }
+            AnyKept::Signed(kept) => TokenPair {
+                access_token: kept.access_token,
+                refresh_token: kept.refresh_token,
+                expires_in: (kept.access_expires_at - now).max(0),
+                refresh_expires_in: (kept.refresh_expires_at - now).max(0),
+            },
+        });
+    }
+    let mut conn = state.conn().await?;
     if token.used {
         let revoked = conn
             .transaction::<_, AuthError, _>(async |conn| {
@@ -177,30 +190,17 @@ pub async fn refresh(state: &AuthState, presented: &str) -> AuthResult<TokenPair
     Err(AuthError::InvalidRefreshToken)
 }
 
-/// How long a retry waits for the parallel refresh that rotated its token to keep the pair.
-const KEEP_WAIT: Duration = Duration::from_secs(2);
-
-/// The successor pair kept for the grace window. No `Debug`: it holds live tokens.
+/// What a spent token keeps for the grace window, sealed: the successor refresh token and the
+/// stamp of the access token answered with it. No `Debug`: it holds a live token.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Kept {
     refresh_token: String,
-    access_token: String,
+    access: AccessStamp,
     /// Unix seconds, so that a retry reports the time left.
-    access_expires_at: i64,
     refresh_expires_at: i64,
 }
 
 impl Kept {
-    fn new(pair: &TokenPair) -> Self {
-        let now = Utc::now().timestamp();
-        Self {
-            refresh_token: pair.refresh_token.clone(),
-            access_token: pair.access_token.clone(),
-            access_expires_at: now + pair.expires_in,
-            refresh_expires_at: now + pair.refresh_expires_in,
-        }
-    }
-
     /// The row id of the spent token, as the re-seal names it (PostgreSQL's text of a bytea).
     fn row_id(old_hash: &[u8]) -> String {
         let mut id = String::from("\\x");
@@ -216,21 +216,28 @@ impl Kept {
         state.keyring.seal(&REFRESH_SUCCESSORS.aad(&row), &plain).map_err(AuthError::internal)
     }
 
-    fn open(state: &AuthState, old_hash: &[u8], sealed: &[u8]) -> AuthResult<Self> {
+    fn open(state: &AuthState, old_hash: &[u8], sealed: &[u8]) -> AuthResult<AnyKept> {
         let row = Self::row_id(old_hash);
         let plain = state.keyring.open(&REFRESH_SUCCESSORS.aad(&row), sealed).map_err(AuthError::internal)?;
         serde_json::from_slice(&plain).map_err(AuthError::internal)
     }
+}
 
-    fn into_pair(self) -> TokenPair {
-        let now = Utc::now().timestamp();
-        TokenPair {
-            access_token: self.access_token,
-            refresh_token: self.refresh_token,
-            expires_in: (self.access_expires_at - now).max(0),
-            refresh_expires_in: (self.refresh_expires_at - now).max(0),
-        }
-    }
+/// What versions before the one-statement rotation kept (the signed pair itself, written by a
+/// second statement): still answered, for the grace window that spans an upgrade.
+#[derive(serde::Deserialize)]
+struct KeptSigned {
+    refresh_token: String,
+    access_token: String,
+    access_expires_at: i64,
+    refresh_expires_at: i64,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum AnyKept {
+    Stamped(Kept),
+    Signed(KeptSigned),
 }
 
 async fn forget_expired(state: &AuthState, grace: f64) -> AuthResult<usize> {

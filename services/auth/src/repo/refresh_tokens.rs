@@ -2,8 +2,9 @@
 //! issued by ONE statement ([`rotate`]), so of two concurrent refreshes with the same token the
 //! row lock lets exactly one through. Spent tokens stay as evidence for reuse detection and
 //! point at their successor (`successor_hash`); for the refresh grace window a spent token also
-//! holds the successor pair sealed with the master key (`successor_sealed`, [`keep_successor`]),
-//! cleared when the successor is rotated ([`rotate`]) or the session revoked ([`forget_successors`]).
+//! holds what makes the successor pair again, sealed with the master key (`successor_sealed`,
+//! written by the same [`rotate`]), cleared when the successor is rotated ([`rotate`]), the
+//! session revoked ([`forget_successors`]) or the window over ([`forget_expired_successors`]).
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
@@ -39,7 +40,8 @@ pub struct Rotated {
     pub user_id: Uuid,
 }
 
-/// Spends `old_hash` and stores `new_hash` as its successor, in one statement. Succeeds only if
+/// Spends `old_hash` and stores `new_hash` as its successor, in one statement; the spent token
+/// keeps `sealed` (the grace's sealed successor, `None` without a grace). Succeeds only if
 /// the old token is unused and unexpired and its session is active and its user is active;
 /// otherwise nothing changes and `None` is returned (see [`inspect`] for why). The sealed pair
 /// kept by the old token's predecessor is dropped: that token is now two rotations back and a
@@ -49,11 +51,12 @@ pub async fn rotate(
     old_hash: &[u8],
     new_hash: &[u8],
     expires_at: DateTime<Utc>,
+    sealed: Option<&[u8]>,
 ) -> QueryResult<Option<Rotated>> {
     Prepared(
         diesel::sql_query(
             "WITH spent AS ( \
-               UPDATE refresh_tokens rt SET used_at = now(), successor_hash = $2 \
+               UPDATE refresh_tokens rt SET used_at = now(), successor_hash = $2, successor_sealed = $4 \
                WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND rt.expires_at > now() \
                  AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
                              WHERE s.id = rt.session_id AND s.revoked_at IS NULL \
@@ -77,7 +80,8 @@ pub async fn rotate(
         )
         .bind::<Bytea, _>(old_hash)
         .bind::<Bytea, _>(new_hash)
-        .bind::<Timestamptz, _>(expires_at),
+        .bind::<Timestamptz, _>(expires_at)
+        .bind::<Nullable<Bytea>, _>(sealed),
     )
     .get_result(conn)
     .await
@@ -89,6 +93,8 @@ pub async fn rotate(
 pub struct TokenState {
     #[diesel(sql_type = SqlUuid)]
     pub session_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub user_id: Uuid,
     #[diesel(sql_type = Bool)]
     pub used: bool,
     #[diesel(sql_type = Bool)]
@@ -104,7 +110,7 @@ pub struct TokenState {
     /// Spent less than the grace ago, and its successor not spent yet: the just-rotated token.
     #[diesel(sql_type = Bool)]
     pub in_grace: bool,
-    /// The sealed successor pair, only while [`Self::in_grace`].
+    /// The sealed successor, only while [`Self::in_grace`].
     #[diesel(sql_type = Nullable<Bytea>)]
     pub successor_sealed: Option<Vec<u8>>,
 }
@@ -115,10 +121,10 @@ pub async fn inspect(
     hash: &[u8],
     grace_secs: f64,
 ) -> QueryResult<Option<TokenState>> {
-    // Prepared: a retry waiting for a parallel refresh runs it every 20 ms.
+    // Prepared: every retried, parallel or refused refresh runs it.
     Prepared(
         diesel::sql_query(
-            "SELECT rt.session_id, rt.used_at IS NOT NULL AS used, rt.expires_at <= now() AS expired, \
+            "SELECT rt.session_id, s.user_id, rt.used_at IS NOT NULL AS used, rt.expires_at <= now() AS expired, \
                     s.revoked_at IS NOT NULL AS session_revoked, s.expires_at <= now() AS session_expired, \
                     u.is_active AS user_active, rt.used_at, g.in_grace, \
                     CASE WHEN g.in_grace THEN rt.successor_sealed END AS successor_sealed \
@@ -134,21 +140,6 @@ pub async fn inspect(
     .get_result(conn)
     .await
     .optional()
-}
-
-/// Keeps the sealed successor pair on the token it replaced (`old_hash`), for the grace window.
-pub async fn keep_successor(
-    conn: &mut AsyncPgConnection,
-    old_hash: &[u8],
-    sealed: &[u8],
-) -> QueryResult<usize> {
-    Prepared(
-        diesel::sql_query("UPDATE refresh_tokens SET successor_sealed = $2 WHERE token_hash = $1")
-            .bind::<Bytea, _>(old_hash)
-            .bind::<Bytea, _>(sealed),
-    )
-    .execute(conn)
-    .await
 }
 
 /// Drops every sealed successor pair of a session (it was revoked: nothing may be returned).
