@@ -79,6 +79,12 @@ impl Prepared {
         Ok(Self { method, uri, headers, body, expect })
     }
 
+    /// The same request at `path` from the server's root instead of the API base (`/health`).
+    pub fn at_root(mut self, path: &str) -> anyhow::Result<Self> {
+        self.uri = path.parse()?;
+        Ok(self)
+    }
+
     /// The same request with another JSON body (for refresh chains).
     pub fn with_body(&self, body: Bytes) -> Self {
         Self { body, ..self.clone() }

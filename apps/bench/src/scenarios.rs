@@ -22,6 +22,8 @@ use crate::setup::{Fixtures, PASSWORD};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
+    /// The stack alone: no credential, no database (what a request costs before any work).
+    Floor,
     UsersMe,
     ListProjects,
     ListProjectsApiKey,
@@ -37,7 +39,8 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 12] = [
+    pub const ALL: [Scenario; 13] = [
+        Self::Floor,
         Self::UsersMe,
         Self::ListProjects,
         Self::ListProjectsApiKey,
@@ -54,6 +57,7 @@ impl Scenario {
 
     pub fn name(self) -> &'static str {
         match self {
+            Self::Floor => "floor",
             Self::UsersMe => "users_me",
             Self::ListProjects => "list_projects",
             Self::ListProjectsApiKey => "list_projects_api_key",
@@ -72,6 +76,10 @@ impl Scenario {
     /// What one request is, for the report.
     pub fn describe(self, transport: Transport) -> &'static str {
         match (self, transport) {
+            (Self::Floor, Transport::Rest) => "GET /health (3 grpc.health.v1 Checks, no database)",
+            (Self::Floor, Transport::Grpc) => {
+                "grpc.health.v1.Health/Check on auth (no credential, no database)"
+            }
             (Self::UsersMe, Transport::Rest) => "GET /users/me",
             (Self::UsersMe, Transport::Grpc) => "UserService/GetCurrentUser",
             (Self::ListProjects, Transport::Rest) => "GET /projects?limit=20",
@@ -283,11 +291,13 @@ macro_rules! grpc_op {
     };
 }
 
+type HealthClient = tonic_health::pb::health_client::HealthClient<Channel>;
 type UserClient = auth::user_service_client::UserServiceClient<Channel>;
 type AuthClient = auth::auth_service_client::AuthServiceClient<Channel>;
 type ProjectClient = work::project_service_client::ProjectServiceClient<Channel>;
 type TaskClient = work::task_service_client::TaskServiceClient<Channel>;
 
+grpc_op!(GrpcHealth, HealthClient, check, tonic_health::pb::HealthCheckRequest);
 grpc_op!(GrpcUsersMe, UserClient, get_current_user, auth::GetCurrentUserRequest);
 grpc_op!(GrpcListProjects, ProjectClient, list_projects, work::ListProjectsRequest);
 grpc_op!(GrpcListTasks, TaskClient, list_tasks, work::ListTasksRequest);
@@ -399,6 +409,16 @@ impl Ctx {
             if scenario == Scenario::Login { concurrency.min(self.login_concurrency) } else { concurrency };
         for i in 0..workers {
             let op: Box<dyn Op> = match (scenario, transport) {
+                (Scenario::Floor, Transport::Rest) => {
+                    let request = Prepared::new(&self.rest, Method::GET, "", None, None, None, StatusCode::OK)?
+                        .at_root("/health")?;
+                    Box::new(RestOp { conn: RestConn::new(self.rest.clone()), request })
+                }
+                (Scenario::Floor, Transport::Grpc) => Box::new(GrpcHealth {
+                    client: HealthClient::new(self.channels.auth(i)),
+                    md: MetadataMap::new(),
+                    message: tonic_health::pb::HealthCheckRequest { service: String::new() },
+                }),
                 (Scenario::UsersMe | Scenario::Mixed, _) => self.users_me_op(transport, i, &md)?,
                 (Scenario::Login, _) => self.login_op(transport, i)?,
                 (Scenario::ListProjects | Scenario::ListProjectsApiKey, Transport::Rest) => {
