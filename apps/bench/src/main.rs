@@ -442,7 +442,8 @@ mod tests {
         let pids = parse_pids("operant=12, pg=34").ok();
         assert_eq!(pids, Some(vec![("operant".to_owned(), 12), ("pg".to_owned(), 34)]));
         assert!(parse_pids("nonsense").is_err());
-        assert_eq!(parse_scenarios("all").map(|v| v.len()).ok(), Some(12));
+        assert_eq!(parse_scenarios("all").map(|v| v.len()).ok(), Some(13));
+        assert!(parse_scenarios("floor,users_me").is_ok());
         assert!(parse_scenarios("create_task,create_task_webhook").is_ok());
         assert!(parse_scenarios("create_task,create_task_idempotent").is_ok());
         assert!(parse_scenarios("users_me,mixed").is_ok());
