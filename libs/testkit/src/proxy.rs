@@ -1,11 +1,12 @@
 //! [`LosingProxy`]: a TCP proxy that forwards every request and loses its answer, for the
-//! "crash after commit, before the answer" retry of `Idempotency-Key`.
+//! "crash after commit, before the answer" retry of `Idempotency-Key`. [`HoldingProxy`]: one
+//! that can hold back what the upstream sends for a while (a slow network or a stalled peer).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -65,4 +66,71 @@ async fn lose_answer(client: TcpStream, upstream: SocketAddr, lost: Arc<AtomicUs
     forward.abort();
     drop(to_client);
     drop(from_server);
+}
+
+/// A TCP proxy in front of `upstream` that passes every byte on, both ways, except that while
+/// [`HoldingProxy::hold`] is on, what the upstream sends is kept back (in order, nothing lost)
+/// until [`HoldingProxy::release`]: to the client the upstream has stalled.
+pub struct HoldingProxy {
+    pub addr: SocketAddr,
+    held: Arc<AtomicBool>,
+    task: JoinHandle<()>,
+}
+
+impl HoldingProxy {
+    pub async fn start(upstream: SocketAddr) -> HoldingProxy {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let held = Arc::new(AtomicBool::new(false));
+        let switch = held.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                tokio::spawn(pass_unless_held(client, upstream, switch.clone()));
+            }
+        });
+        HoldingProxy { addr, held, task }
+    }
+
+    /// `http://<addr>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// From now on, what the upstream sends is kept back.
+    pub fn hold(&self) {
+        self.held.store(true, Ordering::SeqCst);
+    }
+
+    /// Passes on what was kept back, and everything after it.
+    pub fn release(&self) {
+        self.held.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Drop for HoldingProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn pass_unless_held(client: TcpStream, upstream: SocketAddr, held: Arc<AtomicBool>) {
+    let Ok(server) = TcpStream::connect(upstream).await else { return };
+    let _ = (client.set_nodelay(true), server.set_nodelay(true));
+    let (mut from_client, mut to_client) = client.into_split();
+    let (mut from_server, mut to_server) = server.into_split();
+    let forward = tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut from_client, &mut to_server).await;
+    });
+    let mut buffer = vec![0u8; 64 * 1024];
+    while let Ok(n) = from_server.read(&mut buffer).await
+        && n > 0
+    {
+        while held.load(Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        if to_client.write_all(&buffer[..n]).await.is_err() {
+            break;
+        }
+    }
+    forward.abort();
 }

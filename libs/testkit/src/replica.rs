@@ -86,3 +86,21 @@ impl TestApp {
         Replica { addr, _trigger: trigger }
     }
 }
+
+impl TestApp {
+    /// A second work server on the suite's database, calling tenancy at `tenancy` (for example
+    /// a [`crate::proxy::HoldingProxy`] in front of [`TestApp::tenancy_addr`]). Stops when
+    /// dropped.
+    pub async fn spawn_work_replica(&self, tenancy: String) -> Replica {
+        let mut settings = self.settings.as_ref().clone();
+        settings.listen.work_admin = ([127, 0, 0, 1], 0).into();
+        settings.endpoints.tenancy = vec![tenancy];
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        settings.listen.work = addr;
+        let (trigger, shutdown) = Shutdown::new();
+        tokio::spawn(operant_work::run(Arc::new(settings), listener, shutdown));
+        self.wait_serving(addr).await;
+        Replica { addr, _trigger: trigger }
+    }
+}

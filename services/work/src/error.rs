@@ -37,6 +37,11 @@ pub enum WorkError {
     /// 503 `SERVICE_UNAVAILABLE`: the tenancy service could not be reached.
     #[error("the tenancy service is unavailable")]
     TenancyUnavailable,
+    /// A refusal that rested on a cached standing (see [`crate::model::Standing::refuse`]): the
+    /// transport asks tenancy afresh and runs the call again, so it reaches no client. Were it
+    /// to, it would be 503 `SERVICE_UNAVAILABLE`, which a client may retry.
+    #[error("the caller's standing changed; try again")]
+    StaleStanding,
     /// An error status answered by the tenancy service, relayed unchanged.
     #[error("tenancy: {0}")]
     Tenancy(Status),
@@ -70,6 +75,10 @@ impl From<WorkError> for ApiError {
             WorkError::AssigneeNotMember => ErrorCode::AssigneeNotMember,
             WorkError::TenancyUnavailable => {
                 tracing::warn!("tenancy service unreachable");
+                ErrorCode::ServiceUnavailable
+            }
+            WorkError::StaleStanding => {
+                tracing::warn!("a refusal on a cached standing reached the client");
                 ErrorCode::ServiceUnavailable
             }
         };

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::error::WorkError;
+
 use crate::schema::{projects, tasks};
 
 /// A project row.
@@ -111,6 +113,19 @@ pub struct Standing {
     pub is_admin: bool,
     /// The plan's project limit.
     pub max_projects: i64,
+    /// Answered by the standing cache rather than by tenancy just now.
+    pub cached: bool,
+}
+
+impl Standing {
+    /// `refusal`, unless the standing it rests on came from the cache: then
+    /// [`WorkError::StaleStanding`], and the transport asks tenancy afresh and runs the call
+    /// again. A refusal is never decided on a cached answer, so a member promoted (or a plan
+    /// upgraded) a moment ago is not refused; what the cache may still allow for up to
+    /// [`crate::standings::FRESHNESS`] after a change is the documented bound.
+    pub fn refuse(&self, refusal: WorkError) -> WorkError {
+        if self.cached { WorkError::StaleStanding } else { refusal }
+    }
 }
 
 /// A new project.

@@ -59,19 +59,30 @@ impl Peers {
     /// when the user is not a member, the key is not active there, or the organization does not
     /// exist. Answered from the standing cache while it is fresh, else by tenancy (and cached).
     pub async fn authorize(&self, actor: &Actor, organization_id: Uuid) -> Result<Standing, WorkError> {
+        self.ask(actor, organization_id, true).await
+    }
+
+    /// As [`Peers::authorize`], always asking tenancy (the answer refreshes the cache): for a
+    /// call the domain refused on a cached standing ([`WorkError::StaleStanding`]).
+    pub async fn authorize_fresh(&self, actor: &Actor, organization_id: Uuid) -> Result<Standing, WorkError> {
+        self.ask(actor, organization_id, false).await
+    }
+
+    async fn ask(&self, actor: &Actor, organization_id: Uuid, cache: bool) -> Result<Standing, WorkError> {
         let (actor_id, actor_type, principal) = match actor {
             Actor::User(id) => (*id, "USER", Principal::User(*id)),
             Actor::ApiKey(key) => (key.key_id, "API_KEY", Principal::ApiKey(key.key_id)),
         };
-        let standing = |access: Access| Standing {
+        let standing = |access: Access, cached: bool| Standing {
             actor_id,
             actor_type,
             organization_id,
             is_admin: access.is_admin,
             max_projects: access.max_projects,
+            cached,
         };
-        if let Some(access) = self.standings.get(principal, organization_id) {
-            return Ok(standing(access));
+        if cache && let Some(access) = self.standings.get(principal, organization_id) {
+            return Ok(standing(access, true));
         }
         let generation = self.standings.generation();
         let message = match principal {
@@ -85,7 +96,7 @@ impl Peers {
             max_projects: answer.limits.map(|l| l.max_projects).unwrap_or(0),
         };
         self.standings.insert(principal, organization_id, access, generation);
-        Ok(standing(access))
+        Ok(standing(access, false))
     }
 
     /// Whether `user_id` is a member of the organization: yes when the cache holds the user's

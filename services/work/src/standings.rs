@@ -4,7 +4,9 @@
 //!
 //! **What is cached**: per principal (a user or an API key) and organization, exactly what work
 //! uses of the answer — whether the role is OWNER or ADMIN, and the plan's `max_projects`. Only
-//! positive answers: a refusal always asks tenancy again.
+//! positive answers: a refusal always asks tenancy again, and so does a call the domain would
+//! refuse on a cached answer (see `Standing::refuse`), so the bound below applies only to what a
+//! change takes away, never to what it grants.
 //!
 //! **The freshness bound** ([`FRESHNESS`], 500 ms): tenancy sends the organization of every
 //! change to a standing (member added, re-roled or removed, ownership transferred, plan changed,

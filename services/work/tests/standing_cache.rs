@@ -16,6 +16,7 @@ use operant_proto::tenancy::v1::member_service_client::MemberServiceClient;
 use operant_proto::tenancy::v1::{
     Plan, RemoveMemberRequest, Role, UpdateMemberRequest, UpdateSubscriptionRequest,
 };
+use operant_proto::work::v1::project_service_client::ProjectServiceClient;
 use operant_proto::work::v1::*;
 use operant_testkit::*;
 use tokio::task::JoinHandle;
@@ -142,6 +143,95 @@ async fn repeated_calls_are_answered_without_asking_tenancy() {
     }
     let asked = authorize_calls(app.admin_addrs[1]).await - before;
     assert!(asked <= 5, "100 calls asked tenancy {asked} times");
+}
+
+fn rename(project: &Project, n: usize) -> UpdateProjectRequest {
+    UpdateProjectRequest {
+        project_id: project.id.clone(),
+        project: Some(Project { name: format!("Apollo {n}"), ..Default::default() }),
+        update_mask: field_mask(&["name"]),
+        expected_version: None,
+    }
+}
+
+/// A refusal is never decided on a cached standing: a member promoted a moment ago may act as
+/// an admin at once, and an upgraded plan allows its projects at once — even while the change
+/// has not reached work's cache. A work server is started whose connection to tenancy goes
+/// through a proxy that holds back tenancy's side while the change is made and the call sent:
+/// the cache is still fresh and still holds the old standing, so only asking tenancy again (once
+/// the proxy lets go) can answer the call right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promotion_and_an_upgrade_take_effect_at_once_though_the_cache_has_not_heard() {
+    let app = TestApp::spawn().await;
+    let c = app.clients();
+    let owner = c.owner("alice").await;
+    let member = c.member(&owner, "bob", Role::Member).await;
+    let project = c.project(&owner, "Apollo").await;
+    let stall = proxy::HoldingProxy::start(app.tenancy_addr).await;
+    let replica = app.spawn_work_replica(stall.url()).await;
+    let projects = ProjectServiceClient::new(lazy_channel(replica.addr));
+    let role = |role: Role| UpdateMemberRequest {
+        organization_id: owner.org.to_string(),
+        user_id: member.id(),
+        role: role.into(),
+    };
+    let list = |who: &Actor| {
+        let (mut projects, request) = (projects.clone(), who.req(list_projects()));
+        async move { projects.list_projects(request).await.unwrap() }
+    };
+    list(&member).await;
+    list(&owner).await;
+    // The watcher's first pong makes the cache trusted (pings every 100 ms).
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    for round in 0..3 {
+        // The member's standing (MEMBER) is cached; tenancy stalls; the member is promoted.
+        list(&member).await;
+        stall.hold();
+        c.members.clone().update_member(owner.req(role(Role::Admin))).await.unwrap();
+        let mut client = projects.clone();
+        let request = member.req(rename(&project, round));
+        let renamed = tokio::spawn(async move { client.update_project(request).await });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        stall.release();
+        let renamed = renamed.await.unwrap();
+        assert!(renamed.is_ok(), "round {round}: the promoted member was refused: {renamed:?}");
+        // Demoted again: refused within the bound (see the tests below).
+        c.members.clone().update_member(owner.req(role(Role::Member))).await.unwrap();
+        let demoted_at = Instant::now();
+        loop {
+            let renamed = projects.clone().update_project(member.req(rename(&project, 100 + round))).await;
+            if renamed.is_err() {
+                assert_eq!(outcome(renamed), Err("INSUFFICIENT_ROLE".into()));
+                break;
+            }
+            assert!(demoted_at.elapsed() < BOUND, "round {round}: the demoted member kept admin rights");
+        }
+    }
+
+    // At the FREE plan's limit, with the owner's standing (FREE) cached, the plan is upgraded.
+    for n in 1..5 {
+        c.project(&owner, &format!("p{n}")).await;
+    }
+    list(&owner).await;
+    stall.hold();
+    let upgrade = UpdateSubscriptionRequest {
+        request_id: String::new(),
+        organization_id: owner.org.to_string(),
+        plan: Plan::Pro.into(),
+    };
+    c.subs.clone().update_subscription(owner.req(upgrade)).await.unwrap();
+    let request =
+        CreateProjectRequest { request_id: "after-upgrade".into(), name: "pro".into(), description: None };
+    let mut client = projects.clone();
+    let first = owner.req(request.clone());
+    let created = tokio::spawn(async move { client.create_project(first).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    stall.release();
+    let created = created.await.unwrap().expect("the upgraded plan allows a 6th project");
+    // Its idempotent retry is the same project: no refusal was kept for the key.
+    let again = projects.clone().create_project(owner.req(request)).await.expect("the retry");
+    assert_eq!(again.into_inner().project.unwrap().id, created.into_inner().project.unwrap().id);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,7 +28,7 @@ fn may_change(who: &Standing, project: &Project) -> Result<(), WorkError> {
     if who.is_admin || project.created_by == who.actor_id {
         Ok(())
     } else {
-        Err(WorkError::InsufficientRole("only the project's creator or an admin may change it"))
+        Err(who.refuse(WorkError::InsufficientRole("only the project's creator or an admin may change it")))
     }
 }
 
@@ -66,7 +66,7 @@ impl Projects {
                     .transaction(async |conn| {
                         lock_quota(conn, org, QUOTA).await?;
                         if repo::count(conn, org).await? >= max {
-                            return Err(WorkError::PlanLimitReached { max });
+                            return Err(who.refuse(WorkError::PlanLimitReached { max }));
                         }
                         let project = repo::insert(conn, org, (who.actor_id, who.actor_type), &new).await?;
                         let event = OutboxEvent::new(
@@ -79,6 +79,10 @@ impl Projects {
                         Ok(project)
                     })
                     .await;
+                if let Err(WorkError::StaleStanding) = result {
+                    // Not kept for replays: the transport asks again with a fresh standing.
+                    return Err(WorkError::StaleStanding);
+                }
                 store.finish(conn, key, result, respond).await
             })
             .await?;

@@ -154,9 +154,9 @@ impl Tasks {
             {
                 Ok(())
             } else {
-                Err(WorkError::InsufficientRole(
+                Err(who.refuse(WorkError::InsufficientRole(
                     "only the task's creator, its assignee or an admin may change it",
-                ))
+                )))
             }
         })
         .await
@@ -173,7 +173,8 @@ impl Tasks {
             if who.is_admin || current.created_by == who.actor_id {
                 Ok(())
             } else {
-                Err(WorkError::InsufficientRole("only the task's creator or an admin may delete it"))
+                Err(who
+                    .refuse(WorkError::InsufficientRole("only the task's creator or an admin may delete it")))
             }
         })
         .await

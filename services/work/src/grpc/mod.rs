@@ -46,6 +46,29 @@ pub(crate) async fn standing<T>(peers: &Peers, request: &tonic::Request<T>) -> R
     peers.authorize(&actor, organization_id).await
 }
 
+/// Runs `call` with the caller's standing (as [`standing`]). When the domain refused on a
+/// standing the cache answered ([`WorkError::StaleStanding`]), tenancy is asked afresh and
+/// `call` runs once more with its answer: a caller promoted, or whose plan was upgraded, a
+/// moment ago is never refused on the cache's older answer.
+pub(crate) async fn with_standing<T, R, F>(
+    peers: &Peers,
+    request: &tonic::Request<T>,
+    mut call: impl FnMut(Standing) -> F,
+) -> Result<R, WorkError>
+where
+    F: Future<Output = Result<R, WorkError>>,
+{
+    let (actor, organization_id) = identify(request)?;
+    let who = peers.authorize(&actor, organization_id).await?;
+    match call(who).await {
+        Err(WorkError::StaleStanding) => {
+            let who = peers.authorize_fresh(&actor, organization_id).await?;
+            call(who).await
+        }
+        answer => answer,
+    }
+}
+
 /// Who is calling and in which organization, from the request alone (no network): 401 without
 /// a user or key, 400 without a valid `x-organization-id`. A list handler validates its page
 /// and filters after this and before [`Peers::authorize`], so a bad request never costs the

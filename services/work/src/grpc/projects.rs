@@ -6,7 +6,7 @@ use operant_proto::work::v1::*;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, mask_paths, opt_uuid, unknown_path, uuid};
-use super::{idempotency_key, identify, standing};
+use super::{idempotency_key, identify, standing, with_standing};
 use crate::domain::projects::Projects;
 use crate::domain::search_text;
 use crate::error::WorkError;
@@ -51,22 +51,24 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<CreateProjectRequest>,
     ) -> Result<Response<CreateProjectResponse>, Status> {
-        let who = standing(&self.peers, &request).await?;
-        let message = request.into_inner();
-        let key = idempotency_key(
-            &who,
-            "/operant.work.v1.ProjectService/CreateProject",
-            &message.request_id,
-            &message,
-            |m| m.request_id.clear(),
-        )?;
-        let new = NewProject { name: message.name, description: message.description };
-        let answer = self
-            .projects
-            .create(&who, new, key.as_ref(), |project| CreateProjectResponse {
-                project: Some(convert::project(project)),
-            })
-            .await?;
+        let request = &request;
+        let answer = with_standing(&self.peers, request, |who| async move {
+            let message = request.get_ref();
+            let key = idempotency_key(
+                &who,
+                "/operant.work.v1.ProjectService/CreateProject",
+                &message.request_id,
+                message,
+                |m| m.request_id.clear(),
+            )?;
+            let new = NewProject { name: message.name.clone(), description: message.description.clone() };
+            self.projects
+                .create(&who, new, key.as_ref(), |project| CreateProjectResponse {
+                    project: Some(convert::project(project)),
+                })
+                .await
+        })
+        .await?;
         Ok(answer.into_response())
     }
 
@@ -107,11 +109,14 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<UpdateProjectRequest>,
     ) -> Result<Response<UpdateProjectResponse>, Status> {
-        let who = standing(&self.peers, &request).await?;
-        let message = request.get_ref();
-        let id = uuid("project_id", &message.project_id)?;
-        let changes = changes(message)?;
-        let project = self.projects.update(&who, id, changes, message.expected_version).await?;
+        let request = &request;
+        let project = with_standing(&self.peers, request, |who| async move {
+            let message = request.get_ref();
+            let id = uuid("project_id", &message.project_id)?;
+            let changes = changes(message)?;
+            self.projects.update(&who, id, changes, message.expected_version).await
+        })
+        .await?;
         Ok(Response::new(UpdateProjectResponse { project: Some(convert::project(project)) }))
     }
 
@@ -119,10 +124,13 @@ impl ProjectService for ProjectApi {
         &self,
         request: Request<DeleteProjectRequest>,
     ) -> Result<Response<DeleteProjectResponse>, Status> {
-        let who = standing(&self.peers, &request).await?;
-        let message = request.get_ref();
-        let id = uuid("project_id", &message.project_id)?;
-        self.projects.delete(&who, id, message.expected_version).await?;
+        let request = &request;
+        with_standing(&self.peers, request, |who| async move {
+            let message = request.get_ref();
+            let id = uuid("project_id", &message.project_id)?;
+            self.projects.delete(&who, id, message.expected_version).await
+        })
+        .await?;
         Ok(Response::new(DeleteProjectResponse {}))
     }
 }

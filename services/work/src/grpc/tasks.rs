@@ -6,7 +6,7 @@ use operant_proto::work::v1::*;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, mask_paths, opt_time, opt_uuid, unknown_path, uuid};
-use super::{idempotency_key, identify, standing};
+use super::{idempotency_key, identify, standing, with_standing};
 use crate::domain::search_text;
 use crate::domain::tasks::Tasks;
 use crate::error::WorkError;
@@ -102,28 +102,32 @@ impl TaskService for TaskApi {
         &self,
         request: Request<CreateTaskRequest>,
     ) -> Result<Response<CreateTaskResponse>, Status> {
-        let who = standing(&self.peers, &request).await?;
-        let message = request.into_inner();
-        let key = idempotency_key(
-            &who,
-            "/operant.work.v1.TaskService/CreateTask",
-            &message.request_id,
-            &message,
-            |m| m.request_id.clear(),
-        )?;
-        let new = NewTask {
-            project_id: uuid("project_id", &message.project_id)?,
-            title: message.title,
-            description: message.description,
-            status: convert::status("status", message.status)?.unwrap_or(crate::model::Status::Todo),
-            priority: convert::priority("priority", message.priority)?.unwrap_or(Priority::Medium),
-            assignee_id: opt_uuid("assignee_id", message.assignee_id.as_deref())?,
-            due_date: opt_time("due_date", message.due_date.as_ref())?,
-        };
-        let answer = self
-            .tasks
-            .create(&who, new, key.as_ref(), |task| CreateTaskResponse { task: Some(convert::task(task)) })
-            .await?;
+        let request = &request;
+        let answer = with_standing(&self.peers, request, |who| async move {
+            let message = request.get_ref();
+            let key = idempotency_key(
+                &who,
+                "/operant.work.v1.TaskService/CreateTask",
+                &message.request_id,
+                message,
+                |m| m.request_id.clear(),
+            )?;
+            let new = NewTask {
+                project_id: uuid("project_id", &message.project_id)?,
+                title: message.title.clone(),
+                description: message.description.clone(),
+                status: convert::status("status", message.status)?.unwrap_or(crate::model::Status::Todo),
+                priority: convert::priority("priority", message.priority)?.unwrap_or(Priority::Medium),
+                assignee_id: opt_uuid("assignee_id", message.assignee_id.as_deref())?,
+                due_date: opt_time("due_date", message.due_date.as_ref())?,
+            };
+            self.tasks
+                .create(&who, new, key.as_ref(), |task| CreateTaskResponse {
+                    task: Some(convert::task(task)),
+                })
+                .await
+        })
+        .await?;
         Ok(answer.into_response())
     }
 
@@ -159,11 +163,14 @@ impl TaskService for TaskApi {
         &self,
         request: Request<UpdateTaskRequest>,
     ) -> Result<Response<UpdateTaskResponse>, Status> {
-        let who = standing(&self.peers, &request).await?;
-        let message = request.get_ref();
-        let id = uuid("task_id", &message.task_id)?;
-        let changes = changes(message)?;
-        let task = self.tasks.update(&who, id, changes, message.expected_version).await?;
+        let request = &request;
+        let task = with_standing(&self.peers, request, |who| async move {
+            let message = request.get_ref();
+            let id = uuid("task_id", &message.task_id)?;
+            let changes = changes(message)?;
+            self.tasks.update(&who, id, changes, message.expected_version).await
+        })
+        .await?;
         Ok(Response::new(UpdateTaskResponse { task: Some(convert::task(task)) }))
     }
 
@@ -171,10 +178,13 @@ impl TaskService for TaskApi {
         &self,
         request: Request<DeleteTaskRequest>,
     ) -> Result<Response<DeleteTaskResponse>, Status> {
-        let who = standing(&self.peers, &request).await?;
-        let message = request.get_ref();
-        let id = uuid("task_id", &message.task_id)?;
-        self.tasks.delete(&who, id, message.expected_version).await?;
+        let request = &request;
+        with_standing(&self.peers, request, |who| async move {
+            let message = request.get_ref();
+            let id = uuid("task_id", &message.task_id)?;
+            self.tasks.delete(&who, id, message.expected_version).await
+        })
+        .await?;
         Ok(Response::new(DeleteTaskResponse {}))
     }
 }
