@@ -19,11 +19,13 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::{Signer, SigningKey};
+use jsonwebtoken::{Algorithm, Header};
 use operant_platform::config::{ServiceDatabase, Settings};
 use operant_platform::db::PgPool;
 use operant_platform::shutdown::Shutdown;
@@ -38,9 +40,37 @@ use crate::reseal::{SIGNING_KEYS, reseal_batch};
 /// Margin added to the access TTL when retiring a key (replicas reload within 60 s).
 pub const RETIRE_MARGIN: Duration = Duration::from_secs(60);
 
+/// The key that signs, parsed once: `jsonwebtoken::encode` parses the PKCS#8 DER and derives
+/// the public key (an Ed25519 scalar multiplication, as costly as the signature) on every call.
 struct ActiveKey {
-    kid: String,
-    key: EncodingKey,
+    key: SigningKey,
+    /// The token's first segment, `base64url(JSON header)`, the same for every token.
+    header: String,
+}
+
+impl ActiveKey {
+    fn new(kid: &str, der: &[u8]) -> AuthResult<Self> {
+        let key = SigningKey::from_pkcs8_der(der)
+            .map_err(|_| AuthError::internal("the signing key is not Ed25519 PKCS#8"))?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid.to_owned());
+        let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).map_err(AuthError::internal)?);
+        Ok(Self { key, header })
+    }
+
+    /// A compact JWS of `claims`, byte for byte what `jsonwebtoken::encode` makes with the same
+    /// header and key (Ed25519 is deterministic; tested).
+    fn sign(&self, claims: &AccessClaims) -> AuthResult<String> {
+        let claims = serde_json::to_vec(claims).map_err(AuthError::internal)?;
+        let mut token = String::with_capacity(self.header.len() + claims.len() * 4 / 3 + 92);
+        token.push_str(&self.header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(claims, &mut token);
+        let signature = self.key.sign(token.as_bytes());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
+        Ok(token)
+    }
 }
 
 /// The in-memory keys of one auth process.
@@ -109,8 +139,9 @@ impl KeyStore {
                 .open(&SIGNING_KEYS.aad(&r.kid), &r.private_key)
                 .map_err(|source| UnusableKey { kid: r.kid.clone(), source })?;
             if active.is_none() && r.retired_at.is_none() {
-                active =
-                    Some(Arc::new(ActiveKey { kid: r.kid.clone(), key: EncodingKey::from_ed_der(&der) }));
+                let key = ActiveKey::new(&r.kid, &der)
+                    .map_err(|e| anyhow::anyhow!("signing key {}: {e}", r.kid))?;
+                active = Some(Arc::new(key));
             }
         }
         self.verifier.set_keys(
@@ -145,9 +176,7 @@ impl KeyStore {
             active = self.active.read().ok().and_then(|a| a.clone());
         }
         let active = active.ok_or_else(|| AuthError::internal("no active signing key"))?;
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(active.kid.clone());
-        jsonwebtoken::encode(&header, claims, &active.key).map_err(AuthError::internal)
+        active.sign(claims)
     }
 
     /// Keeps the keys fresh: every 60 s, when the verifier asks (unknown `kid`) and when
@@ -195,4 +224,47 @@ pub async fn rotate_signing_key(settings: &Settings) -> anyhow::Result<String> {
         .await?;
     tracing::info!(%kid, "rotated the signing key");
     Ok(kid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_byte_for_byte_those_of_jsonwebtoken_and_verify() {
+        let key = SigningKey::generate(&mut rand::rngs::OsRng);
+        let der = key.to_pkcs8_der().unwrap();
+        let active = ActiveKey::new("k1", der.as_bytes()).unwrap();
+        let verifier = TokenVerifier::new("operant", "operant-api");
+        verifier.set_keys([("k1".to_owned(), key.verifying_key().to_bytes().to_vec(), None)]);
+        for n in 0..20 {
+            let now = Utc::now().timestamp();
+            let claims = AccessClaims {
+                sub: Uuid::new_v4().to_string(),
+                sid: Uuid::new_v4().to_string(),
+                jti: format!("jti-{n}-\u{e9}\"quoted\""),
+                iat: now,
+                exp: now + 900 + n,
+                iss: "operant".into(),
+                aud: "operant-api".into(),
+                typ: "access".into(),
+            };
+            let mut header = Header::new(Algorithm::EdDSA);
+            header.kid = Some("k1".into());
+            let expected = jsonwebtoken::encode(
+                &header,
+                &claims,
+                &jsonwebtoken::EncodingKey::from_ed_der(der.as_bytes()),
+            )
+            .unwrap();
+            let token = active.sign(&claims).unwrap();
+            assert_eq!(token, expected);
+            assert!(verifier.verify_now(&token).is_ok(), "{:?}", verifier.verify_now(&token));
+        }
+    }
+
+    #[test]
+    fn a_key_that_is_not_ed25519_pkcs8_is_refused() {
+        assert!(ActiveKey::new("k1", b"not a key").is_err());
+    }
 }
