@@ -228,6 +228,8 @@ pub async fn rotate_signing_key(settings: &Settings) -> anyhow::Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
